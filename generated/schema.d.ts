@@ -126,6 +126,17 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * @description Client credentials sent in the request body (`client_secret_post`, RFC 6749 §2.3.1). Omit both when the
+         *     client authenticates with HTTP Basic instead; a public client (`none`, for example a PKCE client) sends
+         *     `client_id` alone.
+         */
+        ClientAuthenticationInBody: {
+            /** @description The client identifier issued to the application. */
+            client_id?: string;
+            /** @description The client secret. Never send it from a browser or a mobile app. */
+            client_secret?: string;
+        };
+        /**
          * authorization_code
          * @description Exchange an authorization code for tokens (RFC 6749 §4.1.3), with the PKCE `code_verifier` (RFC 7636 §4.5)
          *     when the authorization request carried a `code_challenge`.
@@ -142,13 +153,7 @@ export interface components {
             redirect_uri?: string;
             /** @description The PKCE code verifier (43 to 128 characters of `[A-Za-z0-9-._~]`) whose S256 challenge was sent to the authorization endpoint. */
             code_verifier?: string;
-        } & (components["schemas"]["ClientAuthenticationInBody"] & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            grant_type: "authorization_code";
-        });
+        } & components["schemas"]["ClientAuthenticationInBody"];
         /**
          * refresh_token
          * @description Obtain a new access token with a refresh token (RFC 6749 §6). The server may return a new refresh token:
@@ -161,13 +166,7 @@ export interface components {
             refresh_token: string;
             /** @description Space-delimited scopes; may only narrow the scopes originally granted. */
             scope?: string;
-        } & (components["schemas"]["ClientAuthenticationInBody"] & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            grant_type: "refresh_token";
-        });
+        } & components["schemas"]["ClientAuthenticationInBody"];
         /**
          * client_credentials
          * @description Obtain a token for the client itself, outside the context of a user (RFC 6749 §4.4). Voucherify requires
@@ -178,13 +177,7 @@ export interface components {
             grant_type: "client_credentials";
             /** @description Space-delimited scopes, never comma-separated (for example `api vouchers`). */
             scope?: string;
-        } & (components["schemas"]["ClientAuthenticationInBody"] & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            grant_type: "client_credentials";
-        });
+        } & components["schemas"]["ClientAuthenticationInBody"];
         /**
          * migration_token
          * @deprecated
@@ -196,24 +189,7 @@ export interface components {
             grant_type: "migration_token";
             /** @description The legacy OAuth access token to migrate. */
             migration_token: string;
-        } & (components["schemas"]["ClientAuthenticationInBody"] & {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            grant_type: "migration_token";
-        });
-        /**
-         * @description Client credentials sent in the request body (`client_secret_post`, RFC 6749 §2.3.1). Omit both when the
-         *     client authenticates with HTTP Basic instead; a public client (`none`, for example a PKCE client) sends
-         *     `client_id` alone.
-         */
-        ClientAuthenticationInBody: {
-            /** @description The client identifier issued to the application. */
-            client_id?: string;
-            /** @description The client secret. Never send it from a browser or a mobile app. */
-            client_secret?: string;
-        };
+        } & components["schemas"]["ClientAuthenticationInBody"];
         /**
          * TokenRequest
          * @description A token request; `grant_type` selects the grant and its fields.
@@ -224,12 +200,11 @@ export interface components {
          * @description A token request sent as JSON, as Square expects; the grant fields plus Square's options.
          */
         TokenRequestJson: {
-            grant_type: "TokenRequestJson";
             /** @description Square's list of permissions to request, narrowing those granted (for example `MERCHANT_PROFILE_READ`). */
             scopes?: string[];
             /** @description When `true`, Square issues an access token that expires in 24 hours and no refresh token. */
             short_lived?: boolean;
-        } & Omit<components["schemas"]["TokenRequest"], "grant_type">;
+        } & components["schemas"]["TokenRequest"];
         /**
          * Timestamp
          * @description A point in time, as an ISO 8601 string (Square) or as Unix seconds (Voucherify).
@@ -408,12 +383,10 @@ export interface components {
          */
         RevokeTokenForm: components["schemas"]["RevocationRequest"] | components["schemas"]["AccessTokenFieldRequest"];
         /**
-         * SquareRevokeTokenRequest
-         * @description Square's revocation request, sent as JSON with `Authorization: Client APPLICATION_SECRET`. Give
-         *     `access_token` or `merchant_id`. Unless `revoke_only_access_token` is `true`, every token the seller
-         *     granted to the application is revoked and the authorization ends.
+         * SquareRevokeTokenFields
+         * @description The fields of Square's revocation request.
          */
-        SquareRevokeTokenRequest: {
+        SquareRevokeTokenFields: {
             /** @description The application ID. */
             client_id?: string;
             /** @description An access token of the authorization to revoke. */
@@ -422,7 +395,14 @@ export interface components {
             merchant_id?: string;
             /** @description When `true`, only the given access token is revoked and the seller stays connected to the application. */
             revoke_only_access_token?: boolean;
-        } | unknown | unknown;
+        };
+        /**
+         * SquareRevokeTokenRequest
+         * @description Square's revocation request, sent as JSON with `Authorization: Client APPLICATION_SECRET`. Give
+         *     `access_token` or `merchant_id`. Unless `revoke_only_access_token` is `true`, every token the seller
+         *     granted to the application is revoked and the authorization ends.
+         */
+        SquareRevokeTokenRequest: WithRequired<components["schemas"]["SquareRevokeTokenFields"], "access_token"> | WithRequired<components["schemas"]["SquareRevokeTokenFields"], "merchant_id">;
         /**
          * RevokeTokenResponse
          * @description Square's revocation answer.
@@ -700,3 +680,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

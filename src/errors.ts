@@ -9,6 +9,10 @@ interface ErrorOptions {
   response?: Response;
 }
 
+function causeOf(options: { cause?: unknown }): { cause?: unknown } | undefined {
+  return options.cause === undefined ? undefined : { cause: options.cause };
+}
+
 function hideResponse(target: object, response: Response | undefined): void {
   // Non-enumerable, so JSON.stringify and util.inspect never walk into headers or bodies.
   Object.defineProperty(target, "response", { value: response, enumerable: false, writable: false });
@@ -29,15 +33,15 @@ export class OAuthError extends Error {
   /** The error code. */
   readonly error: string;
   /** Human-readable text from the server, for developers. */
-  readonly error_description?: string;
+  declare readonly error_description?: string;
   /** A page about the error, from the server. */
-  readonly error_uri?: string;
+  declare readonly error_uri?: string;
   /** The HTTP status of the answer (200 when a server sent an error body with a success status). */
   readonly status: number;
   /** The `WWW-Authenticate` challenge of a 401 answer, when there was one. */
-  readonly www_authenticate?: string;
+  declare readonly www_authenticate?: string;
   /** The provider's error body as the spec declares it (Square's `errors[]`, Voucherify's object). */
-  readonly body?: ErrorResponseBody;
+  declare readonly body?: ErrorResponseBody;
   /** The raw `Response`; non-enumerable, so it never shows in logs. */
   declare readonly response?: Response;
 
@@ -53,14 +57,16 @@ export class OAuthError extends Error {
     options: ErrorOptions = {},
   ) {
     const detail = fields.error_description ? `: ${fields.error_description}` : "";
-    super(`OAuth error ${fields.error} (HTTP ${fields.status})${detail}`, { cause: options.cause });
+    super(`OAuth error ${fields.error} (HTTP ${fields.status})${detail}`, causeOf(options));
     this.name = "OAuthError";
     this.error = fields.error;
     this.status = fields.status;
-    if (fields.error_description !== undefined) this.error_description = fields.error_description;
-    if (fields.error_uri !== undefined) this.error_uri = fields.error_uri;
-    if (fields.www_authenticate !== undefined) this.www_authenticate = fields.www_authenticate;
-    if (fields.body !== undefined) this.body = fields.body;
+    // Optional fields are set only when present, so printed errors carry no empty keys.
+    const self = this as { -readonly [K in keyof OAuthError]: OAuthError[K] };
+    if (fields.error_description !== undefined) self.error_description = fields.error_description;
+    if (fields.error_uri !== undefined) self.error_uri = fields.error_uri;
+    if (fields.www_authenticate !== undefined) self.www_authenticate = fields.www_authenticate;
+    if (fields.body !== undefined) self.body = fields.body;
     hideResponse(this, options.response);
   }
 
@@ -83,7 +89,7 @@ export class OAuthResponseError extends Error {
   declare readonly response?: Response;
 
   constructor(message: string, status: number, options: ErrorOptions = {}) {
-    super(message, { cause: options.cause });
+    super(message, causeOf(options));
     this.name = "OAuthResponseError";
     this.status = status;
     hideResponse(this, options.response);
@@ -99,7 +105,7 @@ export class OAuthTransportError extends Error {
   readonly code = "OAUTH_TRANSPORT" as const;
 
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
+    super(message, causeOf(options));
     this.name = "OAuthTransportError";
   }
 }

@@ -1,6 +1,6 @@
 import type { TestProject } from "vitest/node";
 import { fileURLToPath } from "node:url";
-import { startPrism } from "./helpers/prism";
+import { startPrism } from "../scripts/prism";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -26,3 +26,5 @@ export {
   type TokenResponse,
 } from "./response";
 export type { components, paths } from "../generated/schema";
+export { createPkcePair, pkceChallenge, randomUrlSafeString, type PkcePair } from "./pkce";
+export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./authorization-url";

@@ -505,6 +505,15 @@ export interface components {
                 "application/json": components["schemas"]["ErrorResponse"];
             };
         };
+        /** @description Square refused the application secret: the `Authorization: Client APPLICATION_SECRET` header is missing or wrong. */
+        SquareUnauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["SquareErrorResponse"];
+            };
+        };
         /** @description The revocation request was refused. */
         RevocationBadRequest: {
             headers: {
@@ -597,7 +606,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["SquareUnauthorized"];
         };
     };
     revokeToken: {
@@ -624,7 +633,7 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Voucherify: the token is revoked. */
+            /** @description Voucherify (at `/v1/oauth/token/revoke`): the token is revoked. */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -633,7 +642,7 @@ export interface operations {
             };
             400: components["responses"]["RevocationBadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description Voucherify: the token is unknown or already inactive. The body is empty. */
+            /** @description Voucherify (at `/v1/oauth/token/revoke`): the token is unknown or already inactive. The body is empty. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -197,7 +197,9 @@ function resolveEndpoint(baseUrl: string, override: string | undefined, fallback
   if (override === undefined) return { baseUrl, path: fallback };
   if (override.startsWith("/")) return { baseUrl, path: override };
   const url = new URL(override);
-  return { baseUrl: url.origin, path: `${url.pathname}${url.search}` };
+  // URL percent-encodes "{" and "}"; restore them so the renew path's {client_id} is still filled in.
+  const path = `${url.pathname}${url.search}`.replace(/%7B(\w+)%7D/gi, "{$1}");
+  return { baseUrl: url.origin, path };
 }
 
 function checkOptions(options: OAuthClientOptions): void {
@@ -226,8 +228,9 @@ function checkOptions(options: OAuthClientOptions): void {
       if (!(name in DEFAULT_PATHS)) throw argumentError(`options.endpoints.${name} is not an operation (token, renew, revoke, introspect)`);
       if (value === undefined) continue;
       checkNonEmptyString(value, `options.endpoints.${name}`);
-      if (!value.startsWith("/") && !URL.canParse(value)) {
-        throw argumentError(`options.endpoints.${name} must be a path starting with "/" or an absolute URL`);
+      const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
+      if (!value.startsWith("/") && protocol !== "http:" && protocol !== "https:") {
+        throw argumentError(`options.endpoints.${name} must be a path starting with "/" or an absolute http or https URL`);
       }
     }
   }
@@ -259,7 +262,7 @@ function checkTokenRequest(request: unknown, format: RequestFormat): Record<stri
   }
   const allowed = new Set<string>(["grant_type", ...fields.required, ...fields.optional]);
   if (format === "json") {
-    allowed.add("scopes").add("short_lived").add("scope");
+    allowed.add("scopes").add("short_lived");
     if (request.scopes !== undefined) {
       const scopes = request.scopes;
       if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string" || s === "")) {
@@ -394,13 +397,17 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
 
   return {
     obtainToken: (request, call) => token(request, call),
-    exchangeAuthorizationCode: (params, call) => token(grant("authorization_code", params), call),
-    refreshToken: (params, call) => token(grant("refresh_token", params), call),
-    clientCredentials: (params, call) => token(grant("client_credentials", params), call),
+    // async, so that a bad argument rejects like every other call instead of throwing synchronously.
+    exchangeAuthorizationCode: async (params, call) => token(grant("authorization_code", params), call),
+    refreshToken: async (params, call) => token(grant("refresh_token", params), call),
+    clientCredentials: async (params, call) => token(grant("client_credentials", params), call),
     async renewToken(params, call) {
       checkCallOptions(call);
       if (!isPlainObject(params)) throw argumentError("params must be an object");
       checkNonEmptyString(params.access_token, "access_token");
+      for (const [key, value] of Object.entries(params)) {
+        if (value !== undefined && key !== "access_token") throw argumentError(`${key} is not a field of the renew request`);
+      }
       if (clientId === undefined) throw argumentError("options.clientId is required: it is part of the renew path");
       const headers: Record<string, string> = {};
       squareClientHeader(headers);

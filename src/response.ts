@@ -23,8 +23,8 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function fail(answer: RawAnswer, message: string, cause?: unknown): never {
-  throw new OAuthResponseError(message, answer.response.status, { response: answer.response, cause });
+function fail(answer: RawAnswer, message: string): never {
+  throw new OAuthResponseError(message, answer.response.status, { response: answer.response });
 }
 
 /** Reads an error body in any declared shape; `undefined` when it is none of them. */
@@ -80,8 +80,9 @@ function parseJsonBody(answer: RawAnswer): unknown {
   if (typeof body !== "string" || body === "") fail(answer, "response body must be a JSON object, got an empty body");
   try {
     return JSON.parse(body);
-  } catch (cause) {
-    return fail(answer, "response body is not valid JSON", cause);
+  } catch {
+    // No cause: V8's SyntaxError quotes the start of the body, which may be a token.
+    return fail(answer, "response body is not valid JSON");
   }
 }
 

@@ -1,0 +1,603 @@
+import type { ClientCredentialsParams, OAuthClient, RefreshTokenParams, RequestFormat, RevokeTokenParams } from "./client";
+import { OAuthError, OAuthResponseError } from "./errors";
+import { computeExpiresAtMs, computeRefreshAtMs } from "./expiry";
+import type { TokenResponse } from "./response";
+import { createMemoryTokenStore } from "./stores/memory";
+import type { TokenRecord, TokenStore } from "./stores/token-store";
+
+/**
+ * How a manager gets a new access token: `client_credentials` asks for one; `refresh_token` spends the stored
+ * refresh token of the key, which {@link TokenManager.setTokens} seeds after the authorization code exchange.
+ * The other fields (`scope`; with a JSON client Square's `scopes`) are sent with every request of the grant.
+ */
+export type TokenManagerGrant<F extends RequestFormat = "form"> =
+  | ({ type: "client_credentials" } & ClientCredentialsParams)
+  | ({ type: "refresh_token" } & Omit<RefreshTokenParams<F>, "refresh_token">);
+
+/** Builds the revocation request for a stored token set; see {@link TokenManager.revoke}. */
+export type RevokeRequestBuilder<F extends RequestFormat = "form"> = (tokens: TokenRecord) => RevokeTokenParams<F>;
+
+/** Sent to `onRefreshed` after a new token set is stored. Holds no token. */
+export interface TokenRefreshedEvent {
+  type: "refreshed";
+  /** The key of the token set. */
+  key: string;
+  grant: TokenManagerGrant["type"];
+  /** Time the token request took, by the manager's clock. */
+  durationMs: number;
+  /** When the new access token expires (epoch ms); `undefined` when the server gave no lifetime. */
+  expiresAtMs: number | undefined;
+  /** `true` when the answer carried a new refresh token, which replaced the old one. */
+  refreshTokenRotated: boolean;
+  /** The granted scopes, when known. */
+  scope?: string;
+}
+
+/** Sent to `onFailed` when a token could not be obtained or saved. Holds no token and no server text. */
+export interface TokenFailedEvent {
+  type: "failed";
+  /** The key of the token set. */
+  key: string;
+  grant: TokenManagerGrant["type"];
+  /** Time the failed step took, by the manager's clock; 0 when no request was sent. */
+  durationMs: number;
+  /** The error's stable `code` (`OAUTH_ERROR`, `OAUTH_TRANSPORT`, ...) or its name (`TimeoutError`). */
+  code: string;
+  /** The OAuth error code (`invalid_grant`, `server_error`), when the server sent one. */
+  error?: string;
+  /** The HTTP status, when an answer arrived. */
+  status?: number;
+  /** `true` when the user must authorize again; the stored tokens were cleared. */
+  reauthorizationRequired: boolean;
+  /** `true` when the current access token had not expired yet and was returned instead of the error. */
+  servedCurrentToken: boolean;
+}
+
+/**
+ * Options of {@link createTokenManager}. With a JSON client (Square) `revokeRequest` is required, because the
+ * RFC 7009 default cannot be sent in Square's shape.
+ */
+export type TokenManagerOptions<F extends RequestFormat = "form"> = TokenManagerBaseOptions<F> &
+  ([F] extends ["json"] ? { revokeRequest: RevokeRequestBuilder<F> } : unknown);
+
+/** The options every manager takes; see {@link TokenManagerOptions}. */
+export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
+  /** The client that sends token and revocation requests. */
+  client: OAuthClient<F>;
+  /** How new access tokens are obtained. */
+  grant: TokenManagerGrant<F>;
+  /** Where token sets are kept. Default: a new in-memory store, private to this manager. */
+  store?: TokenStore;
+  /**
+   * How long before expiry a token is replaced, in seconds; at most half the token's lifetime is used.
+   * Default 60.
+   */
+  refreshWindowSeconds?: number;
+  /** Time limit of each token or revocation request, in ms; `Infinity` for none. Default 30 000. */
+  requestTimeoutMs?: number;
+  /** The clock, in epoch milliseconds. Default `Date.now`; tests pass a fake one. */
+  now?: () => number;
+  /** Called after each new token set is stored. A hook that throws is ignored. */
+  onRefreshed?: (event: TokenRefreshedEvent) => void;
+  /** Called when a token could not be obtained or saved. A hook that throws is ignored. */
+  onFailed?: (event: TokenFailedEvent) => void;
+  /**
+   * The revocation request for a token set. Default (RFC 7009): the refresh token with `token_type_hint`
+   * `refresh_token` when there is one, else the access token. Square (`requestFormat: "json"`) needs
+   * `(t) => ({ access_token: t.access_token })`; Voucherify the same in a form.
+   */
+  revokeRequest?: RevokeRequestBuilder<F>;
+}
+
+/** Options of {@link TokenManager.invalidate}. */
+export interface InvalidateOptions {
+  /**
+   * The access token the resource server rejected. The token set is invalidated only while it still holds
+   * this token, so a 401 that arrives after another caller already replaced the token costs no request.
+   */
+  accessToken?: string;
+}
+
+/** Keeps access tokens fresh, one token set per key; made by {@link createTokenManager}. */
+export interface TokenManager {
+  /**
+   * Returns a valid access token for `key`: from memory while it is fresh, with no I/O; otherwise from the
+   * store, or from a token request shared by every concurrent caller of the key.
+   *
+   * When a refresh fails but the current access token has not expired yet (it was only inside the refresh
+   * window), that token is returned, `onFailed` is called, and a later call tries again.
+   *
+   * @param key - the token set, such as a user or merchant ID. Default `"default"`.
+   * @returns the access token, a secret: send it, never log it.
+   * @throws {ReauthorizationRequiredError} when the grant is gone (`invalid_grant`, or no refresh token).
+   * @throws {OAuthError} {@link OAuthResponseError} {@link OAuthTransportError} when the token request failed
+   *   and no unexpired token is left; the stored tokens are untouched.
+   * @throws {TypeError} when `key` is not a non-empty string.
+   */
+  getAccessToken(key?: string): Promise<string>;
+  /**
+   * Reads the stored token set of `key` without sending any request.
+   *
+   * @returns a copy of the record, or `undefined` when there is none. It holds secrets.
+   */
+  getToken(key?: string): Promise<TokenRecord | undefined>;
+  /**
+   * Stores a token answer under `key`, replacing what was there: seeds a `refresh_token` manager after the
+   * authorization code exchange. Its lifetime counts from now.
+   *
+   * @throws {TypeError} when `tokens` is not a token answer.
+   */
+  setTokens(key: string, tokens: TokenResponse): Promise<void>;
+  /**
+   * Marks the access token of `key` as expired, in memory and in the store, so the next
+   * {@link TokenManager.getAccessToken} obtains a new one; call it after a 401 from the resource server.
+   * The refresh token is kept.
+   */
+  invalidate(key?: string, options?: InvalidateOptions): Promise<void>;
+  /**
+   * Revokes the token set of `key` through the client (RFC 7009), then deletes it from the store. When the
+   * revocation fails (a 503 means the token must be assumed still valid), the tokens are kept and the error
+   * is thrown; {@link TokenManager.clear} forgets them without asking the server.
+   *
+   * @throws {OAuthError} {@link OAuthResponseError} {@link OAuthTransportError} as the client does.
+   * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+   */
+  revoke(key?: string): Promise<void>;
+  /** Deletes the token set of `key` from memory and the store, without contacting the server. */
+  clear(key?: string): Promise<void>;
+}
+
+/**
+ * The grant of a key can no longer produce tokens: the server answered `invalid_grant` (the refresh token
+ * expired, was revoked or rotated out) or no refresh token is stored. The user must authorize again; after
+ * `invalid_grant` the stored tokens were cleared, so nothing keeps retrying them.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
+export class ReauthorizationRequiredError extends Error {
+  /** Stable code for this class. */
+  readonly code = "OAUTH_REAUTHORIZATION_REQUIRED" as const;
+  /** The key of the token set. */
+  readonly key: string;
+  /** `invalid_grant` when the server refused the grant; `no_refresh_token` when there was none to send. */
+  readonly reason: "invalid_grant" | "no_refresh_token";
+
+  constructor(key: string, reason: "invalid_grant" | "no_refresh_token", options: { cause?: unknown } = {}) {
+    const why = reason === "invalid_grant" ? "the server refused the grant (invalid_grant)" : "no refresh token is stored";
+    super(`Token set "${key}" cannot be refreshed: ${why}; the user must authorize again`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ReauthorizationRequiredError";
+    this.key = key;
+    this.reason = reason;
+  }
+}
+
+const DEFAULT_KEY = "default";
+const DEFAULT_REFRESH_WINDOW_SECONDS = 60;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** After a failed refresh while the current token still works, how long it is served before the next try. */
+const RETRY_AFTER_FAILURE_MS = 1_000;
+
+/** The in-memory state of one key: the hot path reads `entry` and nothing else. */
+interface Slot {
+  /** The last record seen, with its refresh time and a resolved promise of its token. */
+  entry: CacheEntry | undefined;
+  /** The running getAccessToken request of this key, shared by its concurrent callers. */
+  flight: Promise<string> | undefined;
+  /** The end of this key's operation queue: one operation at a time per key. */
+  tail: Promise<void> | undefined;
+  /** A token set obtained but not yet saved because the store failed; saved before anything else. */
+  unpersisted: TokenRecord | undefined;
+  /** Bumped by every change a caller asks for, so an older running operation does not overwrite `entry`. */
+  epoch: number;
+}
+
+interface CacheEntry {
+  readonly record: TokenRecord;
+  readonly refreshAt: number;
+  readonly token: Promise<string>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== "string" || key === "") throw new TypeError("key must be a non-empty string");
+}
+
+function checkField(value: unknown, name: string, optional: boolean): void {
+  if (optional && value === undefined) return;
+  if (typeof value !== "string" || value === "") throw new TypeError(`${name} must be a non-empty string`);
+}
+
+function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
+  if (!isObject(options)) throw new TypeError("options must be an object");
+  const { client, grant } = options;
+  if (!isObject(client) || typeof client.clientCredentials !== "function" || typeof client.refreshToken !== "function") {
+    throw new TypeError("options.client must be a client made by createOAuthClient");
+  }
+  if (!isObject(grant) || (grant.type !== "client_credentials" && grant.type !== "refresh_token")) {
+    throw new TypeError('options.grant.type must be "client_credentials" or "refresh_token"');
+  }
+  const window = options.refreshWindowSeconds;
+  if (window !== undefined && (typeof window !== "number" || !Number.isFinite(window) || window < 0)) {
+    throw new TypeError("options.refreshWindowSeconds must be a non-negative number");
+  }
+  const timeout = options.requestTimeoutMs;
+  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout) || timeout <= 0)) {
+    throw new TypeError("options.requestTimeoutMs must be a positive number or Infinity");
+  }
+  for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`options.${name} must be a function`);
+  }
+  const store = options.store;
+  if (store !== undefined) {
+    if (!isObject(store) || typeof store.get !== "function" || typeof store.set !== "function" || typeof store.delete !== "function") {
+      throw new TypeError("options.store must have get, set and delete methods");
+    }
+    if (store.withLock !== undefined && typeof store.withLock !== "function") throw new TypeError("options.store.withLock must be a function");
+  }
+}
+
+function checkTokens(tokens: unknown): TokenResponse {
+  if (!isObject(tokens)) throw new TypeError("tokens must be a token answer object");
+  checkField(tokens.access_token, "tokens.access_token", false);
+  checkField(tokens.token_type, "tokens.token_type", false);
+  checkField(tokens.refresh_token, "tokens.refresh_token", true);
+  if (tokens.scope !== undefined && typeof tokens.scope !== "string") throw new TypeError("tokens.scope must be a string");
+  return tokens as TokenResponse;
+}
+
+function isRecord(value: unknown): value is TokenRecord {
+  return isObject(value) && typeof value.access_token === "string" && typeof value.token_type === "string";
+}
+
+/** The failure, described with codes only: server text may quote what was sent. */
+function describe(error: unknown): Pick<TokenFailedEvent, "code" | "error" | "status"> {
+  if (error instanceof OAuthError) return { code: error.code, error: error.error, status: error.status };
+  if (error instanceof OAuthResponseError) return { code: error.code, status: error.status };
+  if (error instanceof ReauthorizationRequiredError) {
+    const cause = error.cause instanceof OAuthError ? { error: error.cause.error, status: error.cause.status } : {};
+    return { code: error.code, ...cause };
+  }
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { code: typeof code === "string" ? code : error.name };
+  }
+  return { code: "UNKNOWN" };
+}
+
+function defaultRevokeRequest(tokens: TokenRecord): RevokeTokenParams<"form"> {
+  return tokens.refresh_token !== undefined
+    ? { token: tokens.refresh_token, token_type_hint: "refresh_token" }
+    : { token: tokens.access_token, token_type_hint: "access_token" };
+}
+
+function noop(): void {}
+
+/**
+ * Creates a token manager: cached, single-flight access tokens per key, refreshed a window before expiry,
+ * with refresh-token rotation saved before use.
+ *
+ * Each key's in-memory cache sits in front of the store, so a cached `getAccessToken()` does no I/O. The cost:
+ * a change another process makes to the store (a revocation) is seen here only when the cached token reaches
+ * its refresh time or is invalidated. Refreshes always re-read the store first, so a refresh token rotated by
+ * another process is picked up rather than replayed. Within a process, operations on one key run one at a time;
+ * across processes, give the store a `withLock`.
+ *
+ * @param options - the client, the grant, and optionally the store, refresh window, clock and hooks.
+ * @returns the manager.
+ * @throws {TypeError} when an option is malformed.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
+export function createTokenManager<F extends RequestFormat = "form">(options: TokenManagerOptions<F>): TokenManager {
+  checkOptions(options as TokenManagerOptions<RequestFormat>);
+  const client = options.client as OAuthClient<RequestFormat>;
+  const store = options.store ?? createMemoryTokenStore();
+  const now = options.now ?? Date.now;
+  const windowMs = (options.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS) * 1000;
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const { onRefreshed, onFailed } = options;
+  const revokeRequest = (options.revokeRequest ?? defaultRevokeRequest) as (tokens: TokenRecord) => RevokeTokenParams<RequestFormat>;
+  const { type: grantType, ...grantParams } = options.grant as TokenManagerGrant<RequestFormat>;
+  const requestedScope = typeof grantParams.scope === "string" ? grantParams.scope : undefined;
+  const slots = new Map<string, Slot>();
+
+  function slotFor(key: string): Slot {
+    let slot = slots.get(key);
+    if (slot === undefined) {
+      slot = { entry: undefined, flight: undefined, tail: undefined, unpersisted: undefined, epoch: 0 };
+      slots.set(key, slot);
+    }
+    return slot;
+  }
+
+  function callOptions(): { signal?: AbortSignal } {
+    return Number.isFinite(timeoutMs) ? { signal: AbortSignal.timeout(timeoutMs) } : {};
+  }
+
+  function remember(slot: Slot, epoch: number, record: TokenRecord, refreshAt = computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs)): void {
+    if (slot.epoch === epoch) slot.entry = { record, refreshAt, token: Promise.resolve(record.access_token) };
+  }
+
+  /** A change a caller asked for: cached state and the running flight no longer answer for this key. */
+  function change(slot: Slot): number {
+    slot.entry = undefined;
+    slot.flight = undefined;
+    return ++slot.epoch;
+  }
+
+  function emit<E>(hook: ((event: E) => void) | undefined, event: E): void {
+    if (hook === undefined) return;
+    try {
+      hook(event);
+    } catch {
+      // Hooks are for logging and metrics; a broken one must not break token delivery.
+    }
+  }
+
+  function reportFailure(key: string, error: unknown, durationMs: number, servedCurrentToken: boolean): void {
+    emit(onFailed, {
+      type: "failed",
+      key,
+      grant: grantType,
+      durationMs,
+      ...describe(error),
+      reauthorizationRequired: error instanceof ReauthorizationRequiredError,
+      servedCurrentToken,
+    });
+  }
+
+  /** Runs `op` after every earlier operation on the key, under the store's lock when `locked`. */
+  function enqueue<T>(key: string, slot: Slot, op: () => Promise<T>, locked: boolean): Promise<T> {
+    const run = locked && store.withLock !== undefined ? () => store.withLock!(key, op) : op;
+    const result = (slot.tail ?? Promise.resolve()).then(run);
+    const tail = result.then(noop, noop);
+    slot.tail = tail;
+    void tail.then(() => {
+      if (slot.tail !== tail) return;
+      slot.tail = undefined;
+      // An idle key with nothing cached costs no memory.
+      if (slot.entry === undefined && slot.flight === undefined && slot.unpersisted === undefined) slots.delete(key);
+    });
+    return result;
+  }
+
+  async function readStore(key: string): Promise<TokenRecord | undefined> {
+    const record = await store.get(key);
+    if (record === undefined || record === null) return undefined;
+    if (!isRecord(record)) throw new TypeError(`store returned a malformed record for key "${key}"`);
+    return record;
+  }
+
+  function recordFrom(answer: TokenResponse, sentAt: number, previous: TokenRecord | undefined, scope: string | undefined): TokenRecord {
+    const record: TokenRecord = { access_token: answer.access_token, token_type: answer.token_type, obtained_at_ms: sentAt };
+    const expiresAt = computeExpiresAtMs(answer, sentAt);
+    if (expiresAt !== undefined) record.expires_at_ms = expiresAt;
+    // RFC 6749 §6: no new refresh token in the answer means the old one stays valid.
+    const refreshToken = answer.refresh_token ?? previous?.refresh_token;
+    if (refreshToken !== undefined) record.refresh_token = refreshToken;
+    // RFC 6749 §5.1: scope is omitted when it is the one requested.
+    const granted = answer.scope ?? scope ?? previous?.scope;
+    if (granted !== undefined) record.scope = granted;
+    return record;
+  }
+
+  /**
+   * After a failure: hands back the current token while it has not expired (it was only inside the refresh
+   * window), trying again after `retryAfterMs`; otherwise rethrows.
+   */
+  function serveCurrentOrThrow(key: string, slot: Slot, epoch: number, record: TokenRecord | undefined, error: unknown, durationMs: number, retryAfterMs: number): string {
+    const t = now();
+    const expiresAt = record?.expires_at_ms;
+    const usable = record !== undefined && expiresAt !== undefined && t < expiresAt;
+    reportFailure(key, error, durationMs, usable);
+    if (!usable) throw error;
+    remember(slot, epoch, record, Math.min(expiresAt, t + retryAfterMs));
+    return record.access_token;
+  }
+
+  /** Sends the grant's token request and saves the answer before any caller sees it. */
+  async function obtain(key: string, slot: Slot, epoch: number, record: TokenRecord | undefined): Promise<string> {
+    if (grantType === "refresh_token" && record?.refresh_token === undefined) {
+      // Retrying cannot help: only a new authorization (setTokens) brings a refresh token.
+      return serveCurrentOrThrow(key, slot, epoch, record, new ReauthorizationRequiredError(key, "no_refresh_token"), 0, Infinity);
+    }
+    const sentAt = now();
+    let answer: TokenResponse;
+    try {
+      answer =
+        grantType === "client_credentials"
+          ? await client.clientCredentials(grantParams as ClientCredentialsParams, callOptions())
+          : await client.refreshToken({ ...grantParams, refresh_token: record!.refresh_token! } as RefreshTokenParams<RequestFormat>, callOptions());
+    } catch (error) {
+      const durationMs = now() - sentAt;
+      if (grantType === "refresh_token" && error instanceof OAuthError && error.requiresReauthorization) {
+        return refused(key, slot, epoch, record!, error, durationMs);
+      }
+      return serveCurrentOrThrow(key, slot, epoch, record, error, durationMs, RETRY_AFTER_FAILURE_MS);
+    }
+    const next = recordFrom(answer, sentAt, grantType === "refresh_token" ? record : undefined, requestedScope);
+    try {
+      await store.set(key, next);
+    } catch (error) {
+      // The answer may hold the only copy of a rotated refresh token: keep it and save it on the next call.
+      slot.unpersisted = next;
+      reportFailure(key, error, now() - sentAt, false);
+      throw error;
+    }
+    remember(slot, epoch, next);
+    emit(onRefreshed, {
+      type: "refreshed",
+      key,
+      grant: grantType,
+      durationMs: now() - sentAt,
+      expiresAtMs: next.expires_at_ms,
+      refreshTokenRotated: answer.refresh_token !== undefined && answer.refresh_token !== record?.refresh_token,
+      ...(next.scope === undefined ? {} : { scope: next.scope }),
+    });
+    return next.access_token;
+  }
+
+  /** `invalid_grant` on a refresh: clears the dead token set, unless another process already replaced it. */
+  async function refused(key: string, slot: Slot, epoch: number, sent: TokenRecord, cause: OAuthError, durationMs: number): Promise<string> {
+    const failure = new ReauthorizationRequiredError(key, "invalid_grant", { cause });
+    slot.entry = undefined;
+    slot.unpersisted = undefined;
+    let current: TokenRecord | undefined;
+    try {
+      current = await readStore(key);
+      if (current !== undefined && current.refresh_token === sent.refresh_token) {
+        await store.delete(key);
+        current = undefined;
+      }
+    } catch {
+      // The user must authorize again whatever the store says; a later call meets invalid_grant again.
+      current = undefined;
+    }
+    if (current !== undefined && now() < computeRefreshAtMs(current.expires_at_ms, current.obtained_at_ms, windowMs)) {
+      // Another process refreshed in between, which is why this refresh token was refused: use its tokens.
+      remember(slot, epoch, current);
+      return current.access_token;
+    }
+    reportFailure(key, failure, durationMs, false);
+    throw failure;
+  }
+
+  /** The slow path of getAccessToken, run in the key's queue: saved, stored or new tokens. */
+  async function load(key: string, slot: Slot, epoch: number): Promise<string> {
+    let record: TokenRecord | undefined;
+    try {
+      record = slot.unpersisted;
+      if (record !== undefined) {
+        await store.set(key, record);
+        if (slot.unpersisted === record) slot.unpersisted = undefined;
+      } else {
+        record = await readStore(key);
+      }
+    } catch (error) {
+      reportFailure(key, error, 0, false);
+      throw error;
+    }
+    if (record !== undefined && now() < computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs)) {
+      remember(slot, epoch, record);
+      return record.access_token;
+    }
+    return obtain(key, slot, epoch, record);
+  }
+
+  function acquire(key: string): Promise<string> {
+    if (typeof key !== "string" || key === "") return Promise.reject(new TypeError("key must be a non-empty string"));
+    const slot = slotFor(key);
+    if (slot.flight !== undefined) return slot.flight;
+    const epoch = slot.epoch;
+    const flight = enqueue(key, slot, () => load(key, slot, epoch), true);
+    slot.flight = flight;
+    const done = () => {
+      if (slot.flight === flight) slot.flight = undefined;
+    };
+    flight.then(done, done);
+    return flight;
+  }
+
+  return {
+    getAccessToken(key = DEFAULT_KEY) {
+      // The hot path: one map lookup, one clock read, an already-resolved promise.
+      const slot = slots.get(key);
+      if (slot !== undefined) {
+        const entry = slot.entry;
+        if (entry !== undefined && now() < entry.refreshAt) return entry.token;
+        if (slot.flight !== undefined) return slot.flight;
+      }
+      return acquire(key);
+    },
+
+    async getToken(key = DEFAULT_KEY) {
+      checkKey(key);
+      const slot = slotFor(key);
+      const record = await enqueue(key, slot, async () => slot.unpersisted ?? (await readStore(key)), false);
+      return record === undefined ? undefined : { ...record };
+    },
+
+    async setTokens(key, tokens) {
+      checkKey(key);
+      const answer = checkTokens(tokens);
+      const record = recordFrom(answer, now(), undefined, undefined);
+      const slot = slotFor(key);
+      const epoch = change(slot);
+      await enqueue(
+        key,
+        slot,
+        async () => {
+          slot.unpersisted = undefined;
+          await store.set(key, record);
+          remember(slot, epoch, record);
+        },
+        true,
+      );
+    },
+
+    async invalidate(key = DEFAULT_KEY, invalidateOptions = {}) {
+      checkKey(key);
+      if (!isObject(invalidateOptions)) throw new TypeError("options must be an object");
+      const rejected = invalidateOptions.accessToken;
+      if (rejected !== undefined) checkField(rejected, "options.accessToken", false);
+      const matches = (record: TokenRecord) => rejected === undefined || record.access_token === rejected;
+      const slot = slotFor(key);
+      // A token already replaced is left alone: the 401 was for its predecessor.
+      if (slot.entry === undefined || matches(slot.entry.record)) change(slot);
+      await enqueue(
+        key,
+        slot,
+        async () => {
+          const t = now();
+          const expire = (record: TokenRecord): TokenRecord =>
+            record.expires_at_ms !== undefined && record.expires_at_ms <= t ? record : { ...record, expires_at_ms: t };
+          if (slot.unpersisted !== undefined && matches(slot.unpersisted)) slot.unpersisted = expire(slot.unpersisted);
+          const record = await readStore(key);
+          if (record !== undefined && matches(record)) {
+            const expired = expire(record);
+            if (expired !== record) await store.set(key, expired);
+          }
+          if (slot.entry !== undefined && matches(slot.entry.record)) slot.entry = undefined;
+        },
+        true,
+      );
+    },
+
+    async revoke(key = DEFAULT_KEY) {
+      checkKey(key);
+      const slot = slotFor(key);
+      change(slot);
+      await enqueue(
+        key,
+        slot,
+        async () => {
+          const record = slot.unpersisted ?? (await readStore(key));
+          if (record === undefined) return;
+          await client.revokeToken(revokeRequest(record), callOptions());
+          slot.unpersisted = undefined;
+          slot.entry = undefined;
+          await store.delete(key);
+        },
+        true,
+      );
+    },
+
+    async clear(key = DEFAULT_KEY) {
+      checkKey(key);
+      const slot = slotFor(key);
+      change(slot);
+      await enqueue(
+        key,
+        slot,
+        async () => {
+          slot.unpersisted = undefined;
+          slot.entry = undefined;
+          await store.delete(key);
+        },
+        true,
+      );
+    },
+  };
+}

@@ -1,0 +1,275 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A failure the server can be told to answer with, for the next requests. */
+export type Failure =
+  /** 400 `invalid_grant`, as for an expired refresh token. */
+  | "invalid_grant"
+  /** 500 `server_error`. */
+  | "server_error"
+  /** 503 `temporarily_unavailable`; for a revocation, the token must be assumed still valid. */
+  | "unavailable"
+  /** 502 with an HTML page, as a proxy sends. */
+  | "bad_gateway_html"
+  /** The connection is destroyed without an answer. */
+  | "drop";
+
+/** One request the server received. Holds tokens: for assertions, never for logs. */
+export interface ReceivedRequest {
+  path: string;
+  grant_type?: string;
+  /** The refresh token sent with a refresh_token grant. */
+  refresh_token?: string;
+  scope?: string;
+  /** Revocation: RFC 7009 `token` and `token_type_hint`, or Square's and Voucherify's `access_token`. */
+  token?: string;
+  token_type_hint?: string;
+  access_token?: string;
+  /** The status answered, `"dropped"` for a destroyed connection, `undefined` while pending. */
+  status?: number | "dropped";
+}
+
+/** A token set the server issued. */
+export interface IssuedTokens {
+  access_token: string;
+  refresh_token?: string;
+}
+
+/** A running {@link startTokenServer}. */
+export interface TokenServer {
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  /** The lifetime fields of each token answer. Default `{ expires_in: 3600 }`. */
+  lifetime: () => Record<string, unknown>;
+  /** Whether a refresh answer carries a new refresh token (the old one is then refused). Default `true`. */
+  rotateRefreshTokens: boolean;
+  /** Delay before each answer, in ms. Default 0. */
+  delayMs: number;
+  /** Every request received, in order. */
+  readonly requests: ReceivedRequest[];
+  /** Every token set issued, in order. */
+  readonly issued: IssuedTokens[];
+  /** Refresh tokens presented after they were rotated out. */
+  readonly replayedRefreshTokens: string[];
+  /** Tokens revoked. */
+  readonly revoked: string[];
+  /** How many requests reached the token endpoint. */
+  tokenRequests(): number;
+  /** Answers the next `times` requests (token or revoke) with `failure`. */
+  failNext(failure: Failure, times?: number): void;
+  /** Holds every answer until {@link TokenServer.release}. */
+  hold(): void;
+  release(): void;
+  /** Resolves once `count` requests in total have arrived. */
+  waitForRequests(count: number): Promise<void>;
+  /** Issues a single-use authorization code, as the authorization endpoint would. */
+  issueCode(): string;
+  /** Whether a refresh token can still be used. */
+  isLive(refreshToken: string): boolean;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+const TOKEN_PATH = "/oauth2/token";
+const REVOKE_PATH = "/oauth2/revoke";
+
+function secret(prefix: string, n: number): string {
+  return `${prefix}-${n}-${randomBytes(8).toString("hex")}`;
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, string>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  if ((req.headers["content-type"] ?? "").startsWith("application/json")) {
+    const parsed = JSON.parse(text || "{}") as Record<string, unknown>;
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]));
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? "" : JSON.stringify(body);
+  res.writeHead(status, {
+    "Cache-Control": "no-store",
+    ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * Starts a small OAuth 2.0 authorization server on 127.0.0.1 and a free port: token endpoint with the
+ * authorization_code, refresh_token (rotating, refusing rotated-out tokens with `invalid_grant`) and
+ * client_credentials grants, HTTP Basic or body client authentication, and an RFC 7009 revocation endpoint
+ * that also accepts Square's and Voucherify's `access_token`. It counts requests and can be told to fail,
+ * drop connections, delay or hold its answers.
+ */
+export async function startTokenServer(options: { clientId?: string; clientSecret?: string } = {}): Promise<TokenServer> {
+  const clientId = options.clientId ?? "client-id";
+  const clientSecret = options.clientSecret ?? "client-secret";
+  const requests: ReceivedRequest[] = [];
+  const issued: IssuedTokens[] = [];
+  const replayedRefreshTokens: string[] = [];
+  const revoked: string[] = [];
+  const liveRefreshTokens = new Set<string>();
+  const rotatedOut = new Set<string>();
+  const codes = new Set<string>();
+  const failures: Failure[] = [];
+  const waiters: { count: number; resolve: () => void }[] = [];
+  let held: Promise<void> | undefined;
+  let releaseHeld: (() => void) | undefined;
+  let counter = 0;
+
+  function authenticated(req: IncomingMessage, body: Record<string, string>): boolean {
+    const header = req.headers.authorization;
+    if (header?.startsWith("Basic ")) {
+      const [id, pass] = Buffer.from(header.slice(6), "base64").toString("utf8").split(":").map((p) => decodeURIComponent(p.replace(/\+/g, " ")));
+      return id === clientId && pass === clientSecret;
+    }
+    if (header === `Client ${clientSecret}`) return true; // Square's revocation
+    return body.client_id === clientId && body.client_secret === clientSecret;
+  }
+
+  function issue(withRefreshToken: boolean, scope: string | undefined): Record<string, unknown> {
+    counter += 1;
+    const tokens: IssuedTokens = { access_token: secret("at", counter) };
+    if (withRefreshToken) {
+      tokens.refresh_token = secret("rt", counter);
+      liveRefreshTokens.add(tokens.refresh_token);
+    }
+    issued.push(tokens);
+    return { ...tokens, token_type: "Bearer", ...server.lifetime(), ...(scope ? { scope } : {}) };
+  }
+
+  function token(body: Record<string, string>, record: ReceivedRequest): [number, unknown] {
+    const invalidGrant: [number, unknown] = [400, { error: "invalid_grant", error_description: "The grant is invalid or expired." }];
+    switch (body.grant_type) {
+      case "client_credentials":
+        return [200, issue(false, body.scope)];
+      case "authorization_code":
+        if (!body.code || !codes.delete(body.code)) return invalidGrant;
+        return [200, issue(true, body.scope)];
+      case "refresh_token": {
+        const sent = body.refresh_token ?? "";
+        if (!liveRefreshTokens.has(sent)) return invalidGrant;
+        if (!server.rotateRefreshTokens) return [200, issue(false, body.scope)];
+        liveRefreshTokens.delete(sent);
+        rotatedOut.add(sent);
+        return [200, issue(true, body.scope)];
+      }
+      default:
+        return [400, { error: "unsupported_grant_type" }];
+    }
+  }
+
+  function revoke(body: Record<string, string>): [number, unknown] {
+    const value = body.token ?? body.access_token;
+    if (!value) return [400, { error: "invalid_request" }];
+    revoked.push(value);
+    liveRefreshTokens.delete(value);
+    return [200, undefined];
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://x").pathname;
+    const body = await readBody(req);
+    const record: ReceivedRequest = { path };
+    for (const field of ["grant_type", "scope", "token", "token_type_hint", "access_token"] as const) {
+      if (body[field] !== undefined) record[field] = body[field];
+    }
+    if (path === TOKEN_PATH && body.grant_type === "refresh_token") {
+      record.refresh_token = body.refresh_token ?? "";
+      // Recorded whatever the answer, so a test sees every replay, even one answered with a failure.
+      if (rotatedOut.has(record.refresh_token)) replayedRefreshTokens.push(record.refresh_token);
+    }
+    requests.push(record);
+    for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+    if (server.delayMs > 0) await new Promise((r) => setTimeout(r, server.delayMs));
+    if (held) await held;
+    const failure = failures.shift();
+    if (failure === "drop") {
+      record.status = "dropped";
+      req.socket.destroy();
+      return;
+    }
+    let status: number;
+    let answer: unknown;
+    let headers: Record<string, string> = {};
+    if (failure === "invalid_grant") [status, answer] = [400, { error: "invalid_grant", error_description: "The refresh token expired." }];
+    else if (failure === "server_error") [status, answer] = [500, { error: "server_error" }];
+    else if (failure === "unavailable") [status, answer] = [503, { error: "temporarily_unavailable" }];
+    else if (failure === "bad_gateway_html") {
+      record.status = 502;
+      res.writeHead(502, { "Content-Type": "text/html" });
+      res.end("<html><body>Bad Gateway</body></html>");
+      return;
+    } else if (req.method !== "POST" || (path !== TOKEN_PATH && path !== REVOKE_PATH)) [status, answer] = [404, { error: "not_found" }];
+    else if (!authenticated(req, body)) {
+      [status, answer] = [401, { error: "invalid_client" }];
+      headers = { "WWW-Authenticate": 'Basic realm="token"' };
+    } else if (path === TOKEN_PATH) [status, answer] = token(body, record);
+    else [status, answer] = revoke(body);
+    record.status = status;
+    send(res, status, answer, headers);
+  }
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, { error: "server_error" });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+
+  const server: TokenServer = {
+    url: `http://127.0.0.1:${port}`,
+    clientId,
+    clientSecret,
+    lifetime: () => ({ expires_in: 3600 }),
+    rotateRefreshTokens: true,
+    delayMs: 0,
+    requests,
+    issued,
+    replayedRefreshTokens,
+    revoked,
+    tokenRequests: () => requests.filter((r) => r.path === TOKEN_PATH).length,
+    failNext(failure, times = 1) {
+      for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    hold() {
+      if (held) return;
+      held = new Promise((resolve) => (releaseHeld = resolve));
+    },
+    release() {
+      releaseHeld?.();
+      held = undefined;
+      releaseHeld = undefined;
+    },
+    waitForRequests(count) {
+      if (requests.length >= count) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ count, resolve }));
+    },
+    issueCode() {
+      const code = randomBytes(12).toString("hex");
+      codes.add(code);
+      return code;
+    },
+    isLive: (refreshToken) => liveRefreshTokens.has(refreshToken),
+    async close() {
+      server.release();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+  return server;
+}

@@ -1,0 +1,294 @@
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { createOAuthClient } from "../src/client";
+import { computeExpiresAtMs, computeRefreshAtMs } from "../src/expiry";
+import { createMemoryTokenStore } from "../src/stores/memory";
+import { createTokenManager, type TokenManagerOptions } from "../src/token-manager";
+import { startTokenServer, type TokenServer } from "./helpers/token-server";
+
+const T0 = Date.parse("2030-01-01T00:00:00Z");
+const HOUR = 3_600_000;
+
+let server: TokenServer;
+let t: number;
+const now = () => t;
+
+beforeEach(async () => {
+  server = await startTokenServer();
+  t = T0;
+});
+afterEach(async () => {
+  await server.close();
+});
+
+function client() {
+  return createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
+}
+
+function manager(options: Partial<TokenManagerOptions> = {}) {
+  return createTokenManager({ client: client(), grant: { type: "client_credentials" }, now, ...options });
+}
+
+describe("computeExpiresAtMs", () => {
+  test("expires_in counts from the time the request was sent", () => {
+    expect(computeExpiresAtMs({ expires_in: 3600 }, T0)).toBe(T0 + HOUR);
+    expect(computeExpiresAtMs({ expires_in: "900" }, T0)).toBe(T0 + 900_000);
+    expect(computeExpiresAtMs({ expires_in: 0 }, T0)).toBe(T0);
+  });
+
+  test("expires_at as an ISO string, Unix seconds, or a string of Unix seconds", () => {
+    expect(computeExpiresAtMs({ expires_at: "2030-01-31T00:00:00Z" }, T0)).toBe(T0 + 30 * 24 * HOUR);
+    expect(computeExpiresAtMs({ expires_at: T0 / 1000 + 900 }, T0)).toBe(T0 + 900_000);
+    expect(computeExpiresAtMs({ expires_at: String(T0 / 1000 + 900) }, T0)).toBe(T0 + 900_000);
+  });
+
+  test("the earlier of expires_in and expires_at wins", () => {
+    expect(computeExpiresAtMs({ expires_in: 900, expires_at: T0 / 1000 + 600 }, T0)).toBe(T0 + 600_000);
+    expect(computeExpiresAtMs({ expires_in: 600, expires_at: "2030-01-01T00:15:00Z" }, T0)).toBe(T0 + 600_000);
+  });
+
+  test("no lifetime gives undefined; a malformed one throws", () => {
+    expect(computeExpiresAtMs({}, T0)).toBeUndefined();
+    expect(() => computeExpiresAtMs({ expires_in: -1 }, T0)).toThrow(TypeError);
+    expect(() => computeExpiresAtMs({ expires_in: "soon" }, T0)).toThrow(/expires_in/);
+    expect(() => computeExpiresAtMs({ expires_at: "not a date" }, T0)).toThrow(/expires_at/);
+  });
+});
+
+describe("computeRefreshAtMs", () => {
+  test("the window before expiry, at most half the lifetime, never for an unknown lifetime", () => {
+    expect(computeRefreshAtMs(T0 + HOUR, T0, 60_000)).toBe(T0 + HOUR - 60_000);
+    expect(computeRefreshAtMs(T0 + 30_000, T0, 60_000)).toBe(T0 + 15_000);
+    expect(computeRefreshAtMs(T0 + HOUR, undefined, 60_000)).toBe(T0 + HOUR - 60_000);
+    expect(computeRefreshAtMs(undefined, T0, 60_000)).toBe(Infinity);
+  });
+});
+
+describe("createTokenManager getAccessToken (client_credentials, fake clock)", () => {
+  test("serves from the cache until the refresh window, then obtains a new token", async () => {
+    const tokens = manager({ grant: { type: "client_credentials", scope: "read write" } });
+    const first = await tokens.getAccessToken();
+    expect(first).toBe(server.issued[0]!.access_token);
+    expect(server.requests[0]).toMatchObject({ grant_type: "client_credentials", scope: "read write" });
+
+    t = T0 + HOUR - 60_001;
+    expect(await tokens.getAccessToken()).toBe(first);
+    expect(server.tokenRequests()).toBe(1);
+
+    t = T0 + HOUR - 60_000;
+    const second = await tokens.getAccessToken();
+    expect(second).toBe(server.issued[1]!.access_token);
+    expect(second).not.toBe(first);
+    expect(server.tokenRequests()).toBe(2);
+    expect(await tokens.getToken()).toMatchObject({ access_token: second, token_type: "Bearer", scope: "read write", expires_at_ms: t + HOUR });
+  });
+
+  test("refreshWindowSeconds sets how early the token is replaced", async () => {
+    const tokens = manager({ refreshWindowSeconds: 600 });
+    await tokens.getAccessToken();
+    t = T0 + HOUR - 600_001;
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(1);
+    t = T0 + HOUR - 600_000;
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("expires_in counts from when the request was sent, not when the answer came", async () => {
+    // The server's answer takes 10 s on the fake clock.
+    server.lifetime = () => {
+      t += 10_000;
+      return { expires_in: 3600 };
+    };
+    const tokens = manager();
+    await tokens.getAccessToken();
+    expect((await tokens.getToken())?.expires_at_ms).toBe(T0 + HOUR);
+  });
+
+  test("expires_at as an ISO 8601 string (Square)", async () => {
+    server.lifetime = () => ({ expires_at: new Date(t + 30 * 24 * HOUR).toISOString() });
+    const tokens = manager();
+    await tokens.getAccessToken();
+    t = T0 + 30 * 24 * HOUR - 60_001;
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(1);
+    t += 1;
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("expires_at as Unix seconds, with expires_in, the earlier wins (Voucherify)", async () => {
+    server.lifetime = () => ({ expires_in: 900, expires_at: Math.floor(t / 1000) + 300 });
+    const tokens = manager();
+    await tokens.getAccessToken();
+    expect((await tokens.getToken())?.expires_at_ms).toBe(T0 + 300_000);
+    t = T0 + 240_000;
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("a token shorter-lived than twice the window is used for half its life", async () => {
+    server.lifetime = () => ({ expires_in: 30 });
+    const tokens = manager({ refreshWindowSeconds: 60 });
+    await tokens.getAccessToken();
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(1);
+    t = T0 + 15_000;
+    await tokens.getAccessToken();
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("without a lifetime the token is kept until invalidate()", async () => {
+    server.lifetime = () => ({});
+    const tokens = manager();
+    const first = await tokens.getAccessToken();
+    t = T0 + 10 * 365 * 24 * HOUR;
+    expect(await tokens.getAccessToken()).toBe(first);
+    expect(server.tokenRequests()).toBe(1);
+    expect((await tokens.getToken())?.expires_at_ms).toBeUndefined();
+
+    await tokens.invalidate();
+    const second = await tokens.getAccessToken();
+    expect(second).not.toBe(first);
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("invalidate() takes effect at once, even before it resolves", async () => {
+    server.lifetime = () => ({});
+    const tokens = manager();
+    const first = await tokens.getAccessToken();
+    const invalidated = tokens.invalidate();
+    const second = await tokens.getAccessToken();
+    await invalidated;
+    expect(second).not.toBe(first);
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("invalidate({ accessToken }) of a token already replaced sends no request", async () => {
+    server.lifetime = () => ({});
+    const tokens = manager();
+    const first = await tokens.getAccessToken();
+    await tokens.invalidate("default", { accessToken: first });
+    const second = await tokens.getAccessToken();
+    // A late 401 for the first token must not throw away the second.
+    await tokens.invalidate("default", { accessToken: first });
+    expect(await tokens.getAccessToken()).toBe(second);
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("a token invalidated while it is being loaded is not cached by that load", async () => {
+    const inner = createMemoryTokenStore();
+    await inner.set("default", { access_token: "loaded-then-rejected", token_type: "Bearer", obtained_at_ms: T0 });
+    const gates: (() => void)[] = [];
+    const store = { ...inner, get: async (key: string) => (await new Promise<void>((r) => gates.push(r)), inner.get(key)) };
+    const readPending = async () => {
+      while (gates.length === 0) await new Promise((r) => setTimeout(r, 1));
+    };
+    const tokens = manager({ store });
+    const loading = tokens.getAccessToken(); // waits in store.get
+    const invalidating = tokens.invalidate("default", { accessToken: "loaded-then-rejected" });
+    await readPending();
+    gates.shift()!(); // the load reads the token, which the caller from before invalidate() receives
+    expect(await loading).toBe("loaded-then-rejected");
+    await readPending(); // invalidate's own read has begun: a caller now must not get the rejected token
+    const after = tokens.getAccessToken();
+    gates.shift()!();
+    await invalidating;
+    // The later caller goes to the store (and then the server) instead of a cache holding the rejected token.
+    expect(await Promise.race([after, readPending().then(() => "store read")])).toBe("store read");
+    gates.shift()!();
+    expect(await after).toBe(server.issued[0]!.access_token);
+    expect(server.tokenRequests()).toBe(1);
+  });
+
+  test("an invalidated token is not served again from the store by another manager", async () => {
+    server.lifetime = () => ({});
+    const store = createMemoryTokenStore();
+    const a = manager({ store });
+    const b = manager({ store });
+    const first = await a.getAccessToken();
+    await a.invalidate();
+    const fromB = await b.getAccessToken();
+    expect(fromB).not.toBe(first);
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("a key's cached token is served without touching the store", async () => {
+    const inner = createMemoryTokenStore();
+    let reads = 0;
+    const store = { ...inner, get: (key: string) => (reads++, inner.get(key)) };
+    const tokens = manager({ store });
+    await tokens.getAccessToken();
+    const readsAfterFirst = reads;
+    for (let i = 0; i < 1000; i++) await tokens.getAccessToken();
+    expect(reads).toBe(readsAfterFirst);
+    expect(server.tokenRequests()).toBe(1);
+  });
+
+  test("keys hold independent token sets", async () => {
+    const tokens = manager();
+    const a = await tokens.getAccessToken("merchant-a");
+    const b = await tokens.getAccessToken("merchant-b");
+    expect(a).not.toBe(b);
+    await tokens.clear("merchant-a");
+    expect(await tokens.getToken("merchant-a")).toBeUndefined();
+    expect(await tokens.getAccessToken("merchant-b")).toBe(b);
+    expect(server.tokenRequests()).toBe(2);
+  });
+
+  test("clear() forgets a token set without contacting the server", async () => {
+    const tokens = manager();
+    const first = await tokens.getAccessToken();
+    await tokens.clear();
+    expect(server.requests).toHaveLength(1);
+    expect(await tokens.getAccessToken()).not.toBe(first);
+  });
+
+  test("a store another process filled is read once and then cached", async () => {
+    const store = createMemoryTokenStore();
+    await store.set("default", { access_token: "from-elsewhere", token_type: "Bearer", expires_at_ms: T0 + HOUR, obtained_at_ms: T0 });
+    const tokens = manager({ store });
+    expect(await tokens.getAccessToken()).toBe("from-elsewhere");
+    expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("createTokenManager arguments", () => {
+  test("malformed options throw TypeError", () => {
+    const c = client();
+    expect(() => createTokenManager(undefined as never)).toThrow(TypeError);
+    expect(() => createTokenManager({ client: {} as never, grant: { type: "client_credentials" } })).toThrow(/options.client/);
+    expect(() => createTokenManager({ client: c, grant: { type: "password" } as never })).toThrow(/grant.type/);
+    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, refreshWindowSeconds: -1 })).toThrow(/refreshWindowSeconds/);
+    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/);
+    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, store: { get() {} } as never })).toThrow(/store/);
+    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, onFailed: "log" as never })).toThrow(/onFailed/);
+  });
+
+  test("a bad key or token answer rejects with TypeError and sends nothing", async () => {
+    const tokens = manager();
+    await expect(tokens.getAccessToken("")).rejects.toThrow(TypeError);
+    await expect(tokens.getAccessToken(42 as never)).rejects.toThrow(/key/);
+    await expect(tokens.setTokens("k", { token_type: "Bearer" } as never)).rejects.toThrow(/access_token/);
+    await expect(tokens.setTokens("k", { access_token: "a", token_type: "Bearer", expires_in: -5 })).rejects.toThrow(/expires_in/);
+    await expect(tokens.invalidate("k", { accessToken: "" })).rejects.toThrow(/accessToken/);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test("a malformed record from the store is reported, not served", async () => {
+    const store = createMemoryTokenStore();
+    await store.set("default", { token_type: "Bearer" } as never);
+    await expect(manager({ store }).getAccessToken()).rejects.toThrow(/malformed record/);
+  });
+
+  test("types: a JSON (Square) client needs revokeRequest; grant fields follow the client", () => {
+    const square = createOAuthClient({ baseUrl: server.url, clientId: "id", clientSecret: "s", requestFormat: "json" });
+    // @ts-expect-error Square's revocation shape differs from RFC 7009: revokeRequest is required.
+    createTokenManager({ client: square, grant: { type: "refresh_token" } });
+    createTokenManager({ client: square, grant: { type: "refresh_token", scopes: ["MERCHANT_PROFILE_READ"] }, revokeRequest: (r) => ({ access_token: r.access_token }) });
+    // @ts-expect-error scopes (an array) is Square's; a form client takes scope.
+    createTokenManager({ client: client(), grant: { type: "refresh_token", scopes: ["a"] } });
+    // @ts-expect-error a form client's revocation takes token or access_token.
+    createTokenManager({ client: client(), grant: { type: "client_credentials" }, revokeRequest: (r) => ({ merchant_id: r.access_token }) });
+    expect(server.requests).toHaveLength(0);
+  });
+});

@@ -121,6 +121,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth2/token/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retrieve a token's status (Square)
+         * @description Square's closest counterpart to introspection: returns the scopes, expiry, client and seller of the access
+         *     token sent as `Authorization: Bearer ACCESS_TOKEN`. The request has no body.
+         *
+         *     An expired, revoked or unknown token answers 401 with Square's `errors` list (`UNAUTHORIZED`,
+         *     `ACCESS_TOKEN_EXPIRED`, `ACCESS_TOKEN_REVOKED`). The client maps both answers to the shape of
+         *     [introspectToken](#operation/introspectToken): `active: true` with `scope`, `exp`, `client_id` and
+         *     `merchant_id`, or exactly `{"active": false}`.
+         */
+        post: operations["retrieveTokenStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/oauth-authorization-server": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the server's metadata (RFC 8414)
+         * @description The authorization server's metadata: its endpoints and the client authentication methods, grants and
+         *     scopes it supports. For an issuer with a path, such as `https://auth.example.org/tenant`, the document is
+         *     at `https://auth.example.org/.well-known/oauth-authorization-server/tenant` (RFC 8414 §3.1).
+         */
+        get: operations["getAuthorizationServerMetadata"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/openid-configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the server's OpenID Connect configuration
+         * @description OpenID Connect Discovery's metadata document, at `{issuer}/.well-known/openid-configuration`. It carries
+         *     the same endpoint and authentication fields as RFC 8414's.
+         */
+        get: operations["getOpenIdConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -459,6 +528,8 @@ export interface components {
             jti?: string;
             /** @description Voucherify; the introspected token, repeated. */
             access_token?: string;
+            /** @description Square (from RetrieveTokenStatus); the seller that authorized the application. */
+            merchant_id?: string;
             /** @description Voucherify; seconds left before the token expires. */
             expires_in?: number;
             /** @description Voucherify; when the token expires, in Unix seconds. */
@@ -480,6 +551,68 @@ export interface components {
          * @description An introspection answer; `active` tells which.
          */
         IntrospectionResponse: components["schemas"]["ActiveTokenIntrospection"] | components["schemas"]["InactiveTokenIntrospection"];
+        /**
+         * SquareTokenStatus
+         * @description Square's status of an access token.
+         */
+        SquareTokenStatus: {
+            /** @description The permissions the token grants. */
+            scopes?: string[];
+            /**
+             * Format: date-time
+             * @description When the token expires; absent for a personal access token, which does not expire.
+             */
+            expires_at?: string;
+            /** @description The application the token was issued to. */
+            client_id?: string;
+            /** @description The seller that authorized the application. */
+            merchant_id?: string;
+        };
+        /**
+         * AuthorizationServerMetadata
+         * @description Authorization server metadata (RFC 8414 §2; OpenID Connect Discovery 1.0 §3). Servers add more fields.
+         */
+        AuthorizationServerMetadata: {
+            /**
+             * Format: uri
+             * @description The issuer identifier; must equal the URL the metadata was read for.
+             */
+            issuer: string;
+            /**
+             * Format: uri
+             * @description Where the user is sent to authorize the client.
+             */
+            authorization_endpoint?: string;
+            /**
+             * Format: uri
+             * @description The token endpoint.
+             */
+            token_endpoint?: string;
+            /**
+             * Format: uri
+             * @description The RFC 7009 revocation endpoint.
+             */
+            revocation_endpoint?: string;
+            /**
+             * Format: uri
+             * @description The RFC 7662 introspection endpoint.
+             */
+            introspection_endpoint?: string;
+            /** @description Client authentication methods of the token endpoint; `client_secret_basic` when absent. */
+            token_endpoint_auth_methods_supported?: string[];
+            /** @description Client authentication methods of the revocation endpoint. */
+            revocation_endpoint_auth_methods_supported?: string[];
+            /** @description Client authentication methods of the introspection endpoint. */
+            introspection_endpoint_auth_methods_supported?: string[];
+            /** @description Grant types; `authorization_code` and `implicit` when absent. */
+            grant_types_supported?: string[];
+            /** @description Response types of the authorization endpoint. */
+            response_types_supported?: string[];
+            /** @description Scopes the server supports. */
+            scopes_supported?: string[];
+            /** @description PKCE methods; when absent, the server may not support PKCE. */
+            code_challenge_methods_supported?: string[];
+        };
     };
     responses: {
         /** @description The token request was refused. `invalid_grant` means the code or refresh token is no longer usable and the user must authorize again. */
@@ -686,6 +819,89 @@ export interface operations {
             };
             400: components["responses"]["IntrospectionBadRequest"];
             401: components["responses"]["Unauthorized"];
+        };
+    };
+    retrieveTokenStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token's status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SquareTokenStatus"];
+                };
+            };
+            /** @description The token is expired, revoked or not a valid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SquareErrorResponse"];
+                };
+            };
+        };
+    };
+    getAuthorizationServerMetadata: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
+            };
+            /** @description The server publishes no RFC 8414 metadata here; try OpenID Connect discovery. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    getOpenIdConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthorizationServerMetadata"];
+                };
+            };
+            /** @description The server publishes no OpenID Connect configuration here. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

@@ -2,6 +2,9 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "../generated/schema";
 import {
   processIntrospectionResponse,
+  processTokenStatusResponse,
+  statusAsIntrospection,
+  type SquareTokenStatus,
   processRenewResponse,
   processRevocationResponse,
   processTokenResponse,
@@ -31,7 +34,14 @@ export type RequestFormat = "form" | "json";
 export type ClientAuthenticationMethod = "client_secret_basic" | "client_secret_post" | "none";
 
 /** The operations of the spec, by short name, for endpoint overrides. */
-export type OperationName = "token" | "renew" | "revoke" | "introspect";
+export type OperationName = "token" | "renew" | "revoke" | "introspect" | "tokenStatus";
+
+/**
+ * How {@link OAuthClient.introspectToken} asks about a token: `rfc7662` (default) posts to the introspection
+ * endpoint; `square_token_status` calls Square's RetrieveTokenStatus with the token as bearer and maps the
+ * answer to RFC 7662's shape.
+ */
+export type IntrospectionMethod = "rfc7662" | "square_token_status";
 
 /** Options of {@link createOAuthClient}. */
 export interface OAuthClientOptions<F extends RequestFormat = RequestFormat> {
@@ -57,6 +67,13 @@ export interface OAuthClientOptions<F extends RequestFormat = RequestFormat> {
   fetch?: typeof globalThis.fetch;
   /** Headers sent with every request, such as Voucherify's `X-App-Id` and `X-App-Token`. */
   headers?: Record<string, string>;
+  /** How `introspectToken` asks about a token. Default `rfc7662`. */
+  introspection?: IntrospectionMethod;
+  /**
+   * The scopes the server knows. When set, every requested scope is checked against it before sending, and a
+   * comma-separated scope gets an error saying to separate scopes with spaces (Voucherify).
+   */
+  allowedScopes?: readonly string[];
 }
 
 /** Per-call options. */
@@ -86,6 +103,11 @@ export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOm
   F extends "json" ? Schemas["SquareRevokeTokenRequest"] : Schemas["RevokeTokenForm"],
   ClientFields
 >;
+/** Parameters of {@link OAuthClient.retrieveTokenStatus}. */
+export interface RetrieveTokenStatusParams {
+  /** The access token to ask about; sent as `Authorization: Bearer`. */
+  access_token: string;
+}
 /** Parameters of {@link OAuthClient.introspectToken}: RFC 7662 `token`, or Voucherify's `access_token`. */
 export type IntrospectTokenParams = DistributiveOmit<Schemas["IntrospectTokenForm"], ClientFields>;
 
@@ -141,6 +163,13 @@ export interface OAuthClient<F extends RequestFormat = "form"> {
    * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
    */
   introspectToken(params: IntrospectTokenParams, options?: CallOptions): Promise<IntrospectionResponse>;
+  /**
+   * Square's RetrieveTokenStatus: the scopes, expiry, client and seller of an access token.
+   *
+   * @throws {OAuthError} `UNAUTHORIZED`, `ACCESS_TOKEN_EXPIRED` or `ACCESS_TOKEN_REVOKED` (status 401).
+   * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
+   */
+  retrieveTokenStatus(params: RetrieveTokenStatusParams, options?: CallOptions): Promise<SquareTokenStatus>;
 }
 
 const DEFAULT_PATHS = {
@@ -148,11 +177,13 @@ const DEFAULT_PATHS = {
   renew: "/oauth2/clients/{client_id}/access-token/renew",
   revoke: "/oauth2/revoke",
   introspect: "/oauth2/introspect",
+  tokenStatus: "/oauth2/token/status",
 } as const satisfies Record<OperationName, keyof paths>;
 
 const FORM = "application/x-www-form-urlencoded";
 const JSON_TYPE = "application/json";
 const AUTH_METHODS: readonly string[] = ["client_secret_basic", "client_secret_post", "none"];
+const INTROSPECTION_METHODS: readonly string[] = ["rfc7662", "square_token_status"];
 const GRANT_FIELDS: Record<string, { required: readonly string[]; optional: readonly string[] }> = {
   authorization_code: { required: ["code"], optional: ["redirect_uri", "code_verifier"] },
   refresh_token: { required: ["refresh_token"], optional: ["scope"] },
@@ -222,10 +253,19 @@ function checkOptions(options: OAuthClientOptions): void {
   }
   if (options.fetch !== undefined && typeof options.fetch !== "function") throw argumentError("options.fetch must be a function");
   if (options.headers !== undefined && !isPlainObject(options.headers)) throw argumentError("options.headers must be an object of strings");
+  if (options.introspection !== undefined && !INTROSPECTION_METHODS.includes(options.introspection)) {
+    throw argumentError(`options.introspection must be one of ${INTROSPECTION_METHODS.join(", ")}`);
+  }
+  if (options.allowedScopes !== undefined) {
+    const scopes = options.allowedScopes;
+    if (!Array.isArray(scopes) || scopes.length === 0 || scopes.some((x) => typeof x !== "string" || x === "" || /\s/.test(x))) {
+      throw argumentError("options.allowedScopes must be a non-empty array of scope names without spaces");
+    }
+  }
   if (options.endpoints !== undefined) {
     if (!isPlainObject(options.endpoints)) throw argumentError("options.endpoints must be an object");
     for (const [name, value] of Object.entries(options.endpoints)) {
-      if (!(name in DEFAULT_PATHS)) throw argumentError(`options.endpoints.${name} is not an operation (token, renew, revoke, introspect)`);
+      if (!(name in DEFAULT_PATHS)) throw argumentError(`options.endpoints.${name} is not an operation (${Object.keys(DEFAULT_PATHS).join(", ")})`);
       if (value === undefined) continue;
       checkNonEmptyString(value, `options.endpoints.${name}`);
       const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
@@ -243,8 +283,17 @@ function checkCallOptions(options: CallOptions | undefined): void {
   if (options.headers !== undefined && !isPlainObject(options.headers)) throw argumentError("options.headers must be an object of strings");
 }
 
+/** Checks requested scopes against the server's list; commas get their own message, as Voucherify refuses them. */
+function checkScopes(scopes: readonly string[], allowed: ReadonlySet<string>): void {
+  for (const scope of scopes) {
+    if (allowed.has(scope)) continue;
+    if (scope.includes(",")) throw argumentError(`scope "${scope}" is comma-separated: separate scopes with spaces`);
+    throw argumentError(`scope "${scope}" is not one of the server's scopes (${[...allowed].join(", ")})`);
+  }
+}
+
 /** Checks a grant's fields before anything is sent; returns the body to send, without client credentials. */
-function checkTokenRequest(request: unknown, format: RequestFormat): Record<string, unknown> {
+function checkTokenRequest(request: unknown, format: RequestFormat, allowedScopes: ReadonlySet<string> | undefined): Record<string, unknown> {
   if (!isPlainObject(request)) throw argumentError("token request must be an object");
   const grantType = request.grant_type;
   const fields = typeof grantType === "string" ? GRANT_FIELDS[grantType] : undefined;
@@ -270,6 +319,10 @@ function checkTokenRequest(request: unknown, format: RequestFormat): Record<stri
       }
     }
     if (request.short_lived !== undefined && typeof request.short_lived !== "boolean") throw argumentError("short_lived must be a boolean");
+  }
+  if (allowedScopes) {
+    if (typeof request.scope === "string") checkScopes(request.scope.split(" ").filter(Boolean), allowedScopes);
+    if (Array.isArray(request.scopes)) checkScopes(request.scopes as string[], allowedScopes);
   }
   for (const key of Object.keys(request)) {
     if (request[key] !== undefined && !allowed.has(key)) {
@@ -341,6 +394,8 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     endpoints[name] = resolveEndpoint(baseUrl, options.endpoints?.[name], DEFAULT_PATHS[name]);
   }
   const api = createClient<paths>({ baseUrl, fetch: options.fetch, headers: options.headers });
+  const allowedScopes = options.allowedScopes ? new Set(options.allowedScopes) : undefined;
+  const introspection = options.introspection ?? "rfc7662";
   const basic = auth === "client_secret_basic" ? `Basic ${btoa(`${formEncode(clientId!)}:${formEncode(clientSecret!)}`)}` : undefined;
 
   /** Adds the client's credentials the way the configured method asks. */
@@ -357,20 +412,21 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
 
   async function send(
     operation: OperationName,
-    body: Record<string, unknown>,
-    contentType: string,
+    body: Record<string, unknown> | undefined,
+    contentType: string | undefined,
     headers: Record<string, string>,
     call: CallOptions | undefined,
   ): Promise<RawAnswer> {
     const { baseUrl: opBase, path } = endpoints[operation];
     const bodySerializer = contentType === FORM ? serializeForm : (b: Record<string, unknown>) => JSON.stringify(b);
+    if (contentType !== undefined) headers["Content-Type"] = contentType;
     try {
       // The path is the configured one; its type is the spec's path, whose body types it shares.
       const { response, data, error } = await api.POST(path as "/oauth2/token", {
         baseUrl: opBase,
         body: body as never,
         bodySerializer,
-        headers: { Accept: "application/json", ...call?.headers, ...headers, "Content-Type": contentType },
+        headers: { Accept: "application/json", ...call?.headers, ...headers },
         params: operation === "renew" ? ({ path: { client_id: clientId } } as never) : undefined,
         parseAs: "text",
         signal: call?.signal,
@@ -384,7 +440,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
 
   async function token(request: unknown, call: CallOptions | undefined): Promise<TokenResponse> {
     checkCallOptions(call);
-    const body = checkTokenRequest(request, format);
+    const body = checkTokenRequest(request, format, allowedScopes);
     const headers: Record<string, string> = {};
     authenticate(body, headers);
     return processTokenResponse(await send("token", body, format === "json" ? JSON_TYPE : FORM, headers, call));
@@ -430,9 +486,22 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       checkCallOptions(call);
       if (!isPlainObject(params)) throw argumentError("params must be an object");
       const body = checkTokenField(params, "form", "introspect");
+      if (introspection === "square_token_status") {
+        const token = (body.token ?? body.access_token) as string;
+        return statusAsIntrospection(await send("tokenStatus", undefined, undefined, { Authorization: `Bearer ${token}` }, call));
+      }
       const headers: Record<string, string> = {};
       authenticate(body, headers);
       return processIntrospectionResponse(await send("introspect", body, FORM, headers, call));
+    },
+    async retrieveTokenStatus(params, call) {
+      checkCallOptions(call);
+      if (!isPlainObject(params)) throw argumentError("params must be an object");
+      checkNonEmptyString(params.access_token, "access_token");
+      for (const [key, value] of Object.entries(params)) {
+        if (value !== undefined && key !== "access_token") throw argumentError(`${key} is not a field of the token status request`);
+      }
+      return processTokenStatusResponse(await send("tokenStatus", undefined, undefined, { Authorization: `Bearer ${params.access_token}` }, call));
     },
   };
 }

@@ -4,6 +4,7 @@ export type {
   CallOptions,
   ClientAuthenticationMethod,
   ClientCredentialsParams,
+  IntrospectionMethod,
   IntrospectTokenParams,
   OAuthClient,
   OAuthClientOptions,
@@ -11,6 +12,7 @@ export type {
   RefreshTokenParams,
   RenewTokenParams,
   RequestFormat,
+  RetrieveTokenStatusParams,
   RevokeTokenParams,
   TokenRequest,
 } from "./client";
@@ -20,7 +22,10 @@ export {
   processRenewResponse,
   processRevocationResponse,
   processTokenResponse,
+  processTokenStatusResponse,
+  statusAsIntrospection,
   type IntrospectionResponse,
+  type SquareTokenStatus,
   type RawAnswer,
   type RenewTokenResponse,
   type TokenResponse,
@@ -28,3 +33,18 @@ export {
 export type { components, paths } from "../generated/schema";
 export { createPkcePair, pkceChallenge, randomUrlSafeString, type PkcePair } from "./pkce";
 export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./authorization-url";
+export {
+  createTokenManager,
+  ReauthorizationRequiredError,
+  type InvalidateOptions,
+  type RevokeRequestBuilder,
+  type TokenFailedEvent,
+  type TokenManager,
+  type TokenManagerBaseOptions,
+  type TokenManagerGrant,
+  type TokenManagerOptions,
+  type TokenRefreshedEvent,
+} from "./token-manager";
+export { createMemoryTokenStore } from "./stores/memory";
+export type { TokenRecord, TokenStore } from "./stores/token-store";
+export { discover, metadataPreset, type AuthorizationServerMetadata, type DiscoverOptions, type MetadataPresetOptions } from "./discovery";

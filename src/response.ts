@@ -7,6 +7,8 @@ export type TokenResponse = components["schemas"]["TokenResponse"];
 export type RenewTokenResponse = components["schemas"]["RenewTokenResponse"];
 /** An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`. */
 export type IntrospectionResponse = components["schemas"]["IntrospectionResponse"];
+/** Square's token status (RetrieveTokenStatus). */
+export type SquareTokenStatus = components["schemas"]["SquareTokenStatus"];
 
 /**
  * What openapi-fetch handed back: the `Response`, and the body it read (text on success with
@@ -228,4 +230,41 @@ export function processIntrospectionResponse(answer: RawAnswer): IntrospectionRe
     }
   }
   return body as IntrospectionResponse;
+}
+
+/**
+ * Validates Square's RetrieveTokenStatus answer.
+ *
+ * @throws {OAuthError} when Square refused the token (`UNAUTHORIZED`, `ACCESS_TOKEN_EXPIRED`, ...).
+ * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
+ */
+export function processTokenStatusResponse(answer: RawAnswer): SquareTokenStatus {
+  const body = jsonObjectFrom(answer);
+  if (body.scopes !== undefined && (!Array.isArray(body.scopes) || body.scopes.some((s) => typeof s !== "string"))) {
+    fail(answer, `response body "scopes" must be an array of strings`);
+  }
+  optionalTimestamp(answer, body, "expires_at");
+  optionalString(answer, body, "client_id");
+  optionalString(answer, body, "merchant_id");
+  return body as SquareTokenStatus;
+}
+
+/**
+ * Maps Square's token status to an RFC 7662 introspection answer: `scopes` joined into `scope`, `expires_at`
+ * into `exp` (Unix seconds), `client_id` and `merchant_id` kept. A 401 (expired, revoked, unknown token)
+ * becomes exactly `{ active: false }`.
+ *
+ * @throws {OAuthError} for any other refusal.
+ * @throws {OAuthResponseError} when the answer breaks the contract.
+ */
+export function statusAsIntrospection(answer: RawAnswer): IntrospectionResponse {
+  if (answer.response.status === 401) return { active: false };
+  const status = processTokenStatusResponse(answer);
+  const result: Extract<IntrospectionResponse, { active: true }> = { active: true };
+  if (status.scopes) result.scope = status.scopes.join(" ");
+  if (status.expires_at !== undefined) result.exp = Math.floor(Date.parse(status.expires_at) / 1000);
+  if (status.client_id !== undefined) result.client_id = status.client_id;
+  if (status.merchant_id !== undefined) result.merchant_id = status.merchant_id;
+  return result;
 }

@@ -1,0 +1,142 @@
+import createClient from "openapi-fetch";
+import type { components, paths } from "../generated/schema";
+import type { ClientAuthenticationMethod, OAuthClientOptions } from "./client";
+import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
+
+/** Authorization server metadata (RFC 8414 §2, OpenID Connect Discovery 1.0 §3). */
+export type AuthorizationServerMetadata = components["schemas"]["AuthorizationServerMetadata"];
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  /** A `fetch` to use instead of the global one. */
+  fetch?: typeof globalThis.fetch;
+  /** Aborts the look-up. */
+  signal?: AbortSignal;
+}
+
+const WELL_KNOWN = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] as const;
+
+/**
+ * Reads an authorization server's metadata: RFC 8414 first (`/.well-known/oauth-authorization-server`, with
+ * the issuer's path after it), then OpenID Connect Discovery (`{issuer}/.well-known/openid-configuration`).
+ * The document's `issuer` must equal the issuer asked for (RFC 8414 §3.3), so a document served for another
+ * server is refused.
+ *
+ * @param issuer - the issuer identifier, such as `https://auth.example.org` or `https://auth.example.org/tenant`.
+ * @returns the metadata; feed it to {@link metadataPreset} to configure a client.
+ * @throws {TypeError} when the issuer is not an absolute http(s) URL without query or fragment.
+ * @throws {OAuthResponseError} when no document is found, or it breaks the contract.
+ * @throws {OAuthTransportError} when the server does not answer.
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfig
+ */
+export async function discover(issuer: string, options: DiscoverOptions = {}): Promise<AuthorizationServerMetadata> {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new TypeError("issuer must be an absolute URL");
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
+    throw new TypeError("issuer must be an http or https URL without query or fragment");
+  }
+  const issuerPath = url.pathname.replace(/\/+$/, "");
+  const api = createClient<paths>({ baseUrl: url.origin, fetch: options.fetch });
+  const tried: string[] = [];
+  for (const wellKnown of WELL_KNOWN) {
+    // RFC 8414 inserts the well-known segment before the issuer's path; OIDC appends it after.
+    const path = wellKnown === WELL_KNOWN[0] ? `${wellKnown}${issuerPath}` : `${issuerPath}${wellKnown}`;
+    let response: Response;
+    let data: unknown;
+    try {
+      ({ response, data } = await api.GET(path as (typeof WELL_KNOWN)[number], { parseAs: "text", signal: options.signal }));
+    } catch (cause) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      throw new OAuthTransportError(`metadata request to ${url.host} failed: no answer`, { cause });
+    }
+    tried.push(`${path} (HTTP ${response.status})`);
+    if (response.status === 404) continue;
+    if (!response.ok) throw new OAuthResponseError(`metadata request ${path} answered HTTP ${response.status}`, response.status, { response });
+    let metadata: unknown;
+    try {
+      metadata = JSON.parse(data as string);
+    } catch {
+      throw new OAuthResponseError(`metadata ${path} is not valid JSON`, response.status, { response });
+    }
+    return checkMetadata(metadata, issuer, response);
+  }
+  throw new OAuthResponseError(`no authorization server metadata for ${issuer}: tried ${tried.join(", ")}`, 404);
+}
+
+function checkMetadata(metadata: unknown, issuer: string, response: Response): AuthorizationServerMetadata {
+  const fail = (message: string): never => {
+    throw new OAuthResponseError(`metadata ${message}`, response.status, { response });
+  };
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) return fail("must be a JSON object");
+  const fields = metadata as Record<string, unknown>;
+  if (fields.issuer !== issuer && fields.issuer !== issuer.replace(/\/+$/, "")) fail(`"issuer" must equal ${JSON.stringify(issuer)}`);
+  for (const name of ["authorization_endpoint", "token_endpoint", "revocation_endpoint", "introspection_endpoint"]) {
+    const value = fields[name];
+    if (value !== undefined && (typeof value !== "string" || !URL.canParse(value))) fail(`"${name}" must be an absolute URL`);
+  }
+  for (const name of Object.keys(fields)) {
+    if (name.endsWith("_supported") && (!Array.isArray(fields[name]) || (fields[name] as unknown[]).some((v) => typeof v !== "string"))) {
+      fail(`"${name}" must be an array of strings`);
+    }
+  }
+  return fields as AuthorizationServerMetadata;
+}
+
+/** Options of {@link metadataPreset}: the client's own credentials and transport. */
+export interface MetadataPresetOptions {
+  /** The client identifier registered with the server. */
+  clientId: string;
+  /** The client secret; omit it for a public client. */
+  clientSecret?: string;
+  /** A `fetch` to use instead of the global one. */
+  fetch?: typeof globalThis.fetch;
+  /** Headers for every request. */
+  headers?: Record<string, string>;
+}
+
+const PREFERENCE: readonly ClientAuthenticationMethod[] = ["client_secret_basic", "client_secret_post"];
+
+/**
+ * Client options from discovered metadata: the token, revocation and introspection endpoints, and a client
+ * authentication method the server supports at all of them (RFC 8414's default `client_secret_basic` where a
+ * list is absent). A public client (no secret) uses `none`.
+ *
+ * @param metadata - from {@link discover}.
+ * @param options - the client's credentials.
+ * @returns options for `createOAuthClient`.
+ * @throws {TypeError} when the server has no token endpoint, or supports no method the client can use.
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
+export function metadataPreset(metadata: AuthorizationServerMetadata, options: MetadataPresetOptions): OAuthClientOptions<"form"> {
+  if (!metadata.token_endpoint) throw new TypeError("the server's metadata has no token_endpoint");
+  const supported = (list: string[] | undefined) => list ?? ["client_secret_basic"];
+  const lists = [
+    supported(metadata.token_endpoint_auth_methods_supported),
+    ...(metadata.revocation_endpoint ? [supported(metadata.revocation_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported)] : []),
+    ...(metadata.introspection_endpoint ? [supported(metadata.introspection_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported)] : []),
+  ];
+  let method: ClientAuthenticationMethod | undefined;
+  if (options.clientSecret === undefined) method = "none";
+  else method = PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => lists[0]!.includes(m));
+  if (!method || !lists[0]!.includes(method)) {
+    throw new TypeError(`the token endpoint supports ${lists[0]!.join(", ")}; none fits this client`);
+  }
+  const endpoints: NonNullable<OAuthClientOptions["endpoints"]> = { token: metadata.token_endpoint };
+  if (metadata.revocation_endpoint) endpoints.revoke = metadata.revocation_endpoint;
+  if (metadata.introspection_endpoint) endpoints.introspect = metadata.introspection_endpoint;
+  return {
+    baseUrl: metadata.issuer,
+    clientId: options.clientId,
+    ...(options.clientSecret !== undefined && { clientSecret: options.clientSecret }),
+    clientAuthentication: method,
+    requestFormat: "form",
+    endpoints,
+    ...(options.fetch && { fetch: options.fetch }),
+    ...(options.headers && { headers: options.headers }),
+  };
+}

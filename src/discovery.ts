@@ -68,6 +68,16 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
   throw new OAuthResponseError(`no authorization server metadata for ${issuer}: tried ${tried.join(", ")}`, 404);
 }
 
+const LIST_FIELDS = [
+  "token_endpoint_auth_methods_supported",
+  "revocation_endpoint_auth_methods_supported",
+  "introspection_endpoint_auth_methods_supported",
+  "grant_types_supported",
+  "response_types_supported",
+  "scopes_supported",
+  "code_challenge_methods_supported",
+] as const satisfies readonly (keyof AuthorizationServerMetadata)[];
+
 function checkMetadata(metadata: unknown, issuer: string, response: Response): AuthorizationServerMetadata {
   const fail = (message: string): never => {
     throw new OAuthResponseError(`metadata ${message}`, response.status, { response });
@@ -79,10 +89,11 @@ function checkMetadata(metadata: unknown, issuer: string, response: Response): A
     const value = fields[name];
     if (value !== undefined && (typeof value !== "string" || !URL.canParse(value))) fail(`"${name}" must be an absolute URL`);
   }
-  for (const name of Object.keys(fields)) {
-    if (name.endsWith("_supported") && (!Array.isArray(fields[name]) || (fields[name] as unknown[]).some((v) => typeof v !== "string"))) {
-      fail(`"${name}" must be an array of strings`);
-    }
+  // The lists the spec declares; other fields pass through untouched (OpenID Connect adds booleans such as
+  // claims_parameter_supported).
+  for (const name of LIST_FIELDS) {
+    const value = fields[name];
+    if (value !== undefined && (!Array.isArray(value) || value.some((v) => typeof v !== "string"))) fail(`"${name}" must be an array of strings`);
   }
   return fields as AuthorizationServerMetadata;
 }
@@ -93,6 +104,11 @@ export interface MetadataPresetOptions {
   clientId: string;
   /** The client secret; omit it for a public client. */
   clientSecret?: string;
+  /**
+   * The authentication method the client is registered with (its `token_endpoint_auth_method`). Default: the
+   * first of `client_secret_basic`, `client_secret_post` that every endpoint supports; `none` without a secret.
+   */
+  clientAuthentication?: ClientAuthenticationMethod;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof globalThis.fetch;
   /** Headers for every request. */
@@ -104,12 +120,13 @@ const PREFERENCE: readonly ClientAuthenticationMethod[] = ["client_secret_basic"
 /**
  * Client options from discovered metadata: the token, revocation and introspection endpoints, and a client
  * authentication method the server supports at all of them (RFC 8414's default `client_secret_basic` where a
- * list is absent). A public client (no secret) uses `none`.
+ * list is absent), unless `clientAuthentication` names the one the client is registered with. A public client
+ * (no secret) uses `none`.
  *
  * @param metadata - from {@link discover}.
- * @param options - the client's credentials.
+ * @param options - the client's credentials, and optionally its authentication method.
  * @returns options for `createOAuthClient`.
- * @throws {TypeError} when the server has no token endpoint, or supports no method the client can use.
+ * @throws {TypeError} when the server has no token endpoint, or its token endpoint does not support the method.
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
  */
 export function metadataPreset(metadata: AuthorizationServerMetadata, options: MetadataPresetOptions): OAuthClientOptions<"form"> {
@@ -120,11 +137,14 @@ export function metadataPreset(metadata: AuthorizationServerMetadata, options: M
     ...(metadata.revocation_endpoint ? [supported(metadata.revocation_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported)] : []),
     ...(metadata.introspection_endpoint ? [supported(metadata.introspection_endpoint_auth_methods_supported ?? metadata.token_endpoint_auth_methods_supported)] : []),
   ];
-  let method: ClientAuthenticationMethod | undefined;
-  if (options.clientSecret === undefined) method = "none";
-  else method = PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => lists[0]!.includes(m));
+  let method: ClientAuthenticationMethod | undefined = options.clientAuthentication;
+  if (method !== undefined && !["client_secret_basic", "client_secret_post", "none"].includes(method)) {
+    throw new TypeError("clientAuthentication must be one of client_secret_basic, client_secret_post, none");
+  }
+  if (method === undefined && options.clientSecret === undefined) method = "none";
+  if (method === undefined) method = PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => lists[0]!.includes(m));
   if (!method || !lists[0]!.includes(method)) {
-    throw new TypeError(`the token endpoint supports ${lists[0]!.join(", ")}; none fits this client`);
+    throw new TypeError(`the token endpoint supports ${lists[0]!.join(", ")}; ${method ?? "none of client_secret_basic, client_secret_post"} is not one of them`);
   }
   const endpoints: NonNullable<OAuthClientOptions["endpoints"]> = { token: metadata.token_endpoint };
   if (metadata.revocation_endpoint) endpoints.revoke = metadata.revocation_endpoint;

@@ -48,3 +48,15 @@ export {
 export { createMemoryTokenStore } from "./stores/memory";
 export type { TokenRecord, TokenStore } from "./stores/token-store";
 export { discover, metadataPreset, type AuthorizationServerMetadata, type DiscoverOptions, type MetadataPresetOptions } from "./discovery";
+export {
+  squarePreset,
+  twoBAPreset,
+  voucherifyPreset,
+  SQUARE_BASE_URLS,
+  VOUCHERIFY_SCOPES,
+  type SquarePresetOptions,
+  type TwoBAPresetOptions,
+  type VoucherifyCluster,
+  type VoucherifyPresetOptions,
+  type VoucherifyScope,
+} from "./presets";

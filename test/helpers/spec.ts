@@ -33,6 +33,8 @@ interface ParameterObject {
 }
 interface OperationObject {
   operationId: string;
+  summary?: string;
+  tags?: string[];
   parameters?: ParameterObject[];
   requestBody?: { content: Record<string, MediaTypeObject> };
   responses: Record<string, ResponseObject>;
@@ -50,8 +52,12 @@ async function loadSpec(): Promise<Document> {
 /** The bundled, dereferenced spec. */
 export const spec: Document = await loadSpec();
 
-/** The spec's operationIds, each the name of the client method that calls it. */
-export type OperationId = "obtainToken" | "renewToken" | "revokeToken" | "introspectToken";
+/** The spec's operationIds of token operations, each the name of the client method that calls it. */
+export type ClientOperationId = "obtainToken" | "renewToken" | "revokeToken" | "introspectToken" | "retrieveTokenStatus";
+/** The spec's discovery operationIds, both read by `discover()`. */
+export type DiscoveryOperationId = "getAuthorizationServerMetadata" | "getOpenIdConfiguration";
+/** Every operationId of the spec. */
+export type OperationId = ClientOperationId | DiscoveryOperationId;
 
 const MEDIA_FORMATS: Record<string, RequestFormat> = {
   "application/x-www-form-urlencoded": "form",
@@ -216,7 +222,7 @@ export function callFor(example: RequestExample): ExampleCall {
   };
 }
 
-/** Calls the client method named by an operationId. */
+/** Calls the client method named by an operationId; discovery operations are `discover()`'s, not the client's. */
 export function invoke(
   client: OAuthClient<RequestFormat>,
   operationId: OperationId,
@@ -232,6 +238,11 @@ export function invoke(
       return client.revokeToken(params as never, options);
     case "introspectToken":
       return client.introspectToken(params as never, options);
+    case "retrieveTokenStatus":
+      return client.retrieveTokenStatus(params as never, options);
+    case "getAuthorizationServerMetadata":
+    case "getOpenIdConfiguration":
+      throw new Error(`${operationId} is read by discover(), not by a client method`);
   }
 }
 

@@ -1,0 +1,67 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { launchChromium } from "./helpers/chromium";
+import { spec } from "./helpers/spec";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
+  Object.values(item).map((op) => ({ ...(op as { operationId: string; summary: string; tags: string[] }), path })),
+);
+
+describe("HTML reference (npm run docs)", () => {
+  let dir: string;
+  let browser: Browser;
+  let page: Page;
+  let output: string;
+  const refused: string[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "oauth-docs-"));
+    output = join(dir, "reference.html");
+    execFileSync(process.execPath, [join(ROOT, "node_modules/@redocly/cli/bin/cli.js"), "build-docs", "oauth@v1", "--inlineBundle", "--output", output], {
+      cwd: ROOT,
+      stdio: "pipe",
+    });
+    browser = await launchChromium();
+    const context = await browser.newContext();
+    // No network: every request that is not the file itself is refused and recorded.
+    await context.route("**/*", (route) => {
+      const url = route.request().url();
+      if (url.startsWith("file:")) return route.continue();
+      refused.push(url);
+      return route.abort("internetdisconnected");
+    });
+    await context.setOffline(true);
+    page = await context.newPage();
+    await page.goto(`file://${output}`, { waitUntil: "load" });
+    await page.waitForSelector("h1", { timeout: 30_000 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("is one self-contained file that renders the API's title offline", async () => {
+    expect(statSync(output).size).toBeGreaterThan(100_000);
+    expect(await page.locator("h1").first().innerText()).toContain("OAuth 2.0 token service");
+  });
+
+  test.each(operations)("renders operation $operationId from the sidebar", async ({ summary, tags, path }) => {
+    const entry = page.locator("li").filter({ hasText: summary }).last();
+    if (!(await entry.isVisible())) await page.getByText(tags[0]!, { exact: true }).first().click({ timeout: 10_000 });
+    await entry.click({ timeout: 10_000 });
+    const main = page.locator("main").first();
+    await expect.poll(() => main.innerText(), { timeout: 15_000 }).toContain(summary);
+    expect(await main.innerText()).toContain(path);
+  });
+
+  test("needs no script or stylesheet from the network (only optional logo and icon fetches are refused)", () => {
+    expect(refused.filter((url) => /\.(js|css)(\?|$)/.test(url))).toEqual([]);
+  });
+});

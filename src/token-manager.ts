@@ -112,6 +112,8 @@ export interface TokenManager {
    * @throws {ReauthorizationRequiredError} when the grant is gone (`invalid_grant`, or no refresh token).
    * @throws {OAuthError} {@link OAuthResponseError} {@link OAuthTransportError} when the token request failed
    *   and no unexpired token is left; the stored tokens are untouched.
+   * @throws the store's error (`TokenStoreUnavailableError`, `TokenStoreLockTimeoutError`) when the store or its
+   *   lock failed; before a refresh, while the current token has not expired, that token is served instead.
    * @throws {TypeError} when `key` is not a non-empty string.
    */
   getAccessToken(key?: string): Promise<string>;
@@ -283,7 +285,8 @@ function noop(): void {}
  * a change another process makes to the store (a revocation) is seen here only when the cached token reaches
  * its refresh time or is invalidated. Refreshes always re-read the store first, so a refresh token rotated by
  * another process is picked up rather than replayed. Within a process, operations on one key run one at a time;
- * across processes, give the store a `withLock`.
+ * across processes, give the store a `withLock` (the Redis store of `oauth-token-client/redis` has one): then one
+ * process refreshes a key while the others wait for its lock and use the token it stored.
  *
  * @param options - the client, the grant, and optionally the store, refresh window, clock and hooks.
  * @returns the manager.
@@ -464,8 +467,44 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     throw failure;
   }
 
-  /** The slow path of getAccessToken, run in the key's queue: saved, stored or new tokens. */
+  function isFresh(record: TokenRecord | undefined): record is TokenRecord {
+    return record !== undefined && now() < computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs);
+  }
+
+  /**
+   * The slow path of getAccessToken, run in the key's queue. With a store that locks across processes, the
+   * store is read first without the lock (another process may have refreshed already), then under it.
+   */
   async function load(key: string, slot: Slot, epoch: number): Promise<string> {
+    if (store.withLock === undefined) return loadLocked(key, slot, epoch);
+    if (slot.unpersisted === undefined) {
+      let record: TokenRecord | undefined;
+      try {
+        record = await readStore(key);
+      } catch (error) {
+        return serveCurrentOrThrow(key, slot, epoch, slot.entry?.record, error, 0, RETRY_AFTER_FAILURE_MS);
+      }
+      if (isFresh(record)) {
+        remember(slot, epoch, record);
+        return record.access_token;
+      }
+    }
+    let locked = false;
+    try {
+      return await store.withLock(key, () => {
+        locked = true;
+        return loadLocked(key, slot, epoch);
+      });
+    } catch (error) {
+      // Errors of the locked load were reported there; a lock that could not be taken (the store is down,
+      // another process holds it too long) still leaves the current token usable until it expires.
+      if (locked) throw error;
+      return serveCurrentOrThrow(key, slot, epoch, slot.entry?.record, error, 0, RETRY_AFTER_FAILURE_MS);
+    }
+  }
+
+  /** Loads saved, stored or new tokens; under the store's lock when it has one. */
+  async function loadLocked(key: string, slot: Slot, epoch: number): Promise<string> {
     let record: TokenRecord | undefined;
     try {
       record = slot.unpersisted;
@@ -479,7 +518,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       reportFailure(key, error, 0, false);
       throw error;
     }
-    if (record !== undefined && now() < computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs)) {
+    if (isFresh(record)) {
       remember(slot, epoch, record);
       return record.access_token;
     }
@@ -491,7 +530,8 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     const slot = slotFor(key);
     if (slot.flight !== undefined) return slot.flight;
     const epoch = slot.epoch;
-    const flight = enqueue(key, slot, () => load(key, slot, epoch), true);
+    // load() takes the store's lock itself, and only when the stored token is not fresh.
+    const flight = enqueue(key, slot, () => load(key, slot, epoch), false);
     slot.flight = flight;
     const done = () => {
       if (slot.flight === flight) slot.flight = undefined;

@@ -37,6 +37,11 @@ export interface TokenStore {
    * store, and resolves or rejects as `task` does. The manager already runs one operation per key at a time
    * within a process; a store shared by several processes implements this so that only one of them refreshes
    * a key at a time (the others then read the refreshed record instead of spending the same refresh token).
+   *
+   * Before a refresh the manager reads the store without the lock, and reads it again once it holds the lock,
+   * so a process that waited while another refreshed uses the stored token and sends no request. A lock must
+   * not outlive a dead holder forever (give it an expiry), and waiting for it must be bounded: reject with a
+   * typed error (the Redis store's `TokenStoreLockTimeoutError`, `TokenStoreUnavailableError`) rather than hang.
    */
   withLock?<T>(key: string, task: () => Promise<T>): Promise<T>;
 }

@@ -35,19 +35,22 @@ function nodeBinary(major: keyof typeof NODE_VERSIONS): string {
 
 const ESM = `
 import { createOAuthClient, OAuthError } from "oauth-token-client";
+import { createRedisTokenStore } from "oauth-token-client/redis";
 const client = createOAuthClient({ baseUrl: process.env.PRISM_URL, clientId: "consumer", clientSecret: "consumer-secret" });
 const token = await client.clientCredentials({ scope: "read" });
-console.log(JSON.stringify({ kind: "esm", node: process.versions.node, type: typeof OAuthError, token_type: token.token_type, has_token: token.access_token.length > 0 }));
+console.log(JSON.stringify({ kind: "esm", node: process.versions.node, type: typeof OAuthError, redis: typeof createRedisTokenStore, token_type: token.token_type, has_token: token.access_token.length > 0 }));
 `;
 const CJS = `
 const { createOAuthClient, OAuthError } = require("oauth-token-client");
+const { createRedisTokenStore } = require("oauth-token-client/redis");
 const client = createOAuthClient({ baseUrl: process.env.PRISM_URL, clientId: "consumer", clientSecret: "consumer-secret" });
 client.clientCredentials({ scope: "read" }).then((token) => {
-  console.log(JSON.stringify({ kind: "cjs", node: process.versions.node, type: typeof OAuthError, token_type: token.token_type, has_token: token.access_token.length > 0 }));
+  console.log(JSON.stringify({ kind: "cjs", node: process.versions.node, type: typeof OAuthError, redis: typeof createRedisTokenStore, token_type: token.token_type, has_token: token.access_token.length > 0 }));
 });
 `;
 const TS = `
-import { createOAuthClient, OAuthError, type TokenResponse } from "oauth-token-client";
+import { createOAuthClient, createTokenManager, OAuthError, type TokenResponse } from "oauth-token-client";
+import { createRedisTokenStore, type RedisCommandClient } from "oauth-token-client/redis";
 const client = createOAuthClient({ baseUrl: "https://auth.example.org", clientId: "c", clientSecret: "s" });
 export async function get(): Promise<string> {
   const token: TokenResponse = await client.clientCredentials({ scope: "read" });
@@ -56,6 +59,9 @@ export async function get(): Promise<string> {
   return token.access_token;
 }
 export const isOAuthError = (e: unknown): e is OAuthError => e instanceof OAuthError;
+export function managerFor(redis: RedisCommandClient) {
+  return createTokenManager({ client, grant: { type: "client_credentials" }, store: createRedisTokenStore({ client: redis }) });
+}
 `;
 
 describe("the packed package in a fresh project", () => {
@@ -111,7 +117,7 @@ describe("the packed package in a fresh project", () => {
 
     test.each(["esm.mjs", "cjs.cjs"])("%s loads the package and gets a token from Prism", (file) => {
       const result = JSON.parse(run(node, [file], project, { PRISM_URL: prismUrl }));
-      expect(result).toEqual({ kind: file.slice(0, 3), node: expect.stringMatching(new RegExp(`^${major}\\.`)), type: "function", token_type: "Bearer", has_token: true });
+      expect(result).toEqual({ kind: file.slice(0, 3), node: expect.stringMatching(new RegExp(`^${major}\\.`)), type: "function", redis: "function", token_type: "Bearer", has_token: true });
     });
 
     test.each(["node16", "bundler"])("type-checks a consumer with moduleResolution %s", (resolution) => {

@@ -1,0 +1,170 @@
+/**
+ * Benchmark against peers (issue 8), in one interleaved run:
+ * 1. time per client_credentials token request against a local node:http server on 127.0.0.1, as a ratio to
+ *    raw fetch, for this client, a bare openapi-fetch call, oauth4webapi, openid-client and simple-oauth2;
+ *    interleaved rounds (A B C … A B C …), medians;
+ * 2. the minified + gzipped browser bundle (esbuild) of the client alone and with the token manager, next to
+ *    the peers';
+ * 3. cold import time of a fresh `node` process, next to the peers', minus an empty node process.
+ * It prints numbers and asserts nothing. Loops are bounded; the server is stopped at the end.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+import createClient from "openapi-fetch";
+import * as oauth from "oauth4webapi";
+import * as openid from "openid-client";
+import simpleOauth2 from "simple-oauth2";
+import type { paths } from "../generated/schema";
+import { createOAuthClient, createTokenManager } from "../src/index";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 200);
+const IMPORT_RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 15);
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+async function startServer() {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./bench/token-server.mjs", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+  const [chunk] = (await once(child.stdout!, "data")) as [Buffer];
+  return { url: `http://127.0.0.1:${chunk.toString().trim()}`, stop: () => child.kill("SIGTERM") };
+}
+
+type Contender = { name: string; request: () => Promise<unknown> };
+
+function contenders(baseUrl: string): Contender[] {
+  const clientId = "bench-client";
+  const clientSecret = "bench-secret";
+  const tokenUrl = `${baseUrl}/oauth2/token`;
+  const basic = `Basic ${btoa(`${clientId}:${clientSecret}`)}`;
+
+  const ours = createOAuthClient({ baseUrl, clientId, clientSecret });
+  const bare = createClient<paths>({ baseUrl });
+  const as: oauth.AuthorizationServer = { issuer: baseUrl, token_endpoint: tokenUrl };
+  const o4wClient: oauth.Client = { client_id: clientId };
+  const o4wAuth = oauth.ClientSecretBasic(clientSecret);
+  const openidConfig = new openid.Configuration(as, clientId, clientSecret);
+  openid.allowInsecureRequests(openidConfig);
+  const simple = new simpleOauth2.ClientCredentials({ client: { id: clientId, secret: clientSecret }, auth: { tokenHost: baseUrl, tokenPath: "/oauth2/token" } });
+
+  return [
+    {
+      name: "raw fetch",
+      request: () =>
+        fetch(tokenUrl, {
+          method: "POST",
+          headers: { Authorization: basic, "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+          body: "grant_type=client_credentials&scope=read",
+        }).then((r) => r.json()),
+    },
+    { name: "oauth-token-client", request: () => ours.clientCredentials({ scope: "read" }) },
+    {
+      name: "bare openapi-fetch",
+      request: () =>
+        bare.POST("/oauth2/token", {
+          body: { grant_type: "client_credentials", scope: "read" },
+          headers: { Authorization: basic, "Content-Type": "application/x-www-form-urlencoded" },
+        }),
+    },
+    {
+      name: "oauth4webapi",
+      request: async () =>
+        oauth.processClientCredentialsResponse(
+          as,
+          o4wClient,
+          await oauth.clientCredentialsGrantRequest(as, o4wClient, o4wAuth, { scope: "read" }, { [oauth.allowInsecureRequests]: true }),
+        ),
+    },
+    { name: "openid-client", request: () => openid.clientCredentialsGrant(openidConfig, { scope: "read" }) },
+    { name: "simple-oauth2", request: () => simple.getToken({ scope: "read" }) },
+  ];
+}
+
+async function requestTimes(): Promise<Map<string, number>> {
+  const server = await startServer();
+  try {
+    const list = contenders(server.url);
+    for (const c of list) for (let i = 0; i < 50; i++) await c.request(); // warm-up: JIT and keep-alive sockets
+    const perRound = new Map<string, number[]>(list.map((c) => [c.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the starting contender so no one always runs first in a round.
+      for (let k = 0; k < list.length; k++) {
+        const c = list[(round + k) % list.length]!;
+        const start = performance.now();
+        for (let i = 0; i < PER_ROUND; i++) await c.request();
+        perRound.get(c.name)!.push(((performance.now() - start) * 1000) / PER_ROUND);
+      }
+    }
+    return new Map([...perRound].map(([name, times]) => [name, median(times)]));
+  } finally {
+    server.stop();
+  }
+}
+
+async function gzippedBundle(contents: string): Promise<number> {
+  const result = await build({
+    stdin: { contents, resolveDir: ROOT, loader: "ts" },
+    bundle: true,
+    minify: true,
+    platform: "browser",
+    format: "esm",
+    target: "es2022",
+    write: false,
+    logLevel: "silent",
+  });
+  return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).length;
+}
+
+export const BUNDLES: Record<string, string> = {
+  "oauth-token-client (client)": `export { createOAuthClient } from "./src/index.ts";`,
+  "oauth-token-client (client + token manager)": `export { createOAuthClient, createTokenManager } from "./src/index.ts";`,
+  "bare openapi-fetch": `export { default } from "openapi-fetch";`,
+  oauth4webapi: `export { clientCredentialsGrantRequest, processClientCredentialsResponse, ClientSecretBasic } from "oauth4webapi";`,
+  "openid-client": `export { Configuration, clientCredentialsGrant } from "openid-client";`,
+};
+
+function importTime(specifier: string | undefined): number {
+  const code = specifier ? `await import(${JSON.stringify(specifier)})` : "";
+  const times: number[] = [];
+  for (let i = 0; i < IMPORT_RUNS; i++) {
+    const start = performance.now();
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT, stdio: "ignore" });
+    if (result.status !== 0) throw new Error(`import of ${specifier} failed`);
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+const IMPORTS: Record<string, string> = {
+  "oauth-token-client": "./dist/index.js",
+  "bare openapi-fetch": "openapi-fetch",
+  oauth4webapi: "oauth4webapi",
+  "openid-client": "openid-client",
+  "simple-oauth2": "simple-oauth2",
+};
+
+const fmt = (n: number, digits = 2) => n.toFixed(digits);
+
+console.log(`\n## Token request, client_credentials, local node:http server (${ROUNDS} interleaved rounds × ${PER_ROUND} requests, medians)\n`);
+const times = await requestTimes();
+const raw = times.get("raw fetch")!;
+console.log("| contender | µs per request | × raw fetch |\n| --- | ---: | ---: |");
+for (const [name, us] of times) console.log(`| ${name} | ${fmt(us, 1)} | ${fmt(us / raw)}× |`);
+
+console.log("\n## Browser bundle, esbuild --minify, gzip -9\n");
+console.log("| bundle | min+gz |\n| --- | ---: |");
+for (const [name, contents] of Object.entries(BUNDLES)) console.log(`| ${name} | ${fmt((await gzippedBundle(contents)) / 1024, 2)} KB |`);
+
+console.log(`\n## Cold import, fresh node process (${IMPORT_RUNS} runs, medians; the package from dist/, run npm run build first)\n`);
+spawnSync("npx", ["tsup"], { cwd: ROOT, stdio: "ignore" });
+const empty = importTime(undefined);
+console.log(`| import | ms over an empty node process (${fmt(empty, 1)} ms) |\n| --- | ---: |`);
+for (const [name, specifier] of Object.entries(IMPORTS)) console.log(`| ${name} | ${fmt(importTime(specifier) - empty, 1)} |`);
+void createTokenManager;

@@ -1,0 +1,450 @@
+import type { TokenRecord, TokenStore } from "./token-store";
+
+/**
+ * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.
+ * The store sends `GET`, `SET` (with `NX`/`PX`), `DEL` and `EVAL` (Lua, one key), each naming one key.
+ *
+ * A node-redis v5/v6 client (`createClient()` from `redis`) fits as it is. Others take one line:
+ * - ioredis: `{ sendCommand: ([name, ...args]) => redis.call(name!, ...args) }`
+ * - node-redis cluster (`createCluster()`), which routes by key:
+ *   `{ sendCommand: (args, options) => cluster.sendCommand(args[0] === "EVAL" ? args[3] : args[1], false, args, options) }`
+ */
+export interface RedisCommandClient {
+  /**
+   * Sends a command such as `["SET", key, value, "NX", "PX", "10000"]` and resolves with Redis' reply: a string
+   * (or bytes), `null`, or a number. `options.abortSignal` is aborted when the store stops waiting, so a client
+   * that honours it (node-redis) drops a command still queued offline rather than sending it late.
+   */
+  sendCommand(args: string[], options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
+
+/** Options of {@link createRedisTokenStore}. */
+export interface RedisTokenStoreOptions {
+  /**
+   * A connected client. With node-redis, `createClient({ url, disableOfflineQueue: true })` makes commands fail
+   * at once while the connection is down, instead of after `commandTimeoutMs`; attach an `error` listener.
+   */
+  client: RedisCommandClient;
+  /**
+   * Prefix of every Redis key: records are `<prefix>token:<key>`, locks `<prefix>lock:<key>`. Every process with
+   * the same prefix shares the token sets, so give each client and grant its own, such as
+   * `"oauth-token-client:<client_id>:<scope>:"`: two clients under one prefix would be handed each other's tokens.
+   * Default `"oauth-token-client:"`.
+   */
+  prefix?: string;
+  /**
+   * Expiry of the refresh lock, in ms. The holder renews it every third of this while it works, so it bounds
+   * how long a holder that died (or froze) blocks the others, not how long a refresh may take. Default 10 000.
+   */
+  lockTtlMs?: number;
+  /**
+   * How long a process waits for a lock another one holds before it rejects with
+   * {@link TokenStoreLockTimeoutError}, in ms. Keep it above `lockTtlMs`, so a dead holder's lock expires first,
+   * and above the manager's `requestTimeoutMs`. Default 30 000.
+   */
+  lockWaitMs?: number;
+  /** How often a waiting process tries the lock again, in ms (each try is jittered by ±50%). Default 50. */
+  pollIntervalMs?: number;
+  /** Time limit of each Redis command, in ms; past it the operation rejects. Default 2 000. */
+  commandTimeoutMs?: number;
+  /**
+   * What happens when Redis cannot serve (down, hung, refusing): `"throw"` (the default) rejects with
+   * {@link TokenStoreUnavailableError}; `"memory"` carries on in this process alone, from the records it last
+   * saw, without a cross-process lock, and writes its changes back once Redis answers again: a record only
+   * where Redis holds none newer, a deletion only where Redis still holds the deleted record. It suits
+   * client_credentials grants; with rotating refresh tokens shared by several processes, an outage can still
+   * cost a grant (two processes may spend the same refresh token), so prefer `"throw"` there.
+   */
+  onUnavailable?: "throw" | "memory";
+  /**
+   * Called with every Redis failure: thrown, served from memory, or ignored (a lock release or renewal, after
+   * which the lock expires on its own). For logs and metrics; it holds no token. A hook that throws is ignored.
+   */
+  onError?: (error: TokenStoreUnavailableError) => void;
+}
+
+/** A {@link TokenStore} backed by Redis, with a lock shared by every process using the same Redis and prefix. */
+export interface RedisTokenStore extends TokenStore {
+  /**
+   * Runs `task` while holding the key's lock in Redis (`SET NX PX`, renewed while `task` runs, released by a
+   * compare-and-delete so that only its owner removes it). Waits for a lock another process holds, up to
+   * `lockWaitMs`.
+   *
+   * @throws {TokenStoreLockTimeoutError} when the lock was still held by another process after `lockWaitMs`.
+   * @throws {TokenStoreUnavailableError} when Redis could not serve and `onUnavailable` is `"throw"`.
+   */
+  withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
+}
+
+/** Why a {@link TokenStoreUnavailableError} was raised. */
+export type TokenStoreUnavailableReason =
+  /** No answer within `commandTimeoutMs`: Redis is unreachable or hung. */
+  | "timeout"
+  /** The client is closed or offline, or the connection broke. */
+  | "connection"
+  /** Redis answered with an error (`READONLY`, `LOADING`, `NOPERM`, `WRONGTYPE`, ...). */
+  | "refused";
+
+/**
+ * Redis could not serve a token store operation: it did not answer within the time limit, the connection is
+ * down, or it answered with an error. Always raised within `commandTimeoutMs` of the command, never after an
+ * open-ended wait. The message and `cause` give the operation, the key and the client's own error text; the
+ * client's error object itself is not kept, since some clients attach the command and its arguments to it.
+ */
+export class TokenStoreUnavailableError extends Error {
+  /** Stable code for this class. */
+  readonly code = "TOKEN_STORE_UNAVAILABLE" as const;
+  /** What the store was doing. */
+  readonly operation: "get" | "set" | "delete" | "lock" | "unlock" | "renew";
+  /** The key of the token set. */
+  readonly key: string;
+  readonly reason: TokenStoreUnavailableReason;
+
+  constructor(fields: { operation: TokenStoreUnavailableError["operation"]; key: string; reason: TokenStoreUnavailableReason; detail: string }, options: { cause?: unknown } = {}) {
+    super(`Token store unavailable: ${fields.operation} of token set "${fields.key}" failed (${fields.reason}): ${fields.detail}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "TokenStoreUnavailableError";
+    this.operation = fields.operation;
+    this.key = fields.key;
+    this.reason = fields.reason;
+  }
+}
+
+/**
+ * Another process held the refresh lock of a key for longer than `lockWaitMs`: it is still refreshing (a slow
+ * token endpoint), or it died and its lock has not expired yet. A later call tries again.
+ */
+export class TokenStoreLockTimeoutError extends Error {
+  /** Stable code for this class. */
+  readonly code = "TOKEN_STORE_LOCK_TIMEOUT" as const;
+  /** The key of the token set. */
+  readonly key: string;
+  /** How long the lock was waited for, in ms. */
+  readonly waitedMs: number;
+
+  constructor(key: string, waitedMs: number) {
+    super(`Token set "${key}" is locked by another process: its lock was still held after ${waitedMs} ms`);
+    this.name = "TokenStoreLockTimeoutError";
+    this.key = key;
+    this.waitedMs = waitedMs;
+  }
+}
+
+const DEFAULT_PREFIX = "oauth-token-client:";
+const DEFAULT_LOCK_TTL_MS = 10_000;
+const DEFAULT_LOCK_WAIT_MS = 30_000;
+const DEFAULT_POLL_INTERVAL_MS = 50;
+const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+/** How long a record without a refresh token outlives its access token in Redis (clock skew between hosts). */
+const RECORD_GRACE_MS = 60_000;
+/** With the memory fallback, how long after a failure Redis is left alone, so an outage costs no time per call. */
+const REDIS_RETRY_AFTER_MS = 1_000;
+
+/** Deletes KEYS[1] when it holds ARGV[1]: a lock released by its owner only; a deletion replayed only on the record deleted. */
+const COMPARE_AND_DELETE = 'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0';
+/** Extends the lock KEYS[1] to ARGV[2] ms when ARGV[1] still owns it. */
+const RENEW = 'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0';
+/** Writes record ARGV[1] (obtained at ARGV[2], TTL ARGV[3] ms or none) unless KEYS[1] holds a newer one. */
+const SET_UNLESS_NEWER = `local current = redis.call("GET", KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == "table" and tonumber(stored.obtained_at_ms) and tonumber(stored.obtained_at_ms) > tonumber(ARGV[2]) then return 0 end
+end
+if ARGV[3] == "" then redis.call("SET", KEYS[1], ARGV[1]) else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[3]) end
+return 1`;
+
+type Operation = TokenStoreUnavailableError["operation"];
+/** A change made while Redis could not be reached, written back once it can. */
+type PendingChange = { kind: "set"; raw: string } | { kind: "delete"; raw: string | undefined };
+
+function checkOptions(options: RedisTokenStoreOptions): void {
+  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  if (typeof options.client !== "object" || options.client === null || typeof options.client.sendCommand !== "function") {
+    throw new TypeError("options.client must have a sendCommand method (a node-redis client, or an adapter)");
+  }
+  if (options.prefix !== undefined && typeof options.prefix !== "string") throw new TypeError("options.prefix must be a string");
+  for (const name of ["lockTtlMs", "lockWaitMs", "pollIntervalMs", "commandTimeoutMs"] as const) {
+    const value = options[name];
+    const ok = typeof value === "number" && Number.isFinite(value) && (name === "lockWaitMs" ? value >= 0 : value > 0);
+    if (value !== undefined && !ok) throw new TypeError(`options.${name} must be a ${name === "lockWaitMs" ? "non-negative" : "positive"} finite number`);
+  }
+  if (options.onUnavailable !== undefined && options.onUnavailable !== "throw" && options.onUnavailable !== "memory") {
+    throw new TypeError('options.onUnavailable must be "throw" or "memory"');
+  }
+  if (options.onError !== undefined && typeof options.onError !== "function") throw new TypeError("options.onError must be a function");
+}
+
+const decoder = new TextDecoder();
+
+function text(reply: unknown): string | undefined {
+  if (reply === null || reply === undefined) return undefined;
+  if (typeof reply === "string") return reply;
+  if (reply instanceof Uint8Array) return decoder.decode(reply);
+  return String(reply);
+}
+
+/** An error reply from Redis, as node-redis (`ErrorReply`) or ioredis (`ReplyError`) raise it. */
+function isErrorReply(error: unknown, message: string): boolean {
+  for (let proto = Object.getPrototypeOf(error); proto !== null && proto !== undefined; proto = Object.getPrototypeOf(proto)) {
+    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    if (name === "ErrorReply" || name === "ReplyError") return true;
+  }
+  // Redis error replies begin with an upper-case code: "READONLY You can't write against a read only replica."
+  return /^[A-Z]{2,}[A-Z_]* /.test(message);
+}
+
+function unavailable(operation: Operation, key: string, error: unknown): TokenStoreUnavailableError {
+  const original = error instanceof Error ? error : undefined;
+  const name = original === undefined ? typeof error : original.name !== "Error" ? original.name : original.constructor.name;
+  const message = (original?.message ?? String(error)).split("\n", 1)[0]!.slice(0, 300);
+  // A copy with the client's name, text and stack only: ioredis puts the command's arguments on its errors.
+  const cause = new Error(message);
+  cause.name = name;
+  if (original?.stack !== undefined) cause.stack = original.stack;
+  const reason = isErrorReply(error, message) ? "refused" : "connection";
+  return new TokenStoreUnavailableError({ operation, key, reason, detail: `${name}: ${message}` }, { cause });
+}
+
+function isTokenRecord(value: unknown): value is TokenRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.access_token === "string" && typeof record.token_type === "string";
+}
+
+/** A record's TTL in Redis, in ms; `undefined` for none. */
+function ttlFor(record: TokenRecord): number | undefined {
+  // A refresh token outlives its access token: a record holding one stays until it is deleted.
+  if (record.refresh_token !== undefined || record.expires_at_ms === undefined) return undefined;
+  return Math.max(1, Math.ceil(record.expires_at_ms + RECORD_GRACE_MS - Date.now()));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function unref(timer: unknown): void {
+  // A renewal timer must not keep a process alive on its own (Node); other runtimes have no unref.
+  const handle = timer as { unref?: unknown } | null;
+  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function") (handle as { unref(): void }).unref();
+}
+
+/**
+ * Creates a {@link TokenStore} in Redis, shared by every process that uses the same Redis and `prefix`: token
+ * sets are JSON strings (a record without a refresh token expires a minute after its access token; one with a
+ * refresh token is kept until deleted), and `withLock` is a lock in Redis, so that across all those processes
+ * one refreshes a key while the others wait and then use the token it stored.
+ *
+ * The lock is `SET <prefix>lock:<key> <random owner> NX PX lockTtlMs`, renewed by its holder while it works and
+ * released by a compare-and-delete script; a holder that dies loses it within `lockTtlMs`. Every command is
+ * bounded by `commandTimeoutMs`, so a Redis that is down or hung never makes a caller wait longer.
+ *
+ * @param options - the client, and optionally the key prefix, lock timings, time limit and fallback.
+ * @returns the store, to pass as the token manager's `store`.
+ * @throws {TypeError} when an option is malformed.
+ * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
+ */
+export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTokenStore {
+  checkOptions(options);
+  const { client, onError } = options;
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const lockTtlMs = Math.ceil(options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS);
+  const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
+  const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const fallback = options.onUnavailable === "memory";
+  /** Memory fallback: the raw record of each key as Redis last held it, by this process' knowledge. */
+  const seen = new Map<string, string>();
+  /** Memory fallback: changes made while Redis could not serve. */
+  const pending = new Map<string, PendingChange>();
+  let failedAt: number | undefined;
+  let replaying: Promise<void> | undefined;
+
+  const tokenKey = (key: string) => `${prefix}token:${key}`;
+  const lockKey = (key: string) => `${prefix}lock:${key}`;
+
+  function report(error: TokenStoreUnavailableError): void {
+    try {
+      onError?.(error);
+    } catch {
+      // Hooks are for logging and metrics; a broken one must not break token delivery.
+    }
+  }
+
+  /** Sends one command, bounded by commandTimeoutMs; every failure becomes a TokenStoreUnavailableError. */
+  async function run(operation: Operation, key: string, args: string[]): Promise<unknown> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new TokenStoreUnavailableError({ operation, key, reason: "timeout", detail: `no answer within ${commandTimeoutMs} ms` }));
+      }, commandTimeoutMs);
+    });
+    try {
+      return await Promise.race([client.sendCommand(args, { abortSignal: controller.signal }), timedOut]);
+    } catch (error) {
+      controller.abort();
+      throw error instanceof TokenStoreUnavailableError ? error : unavailable(operation, key, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function decode(key: string, raw: string): TokenRecord {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+    // The value is not quoted: it may hold a token.
+    if (!isTokenRecord(value)) throw new TypeError(`Redis key "${tokenKey(key)}" does not hold a token record`);
+    return value;
+  }
+
+  /** Memory fallback: what this process believes the key holds. */
+  function local(key: string): TokenRecord | undefined {
+    const change = pending.get(key);
+    const raw = change === undefined ? seen.get(key) : change.kind === "set" ? change.raw : undefined;
+    return raw === undefined ? undefined : decode(key, raw);
+  }
+
+  /** Memory fallback: writes back the changes made during an outage, without overwriting newer ones. */
+  async function replay(): Promise<void> {
+    for (const [key, change] of pending) {
+      let written = false;
+      if (change.kind === "set") {
+        const record = decode(key, change.raw);
+        const px = ttlFor(record);
+        const args = [tokenKey(key), change.raw, String(record.obtained_at_ms ?? 0), px === undefined ? "" : String(px)];
+        written = Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args])) === 1;
+      } else if (change.raw !== undefined) {
+        await run("delete", key, ["EVAL", COMPARE_AND_DELETE, "1", tokenKey(key), change.raw]);
+      }
+      if (pending.get(key) === change) pending.delete(key);
+      if (written && change.kind === "set") seen.set(key, change.raw);
+      else seen.delete(key); // Redis holds something newer, or nothing: the next read learns which.
+    }
+  }
+
+  /** Runs `remote` against Redis; when Redis cannot serve, throws or, with the memory fallback, runs `inMemory`. */
+  async function attempt<T>(remote: () => Promise<T>, inMemory: () => T): Promise<T> {
+    if (fallback && failedAt !== undefined && Date.now() - failedAt < REDIS_RETRY_AFTER_MS) return inMemory();
+    try {
+      if (fallback && pending.size > 0) {
+        replaying ??= replay().finally(() => (replaying = undefined));
+        await replaying;
+      }
+      const result = await remote();
+      failedAt = undefined;
+      return result;
+    } catch (error) {
+      if (!(error instanceof TokenStoreUnavailableError)) throw error;
+      report(error);
+      if (!fallback) throw error;
+      failedAt = Date.now();
+      return inMemory();
+    }
+  }
+
+  /** Takes the key's lock, waiting up to lockWaitMs while another process holds it. */
+  async function acquire(key: string, owner: string): Promise<void> {
+    const started = Date.now();
+    try {
+      for (;;) {
+        if (text(await run("lock", key, ["SET", lockKey(key), owner, "NX", "PX", String(lockTtlMs)])) === "OK") return;
+        const waited = Date.now() - started;
+        if (waited >= lockWaitMs) throw new TokenStoreLockTimeoutError(key, waited);
+        // Jitter spreads the waiting processes' tries, so none of them is starved.
+        await sleep(Math.min(lockWaitMs - waited, pollIntervalMs * (0.5 + Math.random())));
+      }
+    } catch (error) {
+      // A SET whose answer was lost may have taken the lock: free it, or it blocks the others until it expires.
+      if (error instanceof TokenStoreUnavailableError) run("unlock", key, ["EVAL", COMPARE_AND_DELETE, "1", lockKey(key), owner]).catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Keeps the lock from expiring while its holder works; stops when the lock turns out to be lost. */
+  function keepAlive(key: string, owner: string): () => void {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const schedule = () => {
+      timer = setTimeout(tick, Math.max(1, Math.floor(lockTtlMs / 3)));
+      unref(timer);
+    };
+    const tick = async () => {
+      try {
+        if (Number(await run("renew", key, ["EVAL", RENEW, "1", lockKey(key), owner, String(lockTtlMs)])) !== 1) return;
+      } catch (error) {
+        if (error instanceof TokenStoreUnavailableError) report(error);
+      }
+      if (!stopped) schedule();
+    };
+    schedule();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }
+
+  return {
+    async get(key) {
+      return attempt(
+        async () => {
+          const raw = text(await run("get", key, ["GET", tokenKey(key)]));
+          const record = raw === undefined ? undefined : decode(key, raw);
+          if (fallback) {
+            if (raw === undefined) seen.delete(key);
+            else seen.set(key, raw);
+          }
+          return record;
+        },
+        () => local(key),
+      );
+    },
+
+    async set(key, record) {
+      const raw = JSON.stringify(record);
+      const px = ttlFor(record);
+      await attempt(
+        async () => {
+          await run("set", key, px === undefined ? ["SET", tokenKey(key), raw] : ["SET", tokenKey(key), raw, "PX", String(px)]);
+          if (fallback) seen.set(key, raw);
+        },
+        () => void pending.set(key, { kind: "set", raw }),
+      );
+    },
+
+    async delete(key) {
+      await attempt(
+        async () => {
+          await run("delete", key, ["DEL", tokenKey(key)]);
+          if (fallback) seen.delete(key);
+        },
+        // Deleted later only if Redis still holds the record this process knew: a newer one is someone else's.
+        () => void pending.set(key, { kind: "delete", raw: seen.get(key) }),
+      );
+    },
+
+    async withLock(key, task) {
+      const owner = crypto.randomUUID();
+      const locked = await attempt(
+        () => acquire(key, owner).then(() => true),
+        () => false,
+      );
+      // Without Redis (memory fallback) the manager's own per-key queue is the only lock left.
+      if (!locked) return task();
+      const stop = keepAlive(key, owner);
+      try {
+        return await task();
+      } finally {
+        stop();
+        try {
+          await run("unlock", key, ["EVAL", COMPARE_AND_DELETE, "1", lockKey(key), owner]);
+        } catch (error) {
+          // The task's result stands; the lock expires on its own within lockTtlMs.
+          if (error instanceof TokenStoreUnavailableError) report(error);
+        }
+      }
+    },
+  };
+}

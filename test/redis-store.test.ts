@@ -1,0 +1,411 @@
+import { inspect } from "node:util";
+import { createClient } from "redis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { createOAuthClient } from "../src/client";
+import {
+  createRedisTokenStore,
+  TokenStoreLockTimeoutError,
+  TokenStoreUnavailableError,
+  type RedisCommandClient,
+  type RedisTokenStoreOptions,
+} from "../src/stores/redis";
+import type { TokenRecord } from "../src/stores/token-store";
+import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
+import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
+import { startTokenServer, type TokenServer } from "./helpers/token-server";
+
+const T0 = Date.parse("2030-01-01T00:00:00Z");
+const HOUR = 3_600_000;
+
+let redis: RunningRedis;
+let server: TokenServer;
+let t: number;
+const now = () => t;
+/** Every client and extra server a test made, closed after it whatever happened. */
+const cleanup: (() => unknown)[] = [];
+let prefixCounter = 0;
+
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+beforeEach(async () => {
+  server = await startTokenServer();
+  t = T0;
+});
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+  await server.close();
+});
+
+/** A connected node-redis client, with the `error` listener node-redis requires, destroyed after the test. */
+async function connect(url = redis.url, options: { disableOfflineQueue?: boolean } = {}) {
+  const client = createClient({ url, ...options, socket: { reconnectStrategy: () => 100 } });
+  client.on("error", () => {});
+  await client.connect();
+  cleanup.push(() => client.destroy());
+  return client;
+}
+
+/** A Redis server of the test's own, for tests that stop it. */
+async function ownRedis(port?: number): Promise<RunningRedis> {
+  const own = await startRedisServer(port === undefined ? {} : { port });
+  cleanup.push(() => own.stop());
+  return own;
+}
+
+function uniquePrefix(): string {
+  return `test-${process.pid}-${++prefixCounter}:`;
+}
+
+function oauthClient() {
+  return createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
+}
+
+function store(client: RedisCommandClient, options: Partial<RedisTokenStoreOptions> = {}) {
+  // A generous time limit unless a test sets one: on a loaded machine a slow answer must not pass for an outage.
+  return createRedisTokenStore({ client, prefix: options.prefix ?? uniquePrefix(), commandTimeoutMs: 10_000, ...options });
+}
+
+function manager(s: ReturnType<typeof store>, options: Partial<TokenManagerBaseOptions> = {}) {
+  return createTokenManager({ client: oauthClient(), grant: { type: "client_credentials" }, store: s, now, ...options });
+}
+
+async function timed<T>(promise: Promise<T>): Promise<{ ms: number; result: PromiseSettledResult<T> }> {
+  const start = performance.now();
+  const [result] = await Promise.allSettled([promise]);
+  return { ms: Math.round(performance.now() - start), result: result! };
+}
+
+function rejection(result: PromiseSettledResult<unknown>): unknown {
+  expect(result.status).toBe("rejected");
+  return (result as PromiseRejectedResult).reason;
+}
+
+describe("createRedisTokenStore records", () => {
+  test("a record is JSON under <prefix>token:<key>; without a refresh token it expires a minute after the access token", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix });
+    const expires = Date.now() + 120_000;
+    const record: TokenRecord = { access_token: "at-1", token_type: "Bearer", expires_at_ms: expires, obtained_at_ms: Date.now(), scope: "read" };
+    await s.set("merchant-1", record);
+    expect(JSON.parse((await client.get(`${prefix}token:merchant-1`))!)).toEqual(record);
+    const ttl = await client.pTTL(`${prefix}token:merchant-1`);
+    expect(ttl).toBeGreaterThan(120_000 + 60_000 - 5_000);
+    expect(ttl).toBeLessThanOrEqual(120_000 + 60_000);
+    expect(await s.get("merchant-1")).toEqual(record);
+    await s.delete("merchant-1");
+    expect(await s.get("merchant-1")).toBeUndefined();
+    expect(await client.exists(`${prefix}token:merchant-1`)).toBe(0);
+    await s.delete("merchant-1"); // deleting nothing is fine
+  });
+
+  test("a record holding a refresh token, or with no expiry, has no TTL: the refresh token outlives the access token", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix });
+    await s.set("user", { access_token: "at", token_type: "Bearer", refresh_token: "rt", expires_at_ms: Date.now() + 1000, obtained_at_ms: Date.now() });
+    await s.set("forever", { access_token: "at", token_type: "Bearer", obtained_at_ms: Date.now() });
+    expect(await client.pTTL(`${prefix}token:user`)).toBe(-1);
+    expect(await client.pTTL(`${prefix}token:forever`)).toBe(-1);
+    // Replacing a short-lived record with a refresh-token one clears the old TTL.
+    await s.set("swap", { access_token: "at", token_type: "Bearer", expires_at_ms: Date.now() + 1000, obtained_at_ms: Date.now() });
+    await s.set("swap", { access_token: "at2", token_type: "Bearer", refresh_token: "rt2", obtained_at_ms: Date.now() });
+    expect(await client.pTTL(`${prefix}token:swap`)).toBe(-1);
+  });
+
+  test("a malformed value is a TypeError naming the Redis key, never quoting the value", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix });
+    await client.set(`${prefix}token:bad`, '{"secret-looking-value":"at-leak"}');
+    const error = await s.get("bad").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(String(error)).toContain(`${prefix}token:bad`);
+    expect(inspect(error)).not.toContain("at-leak");
+  });
+
+  test("options are checked up front", async () => {
+    expect(() => createRedisTokenStore({ client: {} as never })).toThrow(/sendCommand/);
+    const client = { sendCommand: async () => null };
+    expect(() => createRedisTokenStore({ client, lockTtlMs: 0 })).toThrow(/lockTtlMs/);
+    expect(() => createRedisTokenStore({ client, commandTimeoutMs: Infinity })).toThrow(/commandTimeoutMs/);
+    expect(() => createRedisTokenStore({ client, onUnavailable: "retry" as never })).toThrow(/onUnavailable/);
+  });
+});
+
+describe("createRedisTokenStore shared by token managers", () => {
+  test("two managers on separate connections share one token; 2 x 200 concurrent callers per expiry cost one request", async () => {
+    const prefix = uniquePrefix();
+    const a = manager(store(await connect(), { prefix }));
+    const b = manager(store(await connect(), { prefix }));
+    for (let i = 0; i < 3; i++) {
+      const results = await Promise.all([...Array.from({ length: 200 }, () => a.getAccessToken()), ...Array.from({ length: 200 }, () => b.getAccessToken())]);
+      expect(new Set(results)).toEqual(new Set([server.issued[i]!.access_token]));
+      expect(server.tokenRequests()).toBe(i + 1);
+      t += HOUR;
+    }
+  });
+
+  test("a rotating refresh_token grant shared by two managers: one refresh per expiry, no refresh token replayed", async () => {
+    const prefix = uniquePrefix();
+    const c = oauthClient();
+    const a = createTokenManager({ client: c, grant: { type: "refresh_token" }, store: store(await connect(), { prefix }), now });
+    const b = createTokenManager({ client: c, grant: { type: "refresh_token" }, store: store(await connect(), { prefix }), now });
+    await a.setTokens("user-1", await c.exchangeAuthorizationCode({ code: server.issueCode() }));
+    for (let i = 1; i <= 3; i++) {
+      t = T0 + i * HOUR;
+      const results = await Promise.all(Array.from({ length: 100 }, (_, n) => (n % 2 ? a : b).getAccessToken("user-1")));
+      expect(new Set(results)).toEqual(new Set([server.issued[i]!.access_token]));
+    }
+    expect(server.tokenRequests()).toBe(4);
+    expect(server.replayedRefreshTokens).toEqual([]);
+  });
+
+  test("a manager that arrives after another refreshed reads the stored token without taking the lock", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const a = manager(store(client, { prefix }));
+    await a.getAccessToken();
+    let locks = 0;
+    const counting = store(client, { prefix });
+    const b = manager({ ...counting, withLock: (key, task) => (locks++, counting.withLock(key, task)) });
+    expect(await b.getAccessToken()).toBe(server.issued[0]!.access_token);
+    expect(locks).toBe(0);
+    expect(server.tokenRequests()).toBe(1);
+  });
+});
+
+describe("createRedisTokenStore withLock", () => {
+  test("one holder at a time across connections; the lock key is gone after", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const stores = [store(client, { prefix }), store(await connect(), { prefix, pollIntervalMs: 10 })];
+    let holders = 0;
+    let most = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        stores[i % 2]!.withLock("k", async () => {
+          holders += 1;
+          most = Math.max(most, holders);
+          await new Promise((r) => setTimeout(r, 10));
+          order.push(i);
+          holders -= 1;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+    expect(order).toHaveLength(10);
+    expect(await client.exists(`${prefix}lock:k`)).toBe(0);
+  });
+
+  test("the lock is SET NX PX with a random owner, and only its owner releases it", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const s = store(client, { prefix, lockTtlMs: 5_000 });
+    let seenOwner: string | null = null;
+    await s.withLock("k", async () => {
+      seenOwner = await client.get(`${prefix}lock:k`);
+      expect(await client.pTTL(`${prefix}lock:k`)).toBeGreaterThan(4_000);
+      // The lock expired and another process took it: the first holder must not delete it.
+      await client.set(`${prefix}lock:k`, "another-owner", { PX: 5_000 });
+    });
+    expect(seenOwner).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await client.get(`${prefix}lock:k`)).toBe("another-owner");
+  });
+
+  test("a holder working past lockTtlMs keeps its lock: it is renewed while the task runs", async () => {
+    const prefix = uniquePrefix();
+    const first = store(await connect(), { prefix, lockTtlMs: 300 });
+    const second = store(await connect(), { prefix, lockTtlMs: 300, pollIntervalMs: 10 });
+    const events: string[] = [];
+    let releaseFirst!: () => void;
+    const holding = first.withLock("k", async () => {
+      events.push("first in");
+      await new Promise<void>((r) => (releaseFirst = r));
+      events.push("first out");
+    });
+    while (events.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const waiting = second.withLock("k", async () => void events.push("second in"));
+    await new Promise((r) => setTimeout(r, 1_200)); // four lock lifetimes
+    expect(events).toEqual(["first in"]);
+    releaseFirst();
+    await Promise.all([holding, waiting]);
+    expect(events).toEqual(["first in", "first out", "second in"]);
+  });
+
+  test("a lock held past lockWaitMs rejects with TokenStoreLockTimeoutError; a manager serves its unexpired token meanwhile", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    await client.set(`${prefix}lock:default`, "a-stuck-process", { PX: 30_000 });
+    const s = store(client, { prefix, lockWaitMs: 300 });
+    const { ms, result } = await timed(s.withLock("default", async () => "ran"));
+    const error = rejection(result);
+    expect(error).toBeInstanceOf(TokenStoreLockTimeoutError);
+    expect(error).toMatchObject({ code: "TOKEN_STORE_LOCK_TIMEOUT", key: "default" });
+    expect(ms).toBeGreaterThanOrEqual(300);
+    expect(ms).toBeLessThan(3_000);
+
+    const failures: TokenFailedEvent[] = [];
+    const tokens = manager(s, { onFailed: (e) => failures.push(e) });
+    await expect(tokens.getAccessToken()).rejects.toBeInstanceOf(TokenStoreLockTimeoutError);
+    await client.del(`${prefix}lock:default`);
+    const current = await tokens.getAccessToken();
+    t = T0 + HOUR - 30_000; // inside the refresh window, not expired
+    await client.set(`${prefix}lock:default`, "a-stuck-process", { PX: 30_000 });
+    expect(await tokens.getAccessToken()).toBe(current);
+    expect(failures.map((f) => [f.code, f.servedCurrentToken])).toEqual([
+      ["TOKEN_STORE_LOCK_TIMEOUT", false],
+      ["TOKEN_STORE_LOCK_TIMEOUT", true],
+    ]);
+    expect(server.tokenRequests()).toBe(1);
+  });
+});
+
+describe("createRedisTokenStore when Redis is down", () => {
+  const BOUND_MS = 500;
+
+  test("Redis killed: a typed error within commandTimeoutMs, from the store and from the manager", async () => {
+    const own = await ownRedis();
+    const queued = await connect(own.url); // node-redis default: commands wait in the offline queue
+    const offline = await connect(own.url, { disableOfflineQueue: true });
+    const failures: TokenFailedEvent[] = [];
+    const reported: TokenStoreUnavailableError[] = [];
+    const sQueued = store(queued, { commandTimeoutMs: BOUND_MS, onError: (e) => reported.push(e) });
+    const sOffline = store(offline, { commandTimeoutMs: BOUND_MS });
+    await own.stop();
+    await new Promise((r) => setTimeout(r, 200)); // let the clients see the closed connection
+
+    const figures: Record<string, number> = {};
+    const operations: [string, () => Promise<unknown>][] = [
+      ["get, offline queue", () => sQueued.get("k")],
+      ["withLock, offline queue", () => sQueued.withLock("k", async () => "ran")],
+      ["get, disableOfflineQueue", () => sOffline.get("k")],
+      ["getAccessToken, disableOfflineQueue", () => manager(sOffline, { onFailed: (e) => failures.push(e) }).getAccessToken()],
+    ];
+    for (const [name, operation] of operations) {
+      const { ms, result } = await timed(operation());
+      const error = rejection(result);
+      expect(error, name).toBeInstanceOf(TokenStoreUnavailableError);
+      expect(error).toMatchObject({ code: "TOKEN_STORE_UNAVAILABLE" });
+      expect(ms, name).toBeLessThan(BOUND_MS + 1_500);
+      figures[name] = ms;
+    }
+    expect(reported.map((e) => e.operation)).toEqual(["get", "lock"]);
+    expect(failures).toMatchObject([{ code: "TOKEN_STORE_UNAVAILABLE", servedCurrentToken: false }]);
+    expect(server.tokenRequests()).toBe(0);
+    console.log(`[redis down] error latency, commandTimeoutMs=${BOUND_MS}:`, figures);
+  });
+
+  test("Redis hung (SIGSTOP): a typed timeout error within commandTimeoutMs, never a hang", async () => {
+    const own = await ownRedis();
+    const client = await connect(own.url);
+    const s = store(client, { commandTimeoutMs: BOUND_MS });
+    await s.set("k", { access_token: "at-before-hang", token_type: "Bearer", obtained_at_ms: Date.now() });
+    process.kill(own.pid, "SIGSTOP");
+    try {
+      const { ms, result } = await timed(s.get("k"));
+      expect(rejection(result)).toMatchObject({ code: "TOKEN_STORE_UNAVAILABLE", reason: "timeout", operation: "get" });
+      expect(ms).toBeGreaterThanOrEqual(BOUND_MS - 20);
+      expect(ms).toBeLessThan(BOUND_MS + 1_500);
+      const lock = await timed(s.withLock("k", async () => "ran"));
+      expect(rejection(lock.result)).toMatchObject({ reason: "timeout", operation: "lock" });
+      console.log(`[redis hung] get rejected after ${ms} ms, withLock after ${lock.ms} ms (commandTimeoutMs=${BOUND_MS})`);
+    } finally {
+      process.kill(own.pid, "SIGCONT");
+    }
+    expect((await s.get("k"))?.access_token).toBe("at-before-hang");
+  });
+
+  test("errors name the operation and key but hold no token, even from a client that attaches the command's arguments", async () => {
+    const own = await ownRedis();
+    const real = await connect(own.url, { disableOfflineQueue: true });
+    // As ioredis does: the failed command, arguments included, rides on the error.
+    const client: RedisCommandClient = {
+      sendCommand: (args, options) =>
+        real.sendCommand(args, options).catch((error: Error) => {
+          Object.assign(error, { command: { name: args[0], args: args.slice(1) } });
+          throw error;
+        }),
+    };
+    const s = store(client, { commandTimeoutMs: BOUND_MS });
+    await own.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    const record: TokenRecord = { access_token: "at-secret-value", token_type: "Bearer", refresh_token: "rt-secret-value", obtained_at_ms: Date.now() };
+    const error = await s.set("user-1", record).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "TOKEN_STORE_UNAVAILABLE", operation: "set", key: "user-1", reason: "connection" });
+    const printed = [String(error), inspect(error, { depth: 10 }), JSON.stringify(error)].join("\n");
+    expect(printed).toContain("ClientOfflineError");
+    expect(printed).not.toContain("secret-value");
+  });
+
+  test("an unexpired token is served while Redis is down before a refresh; a typed error once it expires", async () => {
+    const own = await ownRedis();
+    const client = await connect(own.url, { disableOfflineQueue: true });
+    const failures: TokenFailedEvent[] = [];
+    const tokens = manager(store(client, { commandTimeoutMs: BOUND_MS }), { onFailed: (e) => failures.push(e) });
+    const current = await tokens.getAccessToken();
+    await own.stop();
+    t = T0 + HOUR - 10_000;
+    expect(await tokens.getAccessToken()).toBe(current);
+    t = T0 + HOUR;
+    await expect(tokens.getAccessToken()).rejects.toBeInstanceOf(TokenStoreUnavailableError);
+    expect(failures.map((f) => [f.code, f.servedCurrentToken])).toEqual([
+      ["TOKEN_STORE_UNAVAILABLE", true],
+      ["TOKEN_STORE_UNAVAILABLE", false],
+    ]);
+  });
+
+  test('onUnavailable "memory": the manager carries on alone, and its token is written back when Redis returns', async () => {
+    const own = await ownRedis();
+    const client = await connect(own.url);
+    const prefix = uniquePrefix();
+    const reported: TokenStoreUnavailableError[] = [];
+    const s = store(client, { prefix, commandTimeoutMs: BOUND_MS, onUnavailable: "memory", onError: (e) => reported.push(e) });
+    const tokens = manager(s, { now: Date.now, refreshWindowSeconds: 0 });
+    const before = await tokens.getAccessToken("svc");
+    await own.stop();
+    await tokens.invalidate("svc"); // a 401 during the outage: the next call must get a new token
+    const { ms, result } = await timed(tokens.getAccessToken("svc"));
+    expect(result).toMatchObject({ status: "fulfilled", value: server.issued[1]!.access_token });
+    expect(ms).toBeLessThan(BOUND_MS + 1_500);
+    expect(reported.length).toBeGreaterThan(0);
+    expect(reported.every((e) => e instanceof TokenStoreUnavailableError)).toBe(true);
+    expect((await s.get("svc"))?.access_token).toBe(server.issued[1]!.access_token);
+    expect(before).toBe(server.issued[0]!.access_token);
+
+    // Redis comes back empty (no persistence). The next store call writes the outage's record back first.
+    await ownRedis(own.port);
+    const check = await connect(own.url);
+    const deadline = Date.now() + 10_000;
+    while (!client.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1_100)); // past the fallback's retry pause
+    expect((await s.get("svc"))?.access_token).toBe(server.issued[1]!.access_token);
+    expect(JSON.parse((await check.get(`${prefix}token:svc`))!)).toMatchObject({ access_token: server.issued[1]!.access_token });
+    expect(server.tokenRequests()).toBe(2);
+    console.log(`[redis down, memory fallback] getAccessToken answered in ${ms} ms (commandTimeoutMs=${BOUND_MS})`);
+  });
+
+  test('memory fallback write-back never overwrites a newer record another process stored', async () => {
+    const own = await ownRedis();
+    const prefix = uniquePrefix();
+    const client = await connect(own.url, { disableOfflineQueue: true });
+    const s = store(client, { prefix, onUnavailable: "memory" });
+    const older: TokenRecord = { access_token: "at-older", token_type: "Bearer", refresh_token: "rt-older", obtained_at_ms: 1_000 };
+    const newer: TokenRecord = { access_token: "at-newer", token_type: "Bearer", refresh_token: "rt-newer", obtained_at_ms: 2_000 };
+    await own.stop();
+    await s.set("user", older); // kept in memory
+    await ownRedis(own.port);
+    const other = await connect(own.url);
+    await other.set(`${prefix}token:user`, JSON.stringify(newer));
+    const deadline = Date.now() + 10_000;
+    while (!client.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(await s.get("user")).toEqual(newer);
+    expect(JSON.parse((await other.get(`${prefix}token:user`))!)).toEqual(newer);
+  });
+});

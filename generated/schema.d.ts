@@ -51,7 +51,7 @@ export interface paths {
          * @deprecated
          * @description Square's deprecated renewal: renews an OAuth access token, before it expires or up to 15 days after.
          *     Beyond 15 days the seller must authorize again. Use the `refresh_token` grant of
-         *     [obtainToken](#operation/obtainToken) instead.
+         *     `obtainToken` instead.
          *
          *     The header must read `Authorization: Client APPLICATION_SECRET`; the client writes the `Client ` prefix
          *     itself.
@@ -137,7 +137,7 @@ export interface paths {
          *
          *     An expired, revoked or unknown token answers 401 with Square's `errors` list (`UNAUTHORIZED`,
          *     `ACCESS_TOKEN_EXPIRED`, `ACCESS_TOKEN_REVOKED`). The client maps both answers to the shape of
-         *     [introspectToken](#operation/introspectToken): `active: true` with `scope`, `exp`, `client_id` and
+         *     `introspectToken`: `active: true` with `scope`, `exp`, `client_id` and
          *     `merchant_id`, or exactly `{"active": false}`.
          */
         post: operations["retrieveTokenStatus"];

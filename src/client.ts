@@ -9,11 +9,26 @@ import {
   processRevocationResponse,
   processTokenResponse,
   type IntrospectionResponse,
+  type ProcessTokenOptions,
   type RawAnswer,
   type RenewTokenResponse,
   type TokenResponse,
 } from "./response";
-import { OAuthTransportError } from "./errors";
+import { OAuthError, OAuthResponseError, OAuthTransportError, redactError } from "./errors";
+import {
+  backoffMs,
+  errorCode,
+  isLoopback,
+  neverSent,
+  readBody,
+  resolveRetry,
+  RETRY_STATUSES,
+  retryAfterMs,
+  sleep,
+  type RetryOptions,
+} from "./transport";
+
+export type { RetryOptions } from "./transport";
 
 type Schemas = components["schemas"];
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -74,14 +89,44 @@ export interface OAuthClientOptions<F extends RequestFormat = RequestFormat> {
    * comma-separated scope gets an error saying to separate scopes with spaces (Voucherify).
    */
   allowedScopes?: readonly string[];
+  /**
+   * Time limit of each request, from sending to the last byte of the answer, in ms; `Infinity` for none.
+   * When it runs out the call rejects with an {@link OAuthTransportError} whose `timedOut` is `true`.
+   * Default 10 000: ample for a token endpoint, and short enough that a call with its retries (within
+   * `retry.maxElapsedMs`, 20 000) ends inside a token manager's `requestTimeoutMs` (30 000), so the
+   * manager's callers get this typed error rather than the manager's abort.
+   */
+  timeoutMs?: number;
+  /** How failed requests are retried; `false` sends each request once. Default: see {@link RetryOptions}. */
+  retry?: RetryOptions | false;
+  /**
+   * Allows plain `http:` URLs for hosts other than loopback ones (`localhost`, `127.0.0.0/8`, `[::1]`, which
+   * are always allowed). Without it such a URL is refused: credentials and tokens must not travel in clear.
+   * Default `false`.
+   */
+  allowInsecureHttp?: boolean;
+  /**
+   * The largest answer body read, in bytes, counted while it streams in; a larger one is an
+   * {@link OAuthResponseError}. Default 1 048 576 (1 MiB).
+   */
+  maxResponseBytes?: number;
+  /**
+   * The token types accepted in token and renew answers, compared case-insensitively. Default `["bearer"]`
+   * (Square sends `bearer`, Voucherify `Bearer`).
+   */
+  allowedTokenTypes?: readonly string[];
 }
 
 /** Per-call options. */
 export interface CallOptions {
-  /** Aborts the request; the call then rejects with the signal's reason. */
+  /** Aborts the request and its retries; the call then rejects with the signal's reason. */
   signal?: AbortSignal;
   /** Extra headers for this call only. */
   headers?: Record<string, string>;
+  /** Time limit of each attempt of this call, in ms; overrides the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Retries of this call; overrides the client's `retry` as a whole. */
+  retry?: RetryOptions | false;
 }
 
 /** A token request as {@link OAuthClient.obtainToken} takes it: a grant, without the client's credentials. */
@@ -118,8 +163,9 @@ export interface OAuthClient<F extends RequestFormat = "form"> {
    *
    * @throws {TypeError} before any request, when the grant or a field is malformed.
    * @throws {OAuthError} when the server refuses (`invalid_grant`: the user must authorize again).
-   * @throws {OAuthResponseError} when the answer breaks the contract.
-   * @throws {OAuthTransportError} when no answer arrives.
+   * @throws {OAuthResponseError} when the answer breaks the contract, is a redirect or is too large.
+   * @throws {OAuthTransportError} when no complete answer arrives in time; `notSent` says whether it may
+   *   have reached the server.
    * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
    */
   obtainToken(request: TokenRequest<F>, options?: CallOptions): Promise<TokenResponse>;
@@ -191,6 +237,15 @@ const GRANT_FIELDS: Record<string, { required: readonly string[]; optional: read
   migration_token: { required: ["migration_token"], optional: [] },
 };
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** setTimeout's largest delay; a longer time limit is no time limit. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Statuses whose answers carry no body, so a copy of such an answer must be made without one. */
+const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
+/** Request fields that hold a secret, redacted from any server text that quotes them. */
+const SECRET_PARAMS = ["refresh_token", "access_token", "token", "code", "code_verifier", "migration_token", "client_secret"] as const;
+const RETRY_KEYS: readonly string[] = ["maxAttempts", "maxElapsedMs", "baseDelayMs", "maxDelayMs"];
 
 function argumentError(message: string): TypeError {
   return new TypeError(message);
@@ -218,6 +273,10 @@ function compact(body: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+function serializeJson(body: Record<string, unknown>): string {
+  return JSON.stringify(body);
+}
+
 function serializeForm(body: Record<string, unknown>): string {
   const params = new URLSearchParams();
   for (const key of Object.keys(body)) params.append(key, String(body[key]));
@@ -233,6 +292,34 @@ function resolveEndpoint(baseUrl: string, override: string | undefined, fallback
   return { baseUrl: url.origin, path };
 }
 
+function checkTransport(url: URL, name: string, allowInsecureHttp: boolean): void {
+  if (url.protocol === "http:" && !allowInsecureHttp && !isLoopback(url.hostname)) {
+    throw argumentError(`${name} must be an https URL: plain http is allowed only for loopback hosts, or with options.allowInsecureHttp`);
+  }
+}
+
+function checkPositive(value: unknown, name: string, allowInfinity: boolean): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw argumentError(`${name} must be a positive number${allowInfinity ? " or Infinity" : ""}`);
+  }
+}
+
+function checkRetry(retry: unknown, name: string): void {
+  if (retry === undefined || retry === false) return;
+  if (!isPlainObject(retry)) throw argumentError(`${name} must be an object or false`);
+  for (const key of Object.keys(retry)) if (!RETRY_KEYS.includes(key)) throw argumentError(`${name}.${key} is not a retry option (${RETRY_KEYS.join(", ")})`);
+  const { maxAttempts, maxElapsedMs, baseDelayMs, maxDelayMs } = retry;
+  if (maxAttempts !== undefined && (typeof maxAttempts !== "number" || !Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100)) {
+    throw argumentError(`${name}.maxAttempts must be an integer from 1 to 100`);
+  }
+  for (const [key, value] of [["maxElapsedMs", maxElapsedMs], ["baseDelayMs", baseDelayMs], ["maxDelayMs", maxDelayMs]] as const) {
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
+      throw argumentError(`${name}.${key} must be a non-negative finite number`);
+    }
+  }
+}
+
 function checkOptions(options: OAuthClientOptions): void {
   if (!isPlainObject(options)) throw argumentError("options must be an object");
   checkNonEmptyString(options.baseUrl, "options.baseUrl");
@@ -243,6 +330,18 @@ function checkOptions(options: OAuthClientOptions): void {
     throw argumentError("options.baseUrl must be an absolute URL");
   }
   if (base.protocol !== "https:" && base.protocol !== "http:") throw argumentError("options.baseUrl must be an http or https URL");
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== "boolean") throw argumentError("options.allowInsecureHttp must be a boolean");
+  const insecure = options.allowInsecureHttp === true;
+  checkTransport(base, "options.baseUrl", insecure);
+  checkPositive(options.timeoutMs, "options.timeoutMs", true);
+  checkRetry(options.retry, "options.retry");
+  checkPositive(options.maxResponseBytes, "options.maxResponseBytes", false);
+  if (options.allowedTokenTypes !== undefined) {
+    const types = options.allowedTokenTypes;
+    if (!Array.isArray(types) || types.length === 0 || types.some((t) => typeof t !== "string" || t === "")) {
+      throw argumentError("options.allowedTokenTypes must be a non-empty array of token type names");
+    }
+  }
   if (options.clientId !== undefined) checkNonEmptyString(options.clientId, "options.clientId");
   if (options.clientSecret !== undefined) checkNonEmptyString(options.clientSecret, "options.clientSecret");
   if (options.clientAuthentication !== undefined && !AUTH_METHODS.includes(options.clientAuthentication)) {
@@ -268,10 +367,11 @@ function checkOptions(options: OAuthClientOptions): void {
       if (!(name in DEFAULT_PATHS)) throw argumentError(`options.endpoints.${name} is not an operation (${Object.keys(DEFAULT_PATHS).join(", ")})`);
       if (value === undefined) continue;
       checkNonEmptyString(value, `options.endpoints.${name}`);
-      const protocol = URL.canParse(value) ? new URL(value).protocol : undefined;
-      if (!value.startsWith("/") && protocol !== "http:" && protocol !== "https:") {
+      const url = !value.startsWith("/") && URL.canParse(value) ? new URL(value) : undefined;
+      if (!value.startsWith("/") && url?.protocol !== "http:" && url?.protocol !== "https:") {
         throw argumentError(`options.endpoints.${name} must be a path starting with "/" or an absolute http or https URL`);
       }
+      if (url) checkTransport(url, `options.endpoints.${name}`, insecure);
     }
   }
 }
@@ -281,6 +381,8 @@ function checkCallOptions(options: CallOptions | undefined): void {
   if (!isPlainObject(options)) throw argumentError("call options must be an object");
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw argumentError("options.signal must be an AbortSignal");
   if (options.headers !== undefined && !isPlainObject(options.headers)) throw argumentError("options.headers must be an object of strings");
+  checkPositive(options.timeoutMs, "options.timeoutMs", true);
+  checkRetry(options.retry, "options.retry");
 }
 
 /** Checks requested scopes against the server's list; commas get their own message, as Voucherify refuses them. */
@@ -372,11 +474,17 @@ function checkTokenField(params: Record<string, unknown>, format: RequestFormat,
  * Creates a typed client for the spec's four token operations, on openapi-fetch.
  *
  * Arguments are checked before any request: a bad one throws `TypeError` and nothing is sent. The client
- * secret stays in a closure: it is not a property of the client and never shows in logs.
+ * secret stays in a closure: it is not a property of the client and never shows in logs; errors never quote
+ * it, nor any token of the request, even when the server does.
  *
- * @param options - base URL, client credentials and authentication method, request format, endpoints.
+ * Every request has a time limit (`timeoutMs`) and honours the call's `AbortSignal`; safe operations are
+ * retried ({@link RetryOptions}); redirects are not followed; answers larger than `maxResponseBytes` are
+ * refused; plain http is refused except for loopback hosts or with `allowInsecureHttp`.
+ *
+ * @param options - base URL, client credentials and authentication method, request format, endpoints,
+ *   time limit, retries, transport policy.
  * @returns the client, with one method per operation plus grant helpers.
- * @throws {TypeError} when an option is malformed.
+ * @throws {TypeError} when an option is malformed, or a URL is plain http to a host that is not loopback.
  * @see https://www.rfc-editor.org/rfc/rfc6749
  */
 export function createOAuthClient<F extends RequestFormat = "form">(options: OAuthClientOptions<F>): OAuthClient<F> {
@@ -393,10 +501,35 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
   for (const name of Object.keys(DEFAULT_PATHS) as OperationName[]) {
     endpoints[name] = resolveEndpoint(baseUrl, options.endpoints?.[name], DEFAULT_PATHS[name]);
   }
-  const api = createClient<paths>({ baseUrl, fetch: options.fetch, headers: options.headers });
+  const fetchImpl = options.fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const retryDefaults = resolveRetry(options.retry);
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const tokenOptions: ProcessTokenOptions = options.allowedTokenTypes ? { allowedTokenTypes: [...options.allowedTokenTypes] } : {};
   const allowedScopes = options.allowedScopes ? new Set(options.allowedScopes) : undefined;
   const introspection = options.introspection ?? "rfc7662";
-  const basic = auth === "client_secret_basic" ? `Basic ${btoa(`${formEncode(clientId!)}:${formEncode(clientSecret!)}`)}` : undefined;
+  const credentials = auth === "client_secret_basic" ? btoa(`${formEncode(clientId!)}:${formEncode(clientSecret!)}`) : undefined;
+  const basic = credentials === undefined ? undefined : `Basic ${credentials}`;
+  const hosts = {} as Record<OperationName, string>;
+  for (const name of Object.keys(endpoints) as OperationName[]) hosts[name] = new URL(endpoints[name].baseUrl).host;
+
+  /**
+   * The fetch openapi-fetch calls. openapi-fetch reads the body of a failure whole, with no limit: this reads
+   * it first, within `maxResponseBytes`, and hands on a copy. A success passes untouched; `send` reads it.
+   */
+  async function boundedFetch(request: Request): Promise<Response> {
+    const response = await (fetchImpl ?? globalThis.fetch)(request);
+    if (response.ok || response.type === "opaqueredirect") return response;
+    const text = await readBody(response, maxBytes, request.signal);
+    const { status, statusText, headers, url } = response;
+    const copy = new Response(text === "" || NULL_BODY_STATUSES.includes(status) ? null : text, { status, statusText, headers });
+    // A constructed Response has no URL; errors and redirect messages use it.
+    if (url) Object.defineProperty(copy, "url", { value: url });
+    return copy;
+  }
+
+  // Token requests carry credentials: a redirect is handed back as it is, never followed.
+  const api = createClient<paths>({ baseUrl, fetch: boundedFetch, headers: options.headers, redirect: "manual" });
 
   /** Adds the client's credentials the way the configured method asks. */
   function authenticate(body: Record<string, unknown>, headers: Record<string, string>): void {
@@ -410,31 +543,110 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     headers.Authorization = `Client ${clientSecret}`;
   }
 
+  /** Validates an answer; an error is stripped of any secret of the request the server quoted back. */
+  function settle<T>(process: (answer: RawAnswer) => T, answer: RawAnswer, sent: Record<string, unknown> | undefined): T {
+    try {
+      return process(answer);
+    } catch (error) {
+      const secrets: (string | undefined)[] = [clientSecret, credentials];
+      if (sent) for (const field of SECRET_PARAMS) if (typeof sent[field] === "string") secrets.push(sent[field]);
+      // A server may quote what it received as it received it: form-encoded.
+      for (const secret of secrets.slice()) if (secret !== undefined && formEncode(secret) !== secret) secrets.push(formEncode(secret));
+      throw redactError(error, secrets);
+    }
+  }
+
+  /**
+   * One attempt: sends the request and reads the whole answer within `limitMs`. A fetch that ignores its
+   * signal cannot hang the call: the time-out or the caller's abort settles it anyway.
+   */
+  async function attempt(operation: OperationName, init: object, signal: AbortSignal | undefined, limitMs: number): Promise<RawAnswer> {
+    if (signal?.aborted) throw signal.reason;
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", forward);
+    let timedOut = false;
+    const expire = () => {
+      timedOut = true;
+      controller.abort();
+    };
+    const timer = limitMs < MAX_TIMER_MS ? setTimeout(expire, limitMs) : undefined;
+    let answered = false;
+    const exchange = (async (): Promise<RawAnswer> => {
+      // The path is the configured one; its type is the spec's path, whose body types it shares.
+      const { response, error } = await api.POST(endpoints[operation].path as "/oauth2/token", { ...init, signal: controller.signal } as never);
+      answered = true;
+      return { response, body: response.ok ? await readBody(response, maxBytes, controller.signal) : error };
+    })();
+    try {
+      // Settles on the exchange or on the abort, whichever comes first (a cheaper Promise.race).
+      return await new Promise<RawAnswer>((resolve, reject) => {
+        controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
+        exchange.then(resolve, reject);
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw signal.reason;
+      const host = hosts[operation];
+      if (timedOut) throw new OAuthTransportError(`${operation} request to ${host} timed out after ${limitMs} ms`, { timedOut: true });
+      if (cause instanceof OAuthResponseError || cause instanceof OAuthError) throw cause;
+      const code = errorCode(cause);
+      const what = answered ? "the answer broke off" : "no answer";
+      throw new OAuthTransportError(`${operation} request to ${host} failed: ${what}${code ? ` (${code})` : ""}`, { cause, notSent: !answered && neverSent(cause) });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", forward);
+    }
+  }
+
+  /**
+   * Sends a request, retrying as {@link RetryOptions} says. `idempotent` operations are retried on 429, 503
+   * and connection failures; the others only when the request provably never left.
+   */
   async function send(
     operation: OperationName,
     body: Record<string, unknown> | undefined,
     contentType: string | undefined,
     headers: Record<string, string>,
     call: CallOptions | undefined,
+    idempotent: boolean,
   ): Promise<RawAnswer> {
-    const { baseUrl: opBase, path } = endpoints[operation];
-    const bodySerializer = contentType === FORM ? serializeForm : (b: Record<string, unknown>) => JSON.stringify(b);
     if (contentType !== undefined) headers["Content-Type"] = contentType;
-    try {
-      // The path is the configured one; its type is the spec's path, whose body types it shares.
-      const { response, data, error } = await api.POST(path as "/oauth2/token", {
-        baseUrl: opBase,
-        body: body as never,
-        bodySerializer,
-        headers: { Accept: "application/json", ...call?.headers, ...headers },
-        params: operation === "renew" ? ({ path: { client_id: clientId } } as never) : undefined,
-        parseAs: "text",
-        signal: call?.signal,
-      });
-      return { response, body: response.ok ? data : error };
-    } catch (cause) {
-      if (call?.signal?.aborted) throw call.signal.reason;
-      throw new OAuthTransportError(`${operation} request to ${new URL(opBase).host} failed: no answer`, { cause });
+    const init = {
+      baseUrl: endpoints[operation].baseUrl,
+      body,
+      bodySerializer: contentType === FORM ? serializeForm : serializeJson,
+      headers: { Accept: JSON_TYPE, ...call?.headers, ...headers },
+      params: operation === "renew" ? { path: { client_id: clientId } } : undefined,
+      parseAs: "stream",
+    };
+    const signal = call?.signal;
+    const limitMs = call?.timeoutMs ?? timeoutMs;
+    const retry = call?.retry === undefined ? retryDefaults : resolveRetry(call.retry);
+    const started = Date.now();
+    let attemptLimitMs = limitMs;
+    for (let n = 1; ; n++) {
+      let answer: RawAnswer | undefined;
+      let failure: unknown;
+      try {
+        answer = await attempt(operation, init, signal, attemptLimitMs);
+      } catch (error) {
+        failure = error;
+      }
+      const retryable =
+        answer !== undefined
+          ? idempotent && RETRY_STATUSES.includes(answer.response.status)
+          : failure instanceof OAuthTransportError && !failure.timedOut && (idempotent || failure.notSent);
+      if (retry !== undefined && retryable && n < retry.maxAttempts) {
+        const wait = (answer && retryAfterMs(answer.response)) ?? backoffMs(retry, n);
+        const remaining = retry.maxElapsedMs - (Date.now() - started) - wait;
+        if (remaining > 0) {
+          await sleep(wait, signal);
+          attemptLimitMs = Math.min(limitMs, remaining);
+          continue;
+        }
+      }
+      if (answer !== undefined) return answer;
+      throw failure;
     }
   }
 
@@ -443,7 +655,9 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     const body = checkTokenRequest(request, format, allowedScopes);
     const headers: Record<string, string> = {};
     authenticate(body, headers);
-    return processTokenResponse(await send("token", body, format === "json" ? JSON_TYPE : FORM, headers, call));
+    // Only client_credentials is safe to repeat: a code is single-use, a refresh token may rotate.
+    const answer = await send("token", body, format === "json" ? JSON_TYPE : FORM, headers, call, body.grant_type === "client_credentials");
+    return settle((a) => processTokenResponse(a, tokenOptions), answer, body);
   }
 
   function grant(grantType: string, params: unknown): Record<string, unknown> {
@@ -467,7 +681,8 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       if (clientId === undefined) throw argumentError("options.clientId is required: it is part of the renew path");
       const headers: Record<string, string> = {};
       squareClientHeader(headers);
-      return processRenewResponse(await send("renew", { access_token: params.access_token }, JSON_TYPE, headers, call));
+      const body = { access_token: params.access_token };
+      return settle((a) => processRenewResponse(a, tokenOptions), await send("renew", body, JSON_TYPE, headers, call, false), body);
     },
     async revokeToken(params, call) {
       checkCallOptions(call);
@@ -480,7 +695,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       } else {
         authenticate(body, headers);
       }
-      processRevocationResponse(await send("revoke", body, format === "json" ? JSON_TYPE : FORM, headers, call));
+      settle(processRevocationResponse, await send("revoke", body, format === "json" ? JSON_TYPE : FORM, headers, call, true), body);
     },
     async introspectToken(params, call) {
       checkCallOptions(call);
@@ -488,11 +703,11 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       const body = checkTokenField(params, "form", "introspect");
       if (introspection === "square_token_status") {
         const token = (body.token ?? body.access_token) as string;
-        return statusAsIntrospection(await send("tokenStatus", undefined, undefined, { Authorization: `Bearer ${token}` }, call));
+        return settle(statusAsIntrospection, await send("tokenStatus", undefined, undefined, { Authorization: `Bearer ${token}` }, call, true), body);
       }
       const headers: Record<string, string> = {};
       authenticate(body, headers);
-      return processIntrospectionResponse(await send("introspect", body, FORM, headers, call));
+      return settle(processIntrospectionResponse, await send("introspect", body, FORM, headers, call, true), body);
     },
     async retrieveTokenStatus(params, call) {
       checkCallOptions(call);
@@ -501,7 +716,8 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       for (const [key, value] of Object.entries(params)) {
         if (value !== undefined && key !== "access_token") throw argumentError(`${key} is not a field of the token status request`);
       }
-      return processTokenStatusResponse(await send("tokenStatus", undefined, undefined, { Authorization: `Bearer ${params.access_token}` }, call));
+      const headers = { Authorization: `Bearer ${params.access_token}` };
+      return settle(processTokenStatusResponse, await send("tokenStatus", undefined, undefined, headers, call, true), params);
     },
   };
 }

@@ -13,9 +13,25 @@ function causeOf(options: { cause?: unknown }): { cause?: unknown } | undefined 
   return options.cause === undefined ? undefined : { cause: options.cause };
 }
 
+/** What a redacted secret is replaced with, in error text and in printed results. */
+export const REDACTED = "[REDACTED]";
+/**
+ * Secrets shorter than this are not searched for in server text: a value that short cannot be told apart from
+ * ordinary words, and real client secrets and tokens are far longer.
+ */
+const MIN_SECRET_LENGTH = 8;
+/** The scheme of a `WWW-Authenticate` challenge (RFC 9110 §11.6.1): its first token. */
+const CHALLENGE_SCHEME = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)/;
+
+/**
+ * The raw answers of errors, kept off the error objects themselves: read through a getter on the class, so
+ * neither JSON.stringify nor util.inspect (even with `showHidden`) walks into headers a server may have filled
+ * with what it was sent.
+ */
+const responses = new WeakMap<object, Response>();
+
 function hideResponse(target: object, response: Response | undefined): void {
-  // Non-enumerable, so JSON.stringify and util.inspect never walk into headers or bodies.
-  Object.defineProperty(target, "response", { value: response, enumerable: false, writable: false });
+  if (response !== undefined) responses.set(target, response);
 }
 
 /**
@@ -42,8 +58,6 @@ export class OAuthError extends Error {
   declare readonly www_authenticate?: string;
   /** The provider's error body as the spec declares it (Square's `errors[]`, Voucherify's object). */
   declare readonly body?: ErrorResponseBody;
-  /** The raw `Response`; non-enumerable, so it never shows in logs. */
-  declare readonly response?: Response;
 
   constructor(
     fields: {
@@ -57,7 +71,10 @@ export class OAuthError extends Error {
     options: ErrorOptions = {},
   ) {
     const detail = fields.error_description ? `: ${fields.error_description}` : "";
-    super(`OAuth error ${fields.error} (HTTP ${fields.status})${detail}`, causeOf(options));
+    const scheme = fields.status === 401 && fields.www_authenticate ? CHALLENGE_SCHEME.exec(fields.www_authenticate)?.[1] : undefined;
+    // Only the scheme of a challenge is quoted: its parameters are server text of any length.
+    const challenge = scheme ? `; WWW-Authenticate: the server asks for ${scheme} authentication` : "";
+    super(`OAuth error ${fields.error} (HTTP ${fields.status}${challenge})${detail}`, causeOf(options));
     this.name = "OAuthError";
     this.error = fields.error;
     this.status = fields.status;
@@ -74,6 +91,11 @@ export class OAuthError extends Error {
   get requiresReauthorization(): boolean {
     return this.error === "invalid_grant";
   }
+
+  /** The raw `Response` (its body already read); not a property of the error, so it never shows in logs. */
+  get response(): Response | undefined {
+    return responses.get(this);
+  }
 }
 
 /**
@@ -85,8 +107,6 @@ export class OAuthResponseError extends Error {
   readonly code = "OAUTH_INVALID_RESPONSE" as const;
   /** The HTTP status of the answer. */
   readonly status: number;
-  /** The raw `Response`; non-enumerable. */
-  declare readonly response?: Response;
 
   constructor(message: string, status: number, options: ErrorOptions = {}) {
     super(message, causeOf(options));
@@ -94,18 +114,96 @@ export class OAuthResponseError extends Error {
     this.status = status;
     hideResponse(this, options.response);
   }
+
+  /** The raw `Response`, when an answer arrived; not a property of the error, so it never shows in logs. */
+  get response(): Response | undefined {
+    return responses.get(this);
+  }
 }
 
 /**
- * The request never got an answer: the connection failed or was reset. A caller's own `AbortSignal`
- * rejects with the signal's reason instead, as `fetch` does.
+ * The request got no complete answer: the connection failed or was reset, or the client's time limit
+ * (`timeoutMs`) ran out. A caller's own `AbortSignal` rejects with the signal's reason instead, as `fetch` does.
+ *
+ * A custom `fetch` may throw one with `notSent: true` to say that a request never left: the client then
+ * retries it whatever the grant.
  */
 export class OAuthTransportError extends Error {
   /** Stable code for this class. */
   readonly code = "OAUTH_TRANSPORT" as const;
+  /**
+   * `true` when the request provably never reached the server: the connection was refused or never
+   * established, or the host name did not resolve. Such a request can be sent again safely, even a
+   * refresh_token grant. `false` when it may have arrived (a reset after sending, a time-out).
+   */
+  readonly notSent: boolean;
+  /** `true` when the client's time limit (`timeoutMs`) ran out before the whole answer arrived. */
+  readonly timedOut: boolean;
 
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  constructor(message: string, options: { cause?: unknown; notSent?: boolean; timedOut?: boolean } = {}) {
     super(message, causeOf(options));
     this.name = "OAuthTransportError";
+    this.notSent = options.notSent === true;
+    this.timedOut = options.timedOut === true;
   }
+}
+
+function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  return out;
+}
+
+function usable(secrets: readonly (string | undefined)[]): string[] {
+  return secrets.filter((s): s is string => typeof s === "string" && s.length >= MIN_SECRET_LENGTH);
+}
+
+/**
+ * A copy of a JSON value with every occurrence of the secrets in its strings replaced by {@link REDACTED};
+ * values under 8 characters are not searched for.
+ *
+ * @internal
+ */
+export function redactDeep(value: unknown, secrets: readonly (string | undefined)[]): unknown {
+  const hidden = usable(secrets);
+  return hidden.length === 0 ? value : redactValue(value, hidden, 0);
+}
+
+function redactValue(value: unknown, secrets: readonly string[], depth: number): unknown {
+  if (typeof value === "string") return redactText(value, secrets);
+  if (typeof value !== "object" || value === null || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = redactValue((value as Record<string, unknown>)[key], secrets, depth + 1);
+  return out;
+}
+
+/**
+ * Replaces every occurrence of the given secrets in a library error's text: message, stack, and an
+ * {@link OAuthError}'s fields and body. Servers sometimes quote what they were sent ("refresh token xyz
+ * expired"); the client calls this with the secrets of the request before handing an error over.
+ *
+ * @param error - any value; only the library's error classes are changed.
+ * @param secrets - the values to hide; `undefined` and values under 8 characters are skipped.
+ * @returns `error`, changed in place.
+ * @internal
+ */
+export function redactError<E>(error: E, secrets: readonly (string | undefined)[]): E {
+  if (!(error instanceof OAuthError || error instanceof OAuthResponseError || error instanceof OAuthTransportError)) return error;
+  const hidden = usable(secrets);
+  if (hidden.length === 0) return error;
+  const target = error as unknown as Record<string, unknown>;
+  for (const field of ["message", "stack", "error", "error_description", "error_uri", "www_authenticate"]) {
+    const value = target[field];
+    if (typeof value === "string" && hidden.some((s) => value.includes(s))) {
+      Object.defineProperty(target, field, { value: redactText(value, hidden), enumerable: Object.keys(target).includes(field), writable: true, configurable: true });
+    }
+  }
+  if (error instanceof OAuthError && error.body !== undefined) {
+    const body = error.body;
+    if (hidden.some((s) => JSON.stringify(body).includes(s))) {
+      Object.defineProperty(target, "body", { value: redactValue(body, hidden, 0), enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return error;
 }

@@ -13,6 +13,7 @@ export type {
   RenewTokenParams,
   RequestFormat,
   RetrieveTokenStatusParams,
+  RetryOptions,
   RevokeTokenParams,
   TokenRequest,
 } from "./client";
@@ -25,6 +26,7 @@ export {
   processTokenStatusResponse,
   statusAsIntrospection,
   type IntrospectionResponse,
+  type ProcessTokenOptions,
   type SquareTokenStatus,
   type RawAnswer,
   type RenewTokenResponse,

@@ -1,5 +1,5 @@
 import type { components } from "../generated/schema";
-import { OAuthError, OAuthResponseError, type ErrorResponseBody } from "./errors";
+import { OAuthError, OAuthResponseError, REDACTED, redactDeep, redactError, type ErrorResponseBody } from "./errors";
 
 /** A token answer (RFC 6749 §5.1), as the spec declares it. */
 export type TokenResponse = components["schemas"]["TokenResponse"];
@@ -11,30 +11,123 @@ export type IntrospectionResponse = components["schemas"]["IntrospectionResponse
 export type SquareTokenStatus = components["schemas"]["SquareTokenStatus"];
 
 /**
- * What openapi-fetch handed back: the `Response`, and the body it read (text on success with
- * `parseAs: "text"`, parsed JSON or text on failure, `undefined` when there was none).
+ * An answer as the client read it: the `Response`, and its body (text on success, parsed JSON or text on
+ * failure, `undefined` when there was none).
  */
 export interface RawAnswer {
   response: Response;
   body: unknown;
 }
 
+/** Options of {@link processTokenResponse} and {@link processRenewResponse}. */
+export interface ProcessTokenOptions {
+  /**
+   * The token types accepted, compared case-insensitively. Default `["bearer"]`: a token of another type
+   * (`mac`, `DPoP`) cannot be sent the way a bearer token is, so it is refused rather than misused.
+   */
+  allowedTokenTypes?: readonly string[];
+}
+
 type JsonObject = Record<string, unknown>;
+
+const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
+const JSON_CONTENT_TYPE = /^application\/([\w.+-]+\+)?json\b/i;
+const HTML_CONTENT_TYPE = /^\s*text\/html\b/i;
+/** Unix seconds written as a string, as expiry.ts reads them: digits, not a year for `Date.parse`. */
+const UNIX_SECONDS = /^\d+(\.\d+)?$/;
+const INTEGER_STRING = /^\d+$/;
+/** Fields of an answer that hold a secret: masked when a result is printed, dropped from error bodies. */
+const SECRET_FIELDS = ["access_token", "refresh_token", "id_token", "client_secret"] as const;
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A short, quoted excerpt of server text for a message. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
 }
 
 function fail(answer: RawAnswer, message: string): never {
   throw new OAuthResponseError(message, answer.response.status, { response: answer.response });
 }
 
+/** A copy of a result with its secret fields replaced by {@link REDACTED}, and their values wherever else they appear. */
+function masked(this: JsonObject): JsonObject {
+  const copy: JsonObject = { ...this };
+  const secrets: string[] = [];
+  for (const field of SECRET_FIELDS) {
+    const value = copy[field];
+    if (typeof value !== "string") continue;
+    secrets.push(value);
+    copy[field] = REDACTED;
+  }
+  return redactDeep(copy, secrets) as JsonObject;
+}
+
+// One shared set of descriptors: hiding a result's secrets costs one defineProperties call.
+const MASK: PropertyDescriptorMap = {
+  toJSON: { value: masked, enumerable: false, writable: true, configurable: true },
+  [INSPECT]: { value: masked, enumerable: false, writable: true, configurable: true },
+};
+
+/**
+ * Makes a result safe to print: `JSON.stringify` and `util.inspect` (so `console.log` and loggers) show
+ * its secret fields as `[REDACTED]`, while the fields stay readable as properties and a spread copy
+ * (`{ ...result }`) is a plain object with every value, for storing.
+ */
+function hideSecrets<T extends JsonObject>(result: T): T {
+  return Object.defineProperties(result, MASK);
+}
+
+/** {@link hideSecrets} for results that only sometimes carry a token (Voucherify repeats it in introspection). */
+function hideSecretsIfAny<T extends JsonObject>(result: T): T {
+  for (const field of SECRET_FIELDS) if (result[field] !== undefined) return hideSecrets(result);
+  return result;
+}
+
+/** The answer was a redirect, which the client does not follow: token requests carry credentials. */
+function isRedirect(response: Response): boolean {
+  return response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400);
+}
+
+function failOnRedirect(answer: RawAnswer): void {
+  const { response } = answer;
+  if (!isRedirect(response)) return;
+  const location = response.headers.get("location");
+  const target = location !== null && URL.canParse(location, response.url || undefined) ? ` to ${new URL(location, response.url || undefined).origin}` : "";
+  fail(answer, `the server answered with a redirect (HTTP ${response.status}${target}); token requests do not follow redirects: configure the endpoint's final URL`);
+}
+
+/**
+ * An error body without the secret fields a misbehaving server may have put in it, and the values removed,
+ * to be redacted from the rest of the error's text too.
+ */
+function withoutSecrets(body: JsonObject): { body: JsonObject; removed: string[] } {
+  let copy: JsonObject | undefined;
+  const removed: string[] = [];
+  for (const field of SECRET_FIELDS) {
+    if (body[field] === undefined) continue;
+    copy ??= { ...body };
+    if (typeof body[field] === "string") removed.push(body[field]);
+    delete copy[field];
+  }
+  return { body: copy ?? body, removed };
+}
+
 /** Reads an error body in any declared shape; `undefined` when it is none of them. */
-function oauthErrorFrom(answer: RawAnswer, body: unknown): OAuthError | undefined {
+function oauthErrorFrom(answer: RawAnswer, raw: unknown): OAuthError | undefined {
+  if (!isObject(raw)) return undefined;
+  const { body, removed } = withoutSecrets(raw);
+  const error = oauthErrorOf(answer, body);
+  return error === undefined || removed.length === 0 ? error : redactError(error, removed);
+}
+
+function oauthErrorOf(answer: RawAnswer, body: JsonObject): OAuthError | undefined {
   const { response } = answer;
   const challenge = response.headers.get("www-authenticate") ?? undefined;
   const base = { status: response.status, www_authenticate: challenge };
-  if (!isObject(body)) return undefined;
   if (typeof body.error === "string" && body.error !== "") {
     return new OAuthError(
       {
@@ -76,8 +169,9 @@ function oauthErrorFrom(answer: RawAnswer, body: unknown): OAuthError | undefine
 function parseJsonBody(answer: RawAnswer): unknown {
   const { response, body } = answer;
   const contentType = response.headers.get("content-type") ?? "";
-  if (!/^application\/([\w.+-]+\+)?json\b/i.test(contentType)) {
-    fail(answer, `response content-type must be application/json, got ${JSON.stringify(contentType.slice(0, 60) || "none")}`);
+  if (!JSON_CONTENT_TYPE.test(contentType)) {
+    const what = HTML_CONTENT_TYPE.test(contentType) ? " (an HTML page, perhaps from a proxy or a login form)" : "";
+    fail(answer, `response content-type must be application/json, got ${contentType ? quote(contentType) : "none"}${what}`);
   }
   if (typeof body !== "string" || body === "") fail(answer, "response body must be a JSON object, got an empty body");
   try {
@@ -96,22 +190,22 @@ function errorFromFailure(answer: RawAnswer): Error {
   const { response, body } = answer;
   const oauth = oauthErrorFrom(answer, body);
   if (oauth) return oauth;
-  if (body === undefined || body === "") {
-    return new OAuthError(
-      { error: `http_${response.status}`, status: response.status, www_authenticate: response.headers.get("www-authenticate") ?? undefined },
-      { response },
-    );
+  const challenge = response.headers.get("www-authenticate") ?? undefined;
+  // A 401 with a challenge is an authentication failure whatever page came with it.
+  if (body === undefined || body === "" || (response.status === 401 && challenge !== undefined)) {
+    return new OAuthError({ error: `http_${response.status}`, status: response.status, www_authenticate: challenge }, { response });
   }
-  const contentType = response.headers.get("content-type") ?? "none";
+  const contentType = response.headers.get("content-type");
   return new OAuthResponseError(
-    `HTTP ${response.status} answer is not an OAuth error (content-type ${JSON.stringify(contentType.slice(0, 60))})`,
+    `HTTP ${response.status} answer is not an OAuth error (content-type ${contentType ? quote(contentType) : "none"})`,
     response.status,
     { response },
   );
 }
 
-/** Status, error body, content type, JSON, top-level object: the steps every JSON answer shares. */
+/** Status, redirect, challenge and error body, content type, JSON, top-level object: what every JSON answer shares. */
 function jsonObjectFrom(answer: RawAnswer): JsonObject {
+  failOnRedirect(answer);
   if (!answer.response.ok) throw errorFromFailure(answer);
   const parsed = parseJsonBody(answer);
   if (!isObject(parsed)) fail(answer, "response body must be a JSON object");
@@ -135,31 +229,46 @@ function optionalString(answer: RawAnswer, body: JsonObject, field: string): voi
 function optionalTimestamp(answer: RawAnswer, body: JsonObject, field: string): void {
   const value = body[field];
   if (value === undefined) return;
-  const valid =
-    (typeof value === "number" && Number.isFinite(value) && value >= 0) ||
-    (typeof value === "string" && !Number.isNaN(Date.parse(value)));
-  if (!valid) fail(answer, `response body "${field}" must be an ISO 8601 string or Unix seconds`);
+  // Read as the token manager reads it (expiry.ts), so every accepted answer can be stored.
+  const ms =
+    typeof value === "number" ? value * 1000 : typeof value === "string" ? (UNIX_SECONDS.test(value) ? Number(value) * 1000 : Date.parse(value)) : NaN;
+  if (!Number.isFinite(ms) || ms < 0) fail(answer, `response body "${field}" must be an ISO 8601 string or Unix seconds, not before 1970`);
+}
+
+function checkTokenType(answer: RawAnswer, body: JsonObject, options: ProcessTokenOptions | undefined): void {
+  requireString(answer, body, "token_type");
+  const allowed = options?.allowedTokenTypes ?? DEFAULT_TOKEN_TYPES;
+  const type = (body.token_type as string).toLowerCase();
+  if (allowed.some((t) => t.toLowerCase() === type)) return;
+  const message = `response body "token_type" must be ${allowed.join(" or ")} (compared case-insensitively), got ${quote(body.token_type as string)}`;
+  throw redactError(new OAuthResponseError(message, answer.response.status, { response: answer.response }), [
+    body.access_token as string | undefined,
+    body.refresh_token as string | undefined,
+  ]);
 }
 
 /**
  * Validates a token answer and returns it typed.
  *
- * Order: status, `WWW-Authenticate` challenge and error body, content type, JSON parse, top-level object, an
- * error body sent with status 200, then each field. `expires_in` sent as a numeric string is returned as a
- * number.
+ * Order: status (a redirect is refused), `WWW-Authenticate` challenge and error body, content type, JSON
+ * parse, top-level object, an error body sent with status 200, then each field. `expires_in` sent as a
+ * numeric string is returned as a number. The result prints its tokens as `[REDACTED]` (`JSON.stringify`,
+ * `util.inspect`); read them as properties, or spread the result into a plain object to store it whole.
  *
+ * @param answer - the response and its body.
+ * @param options - the token types to accept; default bearer only.
  * @throws {OAuthError} when the server refused the request.
  * @throws {OAuthResponseError} when the answer breaks the contract.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
-export function processTokenResponse(answer: RawAnswer): TokenResponse {
+export function processTokenResponse(answer: RawAnswer, options?: ProcessTokenOptions): TokenResponse {
   const body = jsonObjectFrom(answer);
   requireString(answer, body, "access_token");
-  requireString(answer, body, "token_type");
+  checkTokenType(answer, body, options);
   if (body.expires_in !== undefined) {
-    const seconds = typeof body.expires_in === "string" && /^\d+$/.test(body.expires_in) ? Number(body.expires_in) : body.expires_in;
-    if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 0) {
-      fail(answer, `response body "expires_in" must be a non-negative integer`);
+    const seconds = typeof body.expires_in === "string" && INTEGER_STRING.test(body.expires_in) ? Number(body.expires_in) : body.expires_in;
+    if (typeof seconds !== "number" || !Number.isSafeInteger(seconds) || seconds < 0) {
+      fail(answer, `response body "expires_in" must be a non-negative integer number of seconds`);
     }
     body.expires_in = seconds;
   }
@@ -167,21 +276,22 @@ export function processTokenResponse(answer: RawAnswer): TokenResponse {
   optionalTimestamp(answer, body, "refresh_token_expires_at");
   if (body.refresh_token !== undefined) requireString(answer, body, "refresh_token");
   optionalString(answer, body, "scope");
-  return body as TokenResponse;
+  return hideSecrets(body) as TokenResponse;
 }
 
 /**
- * Validates Square's renew answer.
+ * Validates Square's renew answer. Like {@link processTokenResponse}, the result prints its token as
+ * `[REDACTED]`.
  *
  * @throws {OAuthError} when Square refused the renewal.
  * @throws {OAuthResponseError} when the answer breaks the contract.
  */
-export function processRenewResponse(answer: RawAnswer): RenewTokenResponse {
+export function processRenewResponse(answer: RawAnswer, options?: ProcessTokenOptions): RenewTokenResponse {
   const body = jsonObjectFrom(answer);
   requireString(answer, body, "access_token");
-  requireString(answer, body, "token_type");
+  checkTokenType(answer, body, options);
   optionalTimestamp(answer, body, "expires_at");
-  return body as RenewTokenResponse;
+  return hideSecrets(body) as RenewTokenResponse;
 }
 
 /**
@@ -194,6 +304,7 @@ export function processRenewResponse(answer: RawAnswer): RenewTokenResponse {
  */
 export function processRevocationResponse(answer: RawAnswer): void {
   const { response, body } = answer;
+  failOnRedirect(answer);
   if (!response.ok) throw errorFromFailure(answer);
   if (typeof body !== "string" || body === "") return;
   let parsed: unknown;
@@ -229,7 +340,7 @@ export function processIntrospectionResponse(answer: RawAnswer): IntrospectionRe
       fail(answer, `response body "${field}" must be a number when present`);
     }
   }
-  return body as IntrospectionResponse;
+  return hideSecretsIfAny(body) as IntrospectionResponse;
 }
 
 /**
@@ -247,7 +358,7 @@ export function processTokenStatusResponse(answer: RawAnswer): SquareTokenStatus
   optionalTimestamp(answer, body, "expires_at");
   optionalString(answer, body, "client_id");
   optionalString(answer, body, "merchant_id");
-  return body as SquareTokenStatus;
+  return hideSecretsIfAny(body) as SquareTokenStatus;
 }
 
 /**
@@ -260,6 +371,7 @@ export function processTokenStatusResponse(answer: RawAnswer): SquareTokenStatus
  */
 export function statusAsIntrospection(answer: RawAnswer): IntrospectionResponse {
   if (answer.response.status === 401) return { active: false };
+  failOnRedirect(answer);
   const status = processTokenStatusResponse(answer);
   const result: Extract<IntrospectionResponse, { active: true }> = { active: true };
   if (status.scopes) result.scope = status.scopes.join(" ");

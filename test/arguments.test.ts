@@ -395,13 +395,15 @@ describe("transport failures", () => {
   test("a refused connection is an OAuthTransportError that quotes no secret", async () => {
     const port = await freePort();
     const client = createOAuthClient({ baseUrl: `http://127.0.0.1:${port}`, clientId: "id", clientSecret: CLIENT_SECRET });
-    for (const outcome of [
-      client.refreshToken({ refresh_token: REFRESH_TOKEN }),
-      client.revokeToken({ token: ACCESS_TOKEN }),
-      client.introspectToken({ token: ACCESS_TOKEN }),
-      client.renewToken({ access_token: ACCESS_TOKEN }),
+    // One call at a time: a refused connection is retried with random back-off, so calls made together would
+    // settle in any order, and one awaited late would count as an unhandled rejection.
+    for (const call of [
+      () => client.refreshToken({ refresh_token: REFRESH_TOKEN }),
+      () => client.revokeToken({ token: ACCESS_TOKEN }),
+      () => client.introspectToken({ token: ACCESS_TOKEN }),
+      () => client.renewToken({ access_token: ACCESS_TOKEN }),
     ]) {
-      const error = await outcome.then(
+      const error = await call().then(
         () => expect.unreachable("resolved"),
         (reason: unknown) => reason,
       );

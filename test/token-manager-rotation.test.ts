@@ -304,7 +304,8 @@ describe("createTokenManager revoke", () => {
   test("a 503 keeps the tokens (they must be assumed valid); a later revoke succeeds", async () => {
     const tokens = await seeded();
     const before = await tokens.getToken("user-1");
-    server.failNext("unavailable");
+    // Three: the client retries a revocation's 503 (retry.maxAttempts is 3 by default); all three fail here.
+    server.failNext("unavailable", 3);
     await expect(tokens.revoke("user-1")).rejects.toMatchObject({ status: 503 });
     expect(await tokens.getToken("user-1")).toEqual(before);
     expect(server.revoked).toEqual([]);

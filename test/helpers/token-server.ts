@@ -13,7 +13,21 @@ export type Failure =
   /** 502 with an HTML page, as a proxy sends. */
   | "bad_gateway_html"
   /** The connection is destroyed without an answer. */
-  | "drop";
+  | "drop"
+  /** The connection is reset (TCP RST) after the request was read, without an answer. */
+  | "reset"
+  /** No answer at all until the client gives up or the server closes: not even headers. */
+  | "stall"
+  /** Status 200 and the start of a JSON body, then nothing more until the client gives up. Not processed. */
+  | "stall_body"
+  /** The request is processed as usual and the answer trickles out in small, delayed chunks. */
+  | "slow_body"
+  /** 429 `slow_down`, with `Retry-After` when {@link TokenServer.retryAfter} is set. */
+  | "too_many_requests"
+  /** 200 with an HTML body of 2 MiB, streamed without a length. Not processed. */
+  | "huge_body"
+  /** The request is processed (a refresh token rotates), then the connection is destroyed before the answer. */
+  | "drop_after_processing";
 
 /** One request the server received. Holds tokens: for assertions, never for logs. */
 export interface ReceivedRequest {
@@ -26,8 +40,11 @@ export interface ReceivedRequest {
   token?: string;
   token_type_hint?: string;
   access_token?: string;
-  /** The status answered, `"dropped"` for a destroyed connection, `undefined` while pending. */
-  status?: number | "dropped";
+  /**
+   * The status answered; `"dropped"` for a destroyed or reset connection, `"stalled"` for an answer never
+   * finished; `undefined` while pending.
+   */
+  status?: number | "dropped" | "stalled";
 }
 
 /** A token set the server issued. */
@@ -48,6 +65,10 @@ export interface TokenServer {
   rotateRefreshTokens: boolean;
   /** Delay before each answer, in ms. Default 0. */
   delayMs: number;
+  /** `Retry-After` sent with `too_many_requests` and `unavailable` answers; none when `undefined` (default). */
+  retryAfter: string | undefined;
+  /** Delay between the chunks of a `slow_body` answer, in ms. Default 20. */
+  slowBodyChunkMs: number;
   /** Every request received, in order. */
   readonly requests: ReceivedRequest[];
   /** Every token set issued, in order. */
@@ -60,6 +81,14 @@ export interface TokenServer {
   tokenRequests(): number;
   /** Answers the next `times` requests (token or revoke) with `failure`. */
   failNext(failure: Failure, times?: number): void;
+  /** Drops the failures queued and not yet served. */
+  clearFailures(): void;
+  /** How many failures were served so far, by kind. */
+  readonly injected: Partial<Record<Failure, number>>;
+  /** Stops accepting connections (and ends the open ones), so that connecting is refused; state is kept. */
+  stopListening(): Promise<void>;
+  /** Accepts connections again, on the same port. */
+  startListening(): Promise<void>;
   /** Holds every answer until {@link TokenServer.release}. */
   hold(): void;
   release(): void;
@@ -120,6 +149,9 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
   const codes = new Set<string>();
   const failures: Failure[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
+  const injected: Partial<Record<Failure, number>> = {};
+  /** Ends every stalled answer, when the server closes. */
+  const stalls = new Set<() => void>();
   let held: Promise<void> | undefined;
   let releaseHeld: (() => void) | undefined;
   let counter = 0;
@@ -194,9 +226,31 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     if (server.delayMs > 0) await new Promise((r) => setTimeout(r, server.delayMs));
     if (held) await held;
     const failure = failures.shift();
-    if (failure === "drop") {
+    if (failure !== undefined) injected[failure] = (injected[failure] ?? 0) + 1;
+    if (failure === "drop" || failure === "reset") {
       record.status = "dropped";
+      if (failure === "reset") req.socket.resetAndDestroy();
+      else req.socket.destroy();
+      return;
+    }
+    if (failure === "stall" || failure === "stall_body") {
+      record.status = "stalled";
+      if (failure === "stall_body") {
+        res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-store" });
+        res.write('{"access_token":"');
+      }
+      await new Promise<void>((resolve) => stalls.add(resolve));
       req.socket.destroy();
+      return;
+    }
+    if (failure === "huge_body") {
+      record.status = 200;
+      res.writeHead(200, { "Content-Type": "text/html" });
+      const chunk = `<p>${"x".repeat(64 * 1024 - 7)}</p>`;
+      for (let i = 0; i < 32 && !res.destroyed; i++) {
+        if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+      }
+      res.end();
       return;
     }
     let status: number;
@@ -205,6 +259,7 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     if (failure === "invalid_grant") [status, answer] = [400, { error: "invalid_grant", error_description: "The refresh token expired." }];
     else if (failure === "server_error") [status, answer] = [500, { error: "server_error" }];
     else if (failure === "unavailable") [status, answer] = [503, { error: "temporarily_unavailable" }];
+    else if (failure === "too_many_requests") [status, answer] = [429, { error: "slow_down" }];
     else if (failure === "bad_gateway_html") {
       record.status = 502;
       res.writeHead(502, { "Content-Type": "text/html" });
@@ -216,8 +271,25 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
       headers = { "WWW-Authenticate": 'Basic realm="token"' };
     } else if (path === TOKEN_PATH) [status, answer] = token(body, record);
     else [status, answer] = revoke(body);
+    if ((failure === "unavailable" || failure === "too_many_requests") && server.retryAfter !== undefined) headers["Retry-After"] = server.retryAfter;
+    if (failure === "drop_after_processing") {
+      record.status = "dropped";
+      req.socket.destroy();
+      return;
+    }
     record.status = status;
-    send(res, status, answer, headers);
+    if (failure === "slow_body") await sendSlowly(res, status, answer, headers);
+    else send(res, status, answer, headers);
+  }
+
+  async function sendSlowly(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): Promise<void> {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    res.writeHead(status, { "Cache-Control": "no-store", "Content-Type": "application/json", ...headers });
+    for (let i = 0; i < text.length && !res.destroyed; i += 16) {
+      res.write(text.slice(i, i + 16));
+      await new Promise((resolve) => setTimeout(resolve, server.slowBodyChunkMs));
+    }
+    res.end();
   }
 
   const http = createServer((req, res) => {
@@ -225,10 +297,16 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
       if (!res.headersSent) send(res, 500, { error: "server_error" });
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(0, "127.0.0.1", () => resolve());
-  });
+  function listen(port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(port, "127.0.0.1", () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+  }
+  await listen(0);
   const { port } = http.address() as AddressInfo;
 
   const server: TokenServer = {
@@ -238,6 +316,8 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     lifetime: () => ({ expires_in: 3600 }),
     rotateRefreshTokens: true,
     delayMs: 0,
+    retryAfter: undefined,
+    slowBodyChunkMs: 20,
     requests,
     issued,
     replayedRefreshTokens,
@@ -245,6 +325,21 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     tokenRequests: () => requests.filter((r) => r.path === TOKEN_PATH).length,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
+    },
+    clearFailures() {
+      failures.length = 0;
+    },
+    injected,
+    async stopListening() {
+      if (!http.listening) return;
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      for (const end of stalls) end();
+      stalls.clear();
+      http.closeAllConnections();
+      await closed;
+    },
+    async startListening() {
+      if (!http.listening) await listen(port);
     },
     hold() {
       if (held) return;
@@ -267,8 +362,12 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     isLive: (refreshToken) => liveRefreshTokens.has(refreshToken),
     async close() {
       server.release();
+      for (const end of stalls) end();
+      stalls.clear();
+      if (!http.listening) return;
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await closed;
     },
   };
   return server;

@@ -1,0 +1,161 @@
+import { OAuthResponseError, OAuthTransportError } from "./errors";
+
+/**
+ * How the client's requests travel: bounded body reads, retry timing, and telling a request that never left
+ * from one that may have arrived. Pure helpers; `client.ts` sends.
+ */
+
+/**
+ * How failed requests are sent again: with exponential back-off and full jitter (a random wait between 0 and
+ * `min(maxDelayMs, baseDelayMs * 2^(retry - 1))`), or after the server's `Retry-After` when it sends one.
+ *
+ * Only answers 429 and 503 and connection failures are retried, and only for operations that are safe to
+ * repeat: client_credentials, introspection, revocation and Square's token status. Any other request, a
+ * refresh_token grant above all, is sent again only when it provably never reached the server (connection
+ * refused, host name not found; {@link OAuthTransportError.notSent}), so a rotated refresh token is never spent
+ * twice. A time-out is not retried. A caller's `AbortSignal` stops the retries too.
+ */
+export interface RetryOptions {
+  /** Attempts in all, the first included; 1 sends once. Default 3. */
+  maxAttempts?: number;
+  /**
+   * Time budget of the retries, in ms from the start of the call: no retry starts after it, a retry's time
+   * limit is cut to what remains, and a `Retry-After` that reaches past it ends the retries. Default 20 000.
+   */
+  maxElapsedMs?: number;
+  /** The first retry waits up to this long, in ms; each later one up to twice as long. Default 250. */
+  baseDelayMs?: number;
+  /** The longest back-off wait, in ms (a `Retry-After` may ask for longer). Default 5 000. */
+  maxDelayMs?: number;
+}
+
+/** The retry settings used when none are given. */
+export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = { maxAttempts: 3, maxElapsedMs: 20_000, baseDelayMs: 250, maxDelayMs: 5_000 };
+/** Answers worth another try of an idempotent request: rate limited, temporarily unavailable. */
+export const RETRY_STATUSES: readonly number[] = [429, 503];
+const RETRY_AFTER_SECONDS = /^\s*\d+\s*$/;
+const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,40}$/;
+const decoder = new TextDecoder();
+
+/** Loopback hosts, where plain http never leaves the machine. */
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || IPV4_LOOPBACK.test(hostname);
+}
+
+/**
+ * The retry settings of a call: the defaults under the options given, or `undefined` for no retries.
+ */
+export function resolveRetry(retry: RetryOptions | false | undefined): Readonly<Required<RetryOptions>> | undefined {
+  if (retry === false) return undefined;
+  if (retry === undefined) return DEFAULT_RETRY;
+  const settings = { ...DEFAULT_RETRY };
+  for (const key of Object.keys(retry) as (keyof RetryOptions)[]) if (retry[key] !== undefined) settings[key] = retry[key];
+  return settings;
+}
+
+function noop(): void {}
+
+function tooLarge(response: Response, limit: number): OAuthResponseError {
+  return new OAuthResponseError(`response body is larger than ${limit} bytes (maxResponseBytes)`, response.status, { response });
+}
+
+/**
+ * Reads a body as text, counting bytes as they arrive, so an answer over `limit` is refused before it is held
+ * whole. An abort of `signal` cancels the body, whether or not the fetch that made it honours signals.
+ */
+export async function readBody(response: Response, limit: number, signal: AbortSignal | undefined): Promise<string> {
+  const stream = response.body;
+  const declared = response.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) {
+    stream?.cancel().catch(noop);
+    throw tooLarge(response, limit);
+  }
+  if (stream === null) return "";
+  if (signal?.aborted) {
+    stream.cancel().catch(noop);
+    throw signal.reason;
+  }
+  const reader = stream.getReader();
+  const cancel = () => void reader.cancel().catch(noop);
+  signal?.addEventListener("abort", cancel);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (!(size <= limit)) {
+        cancel();
+        throw tooLarge(response, limit);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+  }
+  if (signal?.aborted) throw signal.reason;
+  if (chunks.length === 1) return decoder.decode(chunks[0]);
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return decoder.decode(whole);
+}
+
+/**
+ * Whether a fetch failure proves that the request never reached the server: an error of the `connect` or
+ * `getaddrinfo` call (connection refused or unreachable, host name unknown), undici's connect time-out, or an
+ * {@link OAuthTransportError} a custom fetch threw with `notSent`. A reset or a closed socket proves nothing:
+ * the request may have been read, and a refresh token spent.
+ */
+export function neverSent(error: unknown, depth = 0): boolean {
+  if (typeof error !== "object" || error === null || depth > 8) return false;
+  if (error instanceof OAuthTransportError) return error.notSent;
+  const { syscall, code, errors, cause } = error as { syscall?: unknown; code?: unknown; errors?: unknown; cause?: unknown };
+  if (syscall === "connect" || syscall === "getaddrinfo" || code === "UND_ERR_CONNECT_TIMEOUT") return true;
+  // Happy eyeballs: an AggregateError of one failed connect per address.
+  if (Array.isArray(errors) && errors.length > 0) return errors.every((e) => neverSent(e, depth + 1));
+  return neverSent(cause, depth + 1);
+}
+
+/** The system or undici code of a fetch failure (`ECONNREFUSED`, `UND_ERR_SOCKET`), for the message. */
+export function errorCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== "object" || error === null || depth > 8) return undefined;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  if (typeof code === "string" && ERROR_CODE.test(code)) return code;
+  return errorCode(cause, depth + 1);
+}
+
+/** The wait a `Retry-After` header asks for (seconds or an HTTP date), in ms; `undefined` when absent or unreadable. */
+export function retryAfterMs(response: Response): number | undefined {
+  const value = response.headers.get("retry-after");
+  if (value === null) return undefined;
+  if (RETRY_AFTER_SECONDS.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Exponential back-off with full jitter: a random wait up to `baseDelayMs * 2^(retry - 1)`, capped. */
+export function backoffMs(retry: Readonly<Required<RetryOptions>>, retryNumber: number): number {
+  return Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (retryNumber - 1));
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

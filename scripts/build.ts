@@ -1,0 +1,41 @@
+/**
+ * `npm run build`: ESM and CommonJS bundles (esbuild) and one bundled declaration file per entry point
+ * (dts-bundle-generator), written as both `.d.ts` and `.d.cts`. A bundled declaration has no relative
+ * imports, so the same text is right for `import` and for `require`.
+ */
+import { rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { generateDtsBundle } from "dts-bundle-generator";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const DIST = `${ROOT}dist/`;
+export const ENTRIES = { index: "src/index.ts", redis: "src/stores/redis.ts" } as const;
+
+rmSync(DIST, { recursive: true, force: true });
+mkdirSync(DIST, { recursive: true });
+
+for (const format of ["esm", "cjs"] as const) {
+  await build({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, `${ROOT}${file}`])),
+    outdir: DIST,
+    outExtension: { ".js": format === "esm" ? ".js" : ".cjs" },
+    bundle: true,
+    format,
+    platform: "neutral",
+    target: "es2022",
+    sourcemap: true,
+    external: ["openapi-fetch"],
+    logLevel: "warning",
+  });
+}
+
+const declarations = generateDtsBundle(
+  Object.values(ENTRIES).map((filePath) => ({ filePath: `${ROOT}${filePath}`, output: { noBanner: true, exportReferencedTypes: false } })),
+  { preferredConfigPath: `${ROOT}tsconfig.src.json` },
+);
+Object.keys(ENTRIES).forEach((name, i) => {
+  writeFileSync(`${DIST}${name}.d.ts`, declarations[i]!);
+  writeFileSync(`${DIST}${name}.d.cts`, declarations[i]!);
+});
+console.log(`built ${Object.keys(ENTRIES).join(", ")} into dist/ (esm, cjs, d.ts, d.cts)`);

@@ -5,7 +5,7 @@
  */
 import { rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import { generateDtsBundle } from "dts-bundle-generator";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -14,6 +14,24 @@ export const ENTRIES = { index: "src/index.ts", redis: "src/stores/redis.ts" } a
 
 rmSync(DIST, { recursive: true, force: true });
 mkdirSync(DIST, { recursive: true });
+
+/**
+ * In the CommonJS build, esbuild gives a default import of a CommonJS module Node's meaning (the whole
+ * `module.exports`), but openapi-fetch's CommonJS build exports `createClient` as `exports.default`. This
+ * routes `openapi-fetch` through a one-line module that hands on exactly that.
+ */
+const openapiFetchDefault: Plugin = {
+  name: "openapi-fetch-default",
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^openapi-fetch$/ }, (args) =>
+      args.namespace === "openapi-fetch-default" ? { path: args.path, external: true } : { path: args.path, namespace: "openapi-fetch-default" },
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: "openapi-fetch-default" }, () => ({
+      contents: 'module.exports = require("openapi-fetch").default;',
+      loader: "js",
+    }));
+  },
+};
 
 for (const format of ["esm", "cjs"] as const) {
   await build({
@@ -25,7 +43,8 @@ for (const format of ["esm", "cjs"] as const) {
     platform: "neutral",
     target: "es2022",
     sourcemap: true,
-    external: ["openapi-fetch"],
+    external: format === "esm" ? ["openapi-fetch"] : [],
+    plugins: format === "cjs" ? [openapiFetchDefault] : [],
     logLevel: "warning",
   });
 }

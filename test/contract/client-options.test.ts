@@ -143,8 +143,10 @@ describe("fetch", () => {
     const client = createOAuthClient({ baseUrl: prismUrl, ...credentials });
     await expectAnswer(client.clientCredentials(), tokenAnswer);
     expect(global).toHaveBeenCalledTimes(1);
-    const request = global.mock.calls[0]![0] as Request;
-    expect(request.url).toBe(`${prismUrl}/oauth2/token`);
+    // The client calls fetch(url, init), as an application would: no Request is built twice.
+    const [input, init] = global.mock.calls[0]!;
+    expect(String(input)).toBe(`${prismUrl}/oauth2/token`);
+    expect(init?.method).toBe("POST");
     const response = (await global.mock.results[0]!.value) as Response;
     expect(response.headers.get("sl-violations")).toBeNull();
   });

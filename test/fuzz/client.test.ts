@@ -150,7 +150,8 @@ describe("the client against generated answers", () => {
         fc.constantFrom<OAuthClientOptions["clientAuthentication"]>("client_secret_basic", "client_secret_post"),
         async (operation, exchanges, maxResponseBytes, clientAuthentication) => {
           const delivered: Delivery[] = [];
-          const fetch = async (request: Request): Promise<Response> => {
+          const fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+            const request = new Request(input, init);
             const exchange = exchanges[Math.min(delivered.length, exchanges.length - 1)]!;
             delivered.push(exchange.delivery);
             fuzzed += 1;

@@ -160,7 +160,8 @@ describe("back-off, Retry-After and bounds (fake clock)", () => {
   test("a retry's time limit is cut to what remains of maxElapsedMs", async () => {
     vi.spyOn(Math, "random").mockReturnValue(0);
     let attempt = 0;
-    const fetch = vi.fn((request: Request) => {
+    const fetch = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
       attempt += 1;
       if (attempt === 1) return Promise.resolve(new Response(null, { status: 503 }));
       return new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason)));

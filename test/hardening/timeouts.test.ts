@@ -8,7 +8,8 @@ const CREDENTIALS = { clientId: "id", clientSecret: "CLIENT-SECRET-timeouts-5a1d
 /** A fetch that never answers by itself; it rejects with the signal's reason once the request is aborted. */
 function hangingFetch() {
   const requests: Request[] = [];
-  const fetch = vi.fn((request: Request) => {
+  const fetch = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
     requests.push(request);
     return new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason)));
   });

@@ -11,14 +11,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
-import { build } from "esbuild";
 import createClient from "openapi-fetch";
 import * as oauth from "oauth4webapi";
 import * as openid from "openid-client";
 import simpleOauth2 from "simple-oauth2";
 import type { paths } from "../generated/schema";
-import { createOAuthClient, createTokenManager } from "../src/index";
+import { createOAuthClient } from "../src/index";
+import { gzippedBundleBytes, OWN_BUNDLES } from "./size";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
@@ -108,23 +107,9 @@ async function requestTimes(): Promise<Map<string, number>> {
   }
 }
 
-async function gzippedBundle(contents: string): Promise<number> {
-  const result = await build({
-    stdin: { contents, resolveDir: ROOT, loader: "ts" },
-    bundle: true,
-    minify: true,
-    platform: "browser",
-    format: "esm",
-    target: "es2022",
-    write: false,
-    logLevel: "silent",
-  });
-  return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).length;
-}
-
 export const BUNDLES: Record<string, string> = {
-  "oauth-token-client (client)": `export { createOAuthClient } from "./src/index.ts";`,
-  "oauth-token-client (client + token manager)": `export { createOAuthClient, createTokenManager } from "./src/index.ts";`,
+  "oauth-token-client (client)": OWN_BUNDLES.client,
+  "oauth-token-client (client + token manager)": OWN_BUNDLES["client + token manager"],
   "bare openapi-fetch": `export { default } from "openapi-fetch";`,
   oauth4webapi: `export { clientCredentialsGrantRequest, processClientCredentialsResponse, ClientSecretBasic } from "oauth4webapi";`,
   "openid-client": `export { Configuration, clientCredentialsGrant } from "openid-client";`,
@@ -160,11 +145,10 @@ for (const [name, us] of times) console.log(`| ${name} | ${fmt(us, 1)} | ${fmt(u
 
 console.log("\n## Browser bundle, esbuild --minify, gzip -9\n");
 console.log("| bundle | min+gz |\n| --- | ---: |");
-for (const [name, contents] of Object.entries(BUNDLES)) console.log(`| ${name} | ${fmt((await gzippedBundle(contents)) / 1024, 2)} KB |`);
+for (const [name, contents] of Object.entries(BUNDLES)) console.log(`| ${name} | ${fmt((await gzippedBundleBytes(contents)) / 1024, 2)} KB |`);
 
 console.log(`\n## Cold import, fresh node process (${IMPORT_RUNS} runs, medians; the package from dist/, run npm run build first)\n`);
 spawnSync("npx", ["tsup"], { cwd: ROOT, stdio: "ignore" });
 const empty = importTime(undefined);
 console.log(`| import | ms over an empty node process (${fmt(empty, 1)} ms) |\n| --- | ---: |`);
 for (const [name, specifier] of Object.entries(IMPORTS)) console.log(`| ${name} | ${fmt(importTime(specifier) - empty, 1)} |`);
-void createTokenManager;

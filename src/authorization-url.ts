@@ -1,4 +1,9 @@
-/** Parameters of {@link buildAuthorizationUrl}. */
+/**
+ * Parameters of {@link buildAuthorizationUrl}.
+ *
+ * @see {@link buildAuthorizationUrl}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
+ */
 export interface AuthorizationUrlParams {
   /** The server's authorization endpoint, such as `https://connect.squareup.com/oauth2/authorize`. */
   authorizationEndpoint: string;

@@ -35,7 +35,13 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** Fields the client fills in from its options; callers never pass them. */
 type ClientFields = "client_id" | "client_secret";
 
-/** How the body of a token or revocation request is encoded. */
+/**
+ * How the body of a token or revocation request is encoded.
+ *
+ * @see {@link OAuthClientOptions.requestFormat}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
+ * @see https://developer.squareup.com/reference/square/o-auth-api/obtain-token
+ */
 export type RequestFormat = "form" | "json";
 
 /**
@@ -48,17 +54,30 @@ export type RequestFormat = "form" | "json";
  */
 export type ClientAuthenticationMethod = "client_secret_basic" | "client_secret_post" | "none";
 
-/** The operations of the spec, by short name, for endpoint overrides. */
+/**
+ * The operations of the spec, by short name, for endpoint overrides.
+ *
+ * @see {@link OAuthClientOptions.endpoints}
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
 export type OperationName = "token" | "renew" | "revoke" | "introspect" | "tokenStatus";
 
 /**
  * How {@link OAuthClient.introspectToken} asks about a token: `rfc7662` (default) posts to the introspection
  * endpoint; `square_token_status` calls Square's RetrieveTokenStatus with the token as bearer and maps the
  * answer to RFC 7662's shape.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
+ * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
  */
 export type IntrospectionMethod = "rfc7662" | "square_token_status";
 
-/** Options of {@link createOAuthClient}. */
+/**
+ * Options of {@link createOAuthClient}.
+ *
+ * @see {@link createOAuthClient}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
+ */
 export interface OAuthClientOptions<F extends RequestFormat = RequestFormat> {
   /** The server's base URL, such as `https://auth.example.org`; the spec's paths are appended to it. */
   baseUrl: string;
@@ -117,7 +136,12 @@ export interface OAuthClientOptions<F extends RequestFormat = RequestFormat> {
   allowedTokenTypes?: readonly string[];
 }
 
-/** Per-call options. */
+/**
+ * Per-call options.
+ *
+ * @see {@link OAuthClient}
+ * @see https://developer.mozilla.org/en-US/docs/Web/API/AbortSignal
+ */
 export interface CallOptions {
   /** Aborts the request and its retries; the call then rejects with the signal's reason. */
   signal?: AbortSignal;
@@ -129,34 +153,79 @@ export interface CallOptions {
   retry?: RetryOptions | false;
 }
 
-/** A token request as {@link OAuthClient.obtainToken} takes it: a grant, without the client's credentials. */
+/**
+ * A token request as {@link OAuthClient.obtainToken} takes it: a grant, without the client's credentials.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ * @see https://developer.squareup.com/reference/square/o-auth-api/obtain-token
+ */
 export type TokenRequest<F extends RequestFormat = "form"> = DistributiveOmit<
   F extends "json" ? Schemas["TokenRequestJson"] : Schemas["TokenRequest"],
   ClientFields
 >;
 type SquareOptions<F extends RequestFormat> = F extends "json" ? { scopes?: string[]; short_lived?: boolean } : unknown;
-/** Parameters of {@link OAuthClient.exchangeAuthorizationCode}. */
+/**
+ * Parameters of {@link OAuthClient.exchangeAuthorizationCode}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.5
+ */
 export type AuthorizationCodeParams<F extends RequestFormat = "form"> = Omit<Schemas["AuthorizationCodeGrant"], ClientFields | "grant_type"> & SquareOptions<F>;
-/** Parameters of {@link OAuthClient.refreshToken}. */
+/**
+ * Parameters of {@link OAuthClient.refreshToken}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
 export type RefreshTokenParams<F extends RequestFormat = "form"> = Omit<Schemas["RefreshTokenGrant"], ClientFields | "grant_type"> & SquareOptions<F>;
-/** Parameters of {@link OAuthClient.clientCredentials}. */
+/**
+ * Parameters of {@link OAuthClient.clientCredentials}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2
+ */
 export type ClientCredentialsParams = Omit<Schemas["ClientCredentialsGrant"], ClientFields | "grant_type">;
-/** Parameters of {@link OAuthClient.renewToken}. */
+/**
+ * Parameters of {@link OAuthClient.renewToken}.
+ *
+ * @see https://developer.squareup.com/reference/square/o-auth-api/renew-token
+ * @see https://developer.squareup.com/docs/oauth-api/migrate-to-refresh-tokens
+ */
 export type RenewTokenParams = Schemas["RenewTokenRequest"];
-/** Parameters of {@link OAuthClient.revokeToken}: RFC 7009 or Voucherify fields in a form, Square's in JSON. */
+/**
+ * Parameters of {@link OAuthClient.revokeToken}: RFC 7009 or Voucherify fields in a form, Square's in JSON.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ * @see https://developer.squareup.com/reference/square/o-auth-api/revoke-token
+ * @see https://docs.voucherify.io/reference/revoke-oauth-token
+ */
 export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOmit<
   F extends "json" ? Schemas["SquareRevokeTokenRequest"] : Schemas["RevokeTokenForm"],
   ClientFields
 >;
-/** Parameters of {@link OAuthClient.retrieveTokenStatus}. */
+/**
+ * Parameters of {@link OAuthClient.retrieveTokenStatus}.
+ *
+ * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
+ */
 export interface RetrieveTokenStatusParams {
   /** The access token to ask about; sent as `Authorization: Bearer`. */
   access_token: string;
 }
-/** Parameters of {@link OAuthClient.introspectToken}: RFC 7662 `token`, or Voucherify's `access_token`. */
+/**
+ * Parameters of {@link OAuthClient.introspectToken}: RFC 7662 `token`, or Voucherify's `access_token`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+ * @see https://docs.voucherify.io/reference/introspect-oauth-token
+ */
 export type IntrospectTokenParams = DistributiveOmit<Schemas["IntrospectTokenForm"], ClientFields>;
 
-/** The typed client made by {@link createOAuthClient}; one method per spec operation plus grant helpers. */
+/**
+ * The typed client made by {@link createOAuthClient}; one method per spec operation plus grant helpers.
+ *
+ * @see {@link createOAuthClient}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-3.2
+ */
 export interface OAuthClient<F extends RequestFormat = "form"> {
   /**
    * Obtains a token with any grant of the spec.

@@ -3,10 +3,20 @@ import type { components, paths } from "../generated/schema";
 import type { ClientAuthenticationMethod, OAuthClientOptions } from "./client";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 
-/** Authorization server metadata (RFC 8414 §2, OpenID Connect Discovery 1.0 §3). */
+/**
+ * Authorization server metadata (RFC 8414 §2, OpenID Connect Discovery 1.0 §3).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
+ */
 export type AuthorizationServerMetadata = components["schemas"]["AuthorizationServerMetadata"];
 
-/** Options of {@link discover}. */
+/**
+ * Options of {@link discover}.
+ *
+ * @see {@link discover}
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-3
+ */
 export interface DiscoverOptions {
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof globalThis.fetch;
@@ -98,7 +108,12 @@ function checkMetadata(metadata: unknown, issuer: string, response: Response): A
   return fields as AuthorizationServerMetadata;
 }
 
-/** Options of {@link metadataPreset}: the client's own credentials and transport. */
+/**
+ * Options of {@link metadataPreset}: the client's own credentials and transport.
+ *
+ * @see {@link metadataPreset}
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
 export interface MetadataPresetOptions {
   /** The client identifier registered with the server. */
   clientId: string;

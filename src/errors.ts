@@ -1,6 +1,11 @@
 import type { components } from "../generated/schema";
 
-/** An error answer in any of the shapes the spec declares (RFC 6749 §5.2, Square, Voucherify). */
+/**
+ * An error answer in any of the shapes the spec declares (RFC 6749 §5.2, Square, Voucherify).
+ *
+ * @see {@link OAuthError.body}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
 export type ErrorResponseBody = components["schemas"]["ErrorResponse"];
 
 /** Options shared by the library's error classes. */
@@ -101,6 +106,8 @@ export class OAuthError extends Error {
 /**
  * The server's answer breaks the contract: not JSON, not an object, a missing or malformed field. The
  * message names the path of what is wrong; it never quotes token values.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export class OAuthResponseError extends Error {
   /** Stable code for this class. */
@@ -127,6 +134,9 @@ export class OAuthResponseError extends Error {
  *
  * A custom `fetch` may throw one with `notSent: true` to say that a request never left: the client then
  * retries it whatever the grant.
+ *
+ * @see {@link RetryOptions}
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-9.2.2
  */
 export class OAuthTransportError extends Error {
   /** Stable code for this class. */

@@ -32,6 +32,13 @@ export {
   type RenewTokenResponse,
   type TokenResponse,
 } from "./response";
+/**
+ * The spec's types, generated from `spec/openapi.yaml` by openapi-typescript: `paths`, each operation's
+ * parameters, request bodies and answers by path, and `components`, its schemas.
+ *
+ * @see https://spec.openapis.org/oas/v3.1.0#paths-object
+ * @see https://spec.openapis.org/oas/v3.1.0#components-object
+ */
 export type { components, paths } from "../generated/schema";
 export { createPkcePair, pkceChallenge, randomUrlSafeString, type PkcePair } from "./pkce";
 export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./authorization-url";

@@ -1,4 +1,10 @@
-/** A PKCE verifier with its S256 challenge (RFC 7636). */
+/**
+ * A PKCE verifier with its S256 challenge (RFC 7636).
+ *
+ * @see {@link createPkcePair}
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.1
+ * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.2
+ */
 export interface PkcePair {
   /** The secret kept by the client until the code exchange; 43 characters of `[A-Za-z0-9-_]`. */
   code_verifier: string;

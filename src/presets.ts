@@ -51,16 +51,30 @@ export const VOUCHERIFY_SCOPES = [
   "vouchers",
 ] as const;
 
-/** One of {@link VOUCHERIFY_SCOPES}. */
+/**
+ * One of {@link VOUCHERIFY_SCOPES}.
+ *
+ * @see {@link VOUCHERIFY_SCOPES}
+ * @see https://docs.voucherify.io/reference/generate-oauth-token
+ */
 export type VoucherifyScope = (typeof VOUCHERIFY_SCOPES)[number];
 
-/** Square's OAuth hosts. */
+/**
+ * Square's OAuth hosts.
+ *
+ * @see https://developer.squareup.com/docs/devtools/sandbox/overview
+ */
 export const SQUARE_BASE_URLS = {
   production: "https://connect.squareup.com",
   sandbox: "https://connect.squareupsandbox.com",
 } as const;
 
-/** Voucherify's API clusters: Europe (`api`), the United States (`us1.api`) and Asia (`as1.api`). */
+/**
+ * Voucherify's API clusters: Europe (`api`), the United States (`us1.api`) and Asia (`as1.api`).
+ *
+ * @see {@link VoucherifyPresetOptions.cluster}
+ * @see https://docs.voucherify.io/reference/generate-oauth-token
+ */
 export type VoucherifyCluster = "api" | "us1.api" | "as1.api";
 
 const VOUCHERIFY_CLUSTERS: readonly string[] = ["api", "us1.api", "as1.api"];
@@ -75,7 +89,12 @@ interface TransportOptions {
   baseUrl?: string;
 }
 
-/** Options of {@link squarePreset}. */
+/**
+ * Options of {@link squarePreset}.
+ *
+ * @see {@link squarePreset}
+ * @see https://developer.squareup.com/reference/square/o-auth-api/obtain-token
+ */
 export interface SquarePresetOptions extends TransportOptions {
   /** The application ID (`sq0idp-…`), sent as `client_id` in every body and in the renew path. */
   clientId: string;
@@ -90,7 +109,12 @@ export interface SquarePresetOptions extends TransportOptions {
   squareVersion?: string;
 }
 
-/** Options of {@link voucherifyPreset}. */
+/**
+ * Options of {@link voucherifyPreset}.
+ *
+ * @see {@link voucherifyPreset}
+ * @see https://docs.voucherify.io/reference/generate-oauth-token
+ */
 export interface VoucherifyPresetOptions extends TransportOptions {
   /** The application ID, sent as `X-App-Id`. */
   appId: string;
@@ -100,7 +124,12 @@ export interface VoucherifyPresetOptions extends TransportOptions {
   cluster?: VoucherifyCluster;
 }
 
-/** Options of {@link twoBAPreset}. */
+/**
+ * Options of {@link twoBAPreset}.
+ *
+ * @see {@link twoBAPreset}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ */
 export interface TwoBAPresetOptions extends Omit<TransportOptions, "baseUrl"> {
   /** 2BA's authorization server (`AuthorizeServer` in 2BA's examples); `/OAuth/Token` is appended to it. */
   baseUrl: string;
@@ -196,6 +225,8 @@ export function voucherifyPreset(options: VoucherifyPresetOptions): OAuthClientO
  * @param options - the authorization server and the partner's client credentials.
  * @returns options for `createOAuthClient`.
  * @throws {TypeError} when an option is malformed.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export function twoBAPreset(options: TwoBAPresetOptions): OAuthClientOptions<"form"> {
   checkObject(options, "twoBAPreset");

@@ -1,25 +1,50 @@
 import type { components } from "../generated/schema";
 import { OAuthError, OAuthResponseError, REDACTED, redactDeep, redactError, type ErrorResponseBody } from "./errors";
 
-/** A token answer (RFC 6749 §5.1), as the spec declares it. */
+/**
+ * A token answer (RFC 6749 §5.1), as the spec declares it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ * @see https://developer.squareup.com/reference/square/o-auth-api/obtain-token
+ */
 export type TokenResponse = components["schemas"]["TokenResponse"];
-/** Square's renew answer. */
+/**
+ * Square's renew answer.
+ *
+ * @see https://developer.squareup.com/reference/square/o-auth-api/renew-token
+ */
 export type RenewTokenResponse = components["schemas"]["RenewTokenResponse"];
-/** An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`. */
+/**
+ * An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+ */
 export type IntrospectionResponse = components["schemas"]["IntrospectionResponse"];
-/** Square's token status (RetrieveTokenStatus). */
+/**
+ * Square's token status (RetrieveTokenStatus).
+ *
+ * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
+ */
 export type SquareTokenStatus = components["schemas"]["SquareTokenStatus"];
 
 /**
  * An answer as the client read it: the `Response`, and its body (text on success, parsed JSON or text on
  * failure, `undefined` when there was none).
+ *
+ * @see {@link processTokenResponse}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
  */
 export interface RawAnswer {
   response: Response;
   body: unknown;
 }
 
-/** Options of {@link processTokenResponse} and {@link processRenewResponse}. */
+/**
+ * Options of {@link processTokenResponse} and {@link processRenewResponse}.
+ *
+ * @see {@link processTokenResponse}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-7.1
+ */
 export interface ProcessTokenOptions {
   /**
    * The token types accepted, compared case-insensitively. Default `["bearer"]`: a token of another type
@@ -285,6 +310,8 @@ export function processTokenResponse(answer: RawAnswer, options?: ProcessTokenOp
  *
  * @throws {OAuthError} when Square refused the renewal.
  * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @see https://developer.squareup.com/reference/square/o-auth-api/renew-token
+ * @see https://developer.squareup.com/docs/oauth-api/migrate-to-refresh-tokens
  */
 export function processRenewResponse(answer: RawAnswer, options?: ProcessTokenOptions): RenewTokenResponse {
   const body = jsonObjectFrom(answer);
@@ -368,6 +395,8 @@ export function processTokenStatusResponse(answer: RawAnswer): SquareTokenStatus
  *
  * @throws {OAuthError} for any other refusal.
  * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
  */
 export function statusAsIntrospection(answer: RawAnswer): IntrospectionResponse {
   if (answer.response.status === 401) return { active: false };

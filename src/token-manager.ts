@@ -9,15 +9,28 @@ import type { TokenRecord, TokenStore } from "./stores/token-store";
  * How a manager gets a new access token: `client_credentials` asks for one; `refresh_token` spends the stored
  * refresh token of the key, which {@link TokenManager.setTokens} seeds after the authorization code exchange.
  * The other fields (`scope`; with a JSON client Square's `scopes`) are sent with every request of the grant.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export type TokenManagerGrant<F extends RequestFormat = "form"> =
   | ({ type: "client_credentials" } & ClientCredentialsParams)
   | ({ type: "refresh_token" } & Omit<RefreshTokenParams<F>, "refresh_token">);
 
-/** Builds the revocation request for a stored token set; see {@link TokenManager.revoke}. */
+/**
+ * Builds the revocation request for a stored token set; see {@link TokenManager.revoke}.
+ *
+ * @see {@link TokenManagerBaseOptions.revokeRequest}
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
 export type RevokeRequestBuilder<F extends RequestFormat = "form"> = (tokens: TokenRecord) => RevokeTokenParams<F>;
 
-/** Sent to `onRefreshed` after a new token set is stored. Holds no token. */
+/**
+ * Sent to `onRefreshed` after a new token set is stored. Holds no token.
+ *
+ * @see {@link TokenManagerBaseOptions.onRefreshed}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
 export interface TokenRefreshedEvent {
   type: "refreshed";
   /** The key of the token set. */
@@ -33,7 +46,12 @@ export interface TokenRefreshedEvent {
   scope?: string;
 }
 
-/** Sent to `onFailed` when a token could not be obtained or saved. Holds no token and no server text. */
+/**
+ * Sent to `onFailed` when a token could not be obtained or saved. Holds no token and no server text.
+ *
+ * @see {@link TokenManagerBaseOptions.onFailed}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
+ */
 export interface TokenFailedEvent {
   type: "failed";
   /** The key of the token set. */
@@ -56,11 +74,20 @@ export interface TokenFailedEvent {
 /**
  * Options of {@link createTokenManager}. With a JSON client (Square) `revokeRequest` is required, because the
  * RFC 7009 default cannot be sent in Square's shape.
+ *
+ * @see {@link createTokenManager}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
 export type TokenManagerOptions<F extends RequestFormat = "form"> = TokenManagerBaseOptions<F> &
   ([F] extends ["json"] ? { revokeRequest: RevokeRequestBuilder<F> } : unknown);
 
-/** The options every manager takes; see {@link TokenManagerOptions}. */
+/**
+ * The options every manager takes; see {@link TokenManagerOptions}.
+ *
+ * @see {@link createTokenManager}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
 export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
   /** The client that sends token and revocation requests. */
   client: OAuthClient<F>;
@@ -89,7 +116,12 @@ export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
   revokeRequest?: RevokeRequestBuilder<F>;
 }
 
-/** Options of {@link TokenManager.invalidate}. */
+/**
+ * Options of {@link TokenManager.invalidate}.
+ *
+ * @see {@link TokenManager.invalidate}
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-3.1
+ */
 export interface InvalidateOptions {
   /**
    * The access token the resource server rejected. The token set is invalidated only while it still holds
@@ -98,7 +130,13 @@ export interface InvalidateOptions {
   accessToken?: string;
 }
 
-/** Keeps access tokens fresh, one token set per key; made by {@link createTokenManager}. */
+/**
+ * Keeps access tokens fresh, one token set per key; made by {@link createTokenManager}.
+ *
+ * @see {@link createTokenManager}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ * @see https://www.rfc-editor.org/rfc/rfc6750#section-2.1
+ */
 export interface TokenManager {
   /**
    * Returns a valid access token for `key`: from memory while it is fresh, with no I/O; otherwise from the

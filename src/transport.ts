@@ -14,6 +14,9 @@ import { OAuthResponseError, OAuthTransportError } from "./errors";
  * refresh_token grant above all, is sent again only when it provably never reached the server (connection
  * refused, host name not found; {@link OAuthTransportError.notSent}), so a rotated refresh token is never spent
  * twice. A time-out is not retried. A caller's `AbortSignal` stops the retries too.
+ *
+ * @see {@link OAuthClientOptions.retry}
+ * @see https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3
  */
 export interface RetryOptions {
   /** Attempts in all, the first included; 1 sends once. Default 3. */

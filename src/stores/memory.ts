@@ -5,6 +5,8 @@ import type { TokenRecord, TokenStore } from "./token-store";
  * default. Records are copied in and out, so a caller that changes a record it got changes nothing stored.
  *
  * @returns a new, empty store.
+ * @see {@link TokenManagerBaseOptions.store}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.4
  */
 export function createMemoryTokenStore(): TokenStore {
   const records = new Map<string, TokenRecord>();

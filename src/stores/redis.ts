@@ -8,6 +8,10 @@ import type { TokenRecord, TokenStore } from "./token-store";
  * - ioredis: `{ sendCommand: ([name, ...args]) => redis.call(name!, ...args) }`
  * - node-redis cluster (`createCluster()`), which routes by key:
  *   `{ sendCommand: (args, options) => cluster.sendCommand(args[0] === "EVAL" ? args[3] : args[1], false, args, options) }`
+ *
+ * @see {@link RedisTokenStoreOptions.client}
+ * @see https://redis.io/docs/latest/commands/set/
+ * @see https://redis.io/docs/latest/develop/clients/nodejs/produsage/
  */
 export interface RedisCommandClient {
   /**
@@ -18,7 +22,12 @@ export interface RedisCommandClient {
   sendCommand(args: string[], options?: { abortSignal?: AbortSignal }): Promise<unknown>;
 }
 
-/** Options of {@link createRedisTokenStore}. */
+/**
+ * Options of {@link createRedisTokenStore}.
+ *
+ * @see {@link createRedisTokenStore}
+ * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
+ */
 export interface RedisTokenStoreOptions {
   /**
    * A connected client. With node-redis, `createClient({ url, disableOfflineQueue: true })` makes commands fail
@@ -63,7 +72,12 @@ export interface RedisTokenStoreOptions {
   onError?: (error: TokenStoreUnavailableError) => void;
 }
 
-/** A {@link TokenStore} backed by Redis, with a lock shared by every process using the same Redis and prefix. */
+/**
+ * A {@link TokenStore} backed by Redis, with a lock shared by every process using the same Redis and prefix.
+ *
+ * @see {@link createRedisTokenStore}
+ * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
+ */
 export interface RedisTokenStore extends TokenStore {
   /**
    * Runs `task` while holding the key's lock in Redis (`SET NX PX`, renewed while `task` runs, released by a
@@ -76,7 +90,12 @@ export interface RedisTokenStore extends TokenStore {
   withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
 }
 
-/** Why a {@link TokenStoreUnavailableError} was raised. */
+/**
+ * Why a {@link TokenStoreUnavailableError} was raised.
+ *
+ * @see {@link RedisTokenStoreOptions.commandTimeoutMs}
+ * @see https://redis.io/docs/latest/develop/clients/nodejs/produsage/
+ */
 export type TokenStoreUnavailableReason =
   /** No answer within `commandTimeoutMs`: Redis is unreachable or hung. */
   | "timeout"
@@ -90,6 +109,9 @@ export type TokenStoreUnavailableReason =
  * down, or it answered with an error. Always raised within `commandTimeoutMs` of the command, never after an
  * open-ended wait. The message and `cause` give the operation, the key and the client's own error text; the
  * client's error object itself is not kept, since some clients attach the command and its arguments to it.
+ *
+ * @see {@link RedisTokenStoreOptions.onUnavailable}
+ * @see https://redis.io/docs/latest/develop/clients/nodejs/produsage/
  */
 export class TokenStoreUnavailableError extends Error {
   /** Stable code for this class. */
@@ -112,6 +134,9 @@ export class TokenStoreUnavailableError extends Error {
 /**
  * Another process held the refresh lock of a key for longer than `lockWaitMs`: it is still refreshing (a slow
  * token endpoint), or it died and its lock has not expired yet. A later call tries again.
+ *
+ * @see {@link RedisTokenStoreOptions.lockWaitMs}
+ * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
  */
 export class TokenStoreLockTimeoutError extends Error {
   /** Stable code for this class. */

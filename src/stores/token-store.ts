@@ -2,6 +2,9 @@
  * One token set as a {@link TokenStore} keeps it: flat, JSON-serializable, wire fields in snake_case.
  *
  * Times are absolute epoch milliseconds, so a record means the same thing in every process that reads it.
+ *
+ * @see {@link TokenStore}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export interface TokenRecord {
   /** The access token. A secret. */
@@ -24,6 +27,9 @@ export interface TokenRecord {
  * The store is the durable truth that processes share; each manager also keeps the last record per key in
  * memory, so a cached `getAccessToken()` never calls the store. Every method is async so that a network
  * store (Redis) implements the same interface.
+ *
+ * @see {@link TokenManagerBaseOptions.store}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.4
  */
 export interface TokenStore {
   /** Reads the record under `key`; resolves `undefined` when there is none. */

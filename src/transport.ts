@@ -79,6 +79,10 @@ export async function readBody(response: Response, limit: number, signal: AbortS
     stream.cancel().catch(noop);
     throw signal.reason;
   }
+  // A declared length within the limit bounds the body already (fetch refuses a body longer than its
+  // Content-Length), so the whole-body read is safe and saves a reader per answer. An abort still ends it:
+  // fetch rejects the read on its own signal, and the caller's wait on the abort does not depend on it.
+  if (declared !== null && !response.headers.has("content-encoding")) return response.text();
   const reader = stream.getReader();
   const cancel = () => void reader.cancel().catch(noop);
   signal?.addEventListener("abort", cancel);

@@ -149,7 +149,8 @@ console.log("| bundle | min+gz |\n| --- | ---: |");
 for (const [name, contents] of Object.entries(BUNDLES)) console.log(`| ${name} | ${fmt((await gzippedBundleBytes(contents)) / 1024, 2)} KB |`);
 
 console.log(`\n## Cold import, fresh node process (${IMPORT_RUNS} runs, medians; the package from dist/, run npm run build first)\n`);
-spawnSync("npx", ["tsup"], { cwd: ROOT, stdio: "ignore" });
+const built = spawnSync(process.execPath, ["--import", "tsx", "scripts/build.ts"], { cwd: ROOT, stdio: "ignore" });
+if (built.status !== 0) throw new Error("npm run build failed");
 const empty = importTime(undefined);
 console.log(`| import | ms over an empty node process (${fmt(empty, 1)} ms) |\n| --- | ---: |`);
 for (const [name, specifier] of Object.entries(IMPORTS)) console.log(`| ${name} | ${fmt(importTime(specifier) - empty, 1)} |`);

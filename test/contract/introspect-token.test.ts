@@ -1,7 +1,7 @@
 import { describe, expect, inject, test } from "vitest";
 import { createOAuthClient } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
-import { callFor, expectAnswer, expectSent, invoke, requestExamples, requestFormats, responseCases } from "../helpers/spec";
+import { describeContract, callFor, expectAnswer, invoke, requestExamples, requestFormats, responseCases } from "../helpers/spec";
 
 const prismUrl = inject("prismUrl");
 const examples = requestExamples("introspectToken");
@@ -16,19 +16,7 @@ describe("introspectToken", () => {
     expect(answers[0]).toMatchObject({ status: 200 });
   });
 
-  describe("every documented answer to a form request", () => {
-    const call = callFor(examples[0]!);
-    for (const answer of answers) {
-      test(answer.title, async () => {
-        const { fetch, exchanges } = recordingFetch();
-        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-        await expectAnswer(invoke(client, "introspectToken", call.params, { headers: answer.requestHeaders }), answer);
-        expect(exchanges).toHaveLength(1);
-        expect(exchanges[0]!.status).toBe(answer.status);
-        expect(exchanges[0]!.violations).toBeNull();
-      });
-    }
-  });
+  describeContract("introspectToken");
 
   // A JSON client still introspects with a form: the spec declares no other body for this operation.
   describe("every documented answer to a client configured for JSON", () => {
@@ -44,15 +32,4 @@ describe("introspectToken", () => {
       });
     }
   });
-
-  for (const example of examples) {
-    test(`sends the ${example.format} request example ${example.name}`, async () => {
-      const call = callFor(example);
-      const { fetch, exchanges } = recordingFetch();
-      const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-      await expectAnswer(invoke(client, "introspectToken", call.params), answers[0]!);
-      expect(exchanges).toHaveLength(1);
-      expectSent(exchanges[0]!, example, call);
-    });
-  }
 });

@@ -1,7 +1,7 @@
 import { describe, expect, inject, test } from "vitest";
 import { createOAuthClient } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
-import { callFor, expectAnswer, expectSent, invoke, operation, requestExamples, requestFormats, responseCases } from "../helpers/spec";
+import { describeContract, operation, requestExamples, requestFormats, responseCases } from "../helpers/spec";
 
 const prismUrl = inject("prismUrl");
 const examples = requestExamples("renewToken");
@@ -15,30 +15,7 @@ describe("renewToken", () => {
     expect(answers[0]).toMatchObject({ status: 200 });
   });
 
-  describe("every documented answer to a json request", () => {
-    const call = callFor(examples[0]!);
-    for (const answer of answers) {
-      test(answer.title, async () => {
-        const { fetch, exchanges } = recordingFetch();
-        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-        await expectAnswer(invoke(client, "renewToken", call.params, { headers: answer.requestHeaders }), answer);
-        expect(exchanges).toHaveLength(1);
-        expect(exchanges[0]!.status).toBe(answer.status);
-        expect(exchanges[0]!.violations).toBeNull();
-      });
-    }
-  });
-
-  for (const example of examples) {
-    test(`sends the ${example.format} request example ${example.name}`, async () => {
-      const call = callFor(example);
-      const { fetch, exchanges } = recordingFetch();
-      const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-      await expectAnswer(invoke(client, "renewToken", call.params), answers[0]!);
-      expect(exchanges).toHaveLength(1);
-      expectSent(exchanges[0]!, example, call);
-    });
-  }
+  describeContract("renewToken");
 
   test("puts the client ID in the path and writes the Client prefix before the secret itself", async () => {
     const secret = "sq0csp-XrIp/W6+nLH5=Yja N5";

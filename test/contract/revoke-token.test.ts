@@ -1,7 +1,7 @@
 import { describe, expect, inject, test } from "vitest";
 import { createOAuthClient } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
-import { callFor, expectAnswer, expectSent, invoke, requestExamples, requestFormats, responseCases } from "../helpers/spec";
+import { describeContract, requestExamples, requestFormats, responseCases } from "../helpers/spec";
 
 const prismUrl = inject("prismUrl");
 const examples = requestExamples("revokeToken");
@@ -16,30 +16,7 @@ describe("revokeToken", () => {
     expect(answers[0]).toMatchObject({ status: 200 });
   });
 
-  describe.for(requestFormats("revokeToken"))("every documented answer to a %s request", (format) => {
-    const call = callFor(examples.find((e) => e.format === format)!);
-    for (const answer of answers) {
-      test(answer.title, async () => {
-        const { fetch, exchanges } = recordingFetch();
-        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-        await expectAnswer(invoke(client, "revokeToken", call.params, { headers: answer.requestHeaders }), answer);
-        expect(exchanges).toHaveLength(1);
-        expect(exchanges[0]!.status).toBe(answer.status);
-        expect(exchanges[0]!.violations).toBeNull();
-      });
-    }
-  });
-
-  for (const example of examples) {
-    test(`sends the ${example.format} request example ${example.name}`, async () => {
-      const call = callFor(example);
-      const { fetch, exchanges } = recordingFetch();
-      const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-      await expectAnswer(invoke(client, "revokeToken", call.params), answers[0]!);
-      expect(exchanges).toHaveLength(1);
-      expectSent(exchanges[0]!, example, call);
-    });
-  }
+  describeContract("revokeToken");
 
   test("Square's JSON revocation writes Authorization: Client <secret> whatever the authentication method", async () => {
     const secret = "sq0csp-XrIpW6nLH5YjaN5sG3DVP0hxbwT7o9MJdmUdXjBvIJk";

@@ -6,9 +6,9 @@
  */
 import { bundle, createConfig } from "@redocly/openapi-core";
 import { fileURLToPath } from "node:url";
-import { expect } from "vitest";
-import { OAuthError, type ClientAuthenticationMethod, type OAuthClient, type OAuthClientOptions, type RequestFormat } from "../../src/index";
-import type { Exchange } from "./recorder";
+import { describe, expect, inject, test } from "vitest";
+import { createOAuthClient, OAuthError, type ClientAuthenticationMethod, type OAuthClient, type OAuthClientOptions, type RequestFormat } from "../../src/index";
+import { recordingFetch, type Exchange } from "./recorder";
 
 export const SPEC_PATH = fileURLToPath(new URL("../../spec/openapi.yaml", import.meta.url));
 
@@ -299,4 +299,42 @@ export function expectSent(exchange: Exchange, example: RequestExample, call: Ex
   else if (call.authentication === "client_secret_basic") {
     expect(authorization).toBe(`Basic ${Buffer.from(`${call.clientId}:${call.clientSecret}`).toString("base64")}`);
   } else expect(authorization).toBeNull();
+}
+
+/** The operations whose calls take a request body of the spec's request examples. */
+export type BodyOperationId = "obtainToken" | "renewToken" | "revokeToken" | "introspectToken";
+
+/**
+ * Declares, in the calling `describe`, the contract tests every body-carrying operation shares: for each
+ * request format, one test per documented answer (chosen with Prism's `Prefer` header) that checks the
+ * client's result or error against the example and that Prism found no request violation; and one test per
+ * named request example that checks the body the client sent equals it.
+ */
+export function describeContract(operationId: BodyOperationId): void {
+  const prismUrl = inject("prismUrl");
+  const examples = requestExamples(operationId);
+  const answers = responseCases(operationId);
+  describe.for(requestFormats(operationId))("every documented answer to a %s request", (format) => {
+    const call = callFor(examples.find((e) => e.format === format)!);
+    for (const answer of answers) {
+      test(answer.title, async () => {
+        const { fetch, exchanges } = recordingFetch();
+        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
+        await expectAnswer(invoke(client, operationId, call.params, { headers: answer.requestHeaders }), answer);
+        expect(exchanges).toHaveLength(1);
+        expect(exchanges[0]!.status).toBe(answer.status);
+        expect(exchanges[0]!.violations).toBeNull();
+      });
+    }
+  });
+  for (const example of examples) {
+    test(`sends the ${example.format} request example ${example.name}`, async () => {
+      const call = callFor(example);
+      const { fetch, exchanges } = recordingFetch();
+      const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
+      await expectAnswer(invoke(client, operationId, call.params), answers[0]!);
+      expect(exchanges).toHaveLength(1);
+      expectSent(exchanges[0]!, example, call);
+    });
+  }
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createOAuthClient, OAuthError, OAuthTransportError, type OAuthClientOptions } from "../../src/index";
 import { startTokenServer, type TokenServer } from "../helpers/token-server";
+import { track } from "../helpers/track";
 
 const BASE = "https://auth.example.org";
 const CREDENTIALS = { clientId: "id", clientSecret: "CLIENT-SECRET-retries-77c2" };
@@ -32,15 +33,6 @@ function client(options: Partial<OAuthClientOptions>) {
   return createOAuthClient({ baseUrl: BASE, ...CREDENTIALS, ...options });
 }
 
-/** Settles `outcome` into a record a test can read while time is frozen. */
-function track<T>(outcome: Promise<T>) {
-  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  outcome.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error: unknown) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
 
 /** An error as undici throws it when the connection is refused: the request never left. */
 function refused(): TypeError {

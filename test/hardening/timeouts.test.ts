@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { createOAuthClient, createTokenManager, OAuthTransportError, type OAuthClientOptions } from "../../src/index";
 import { startTokenServer, type TokenServer } from "../helpers/token-server";
+import { track } from "../helpers/track";
 
 const BASE = "https://auth.example.org";
 const CREDENTIALS = { clientId: "id", clientSecret: "CLIENT-SECRET-timeouts-5a1d" };
@@ -16,15 +17,6 @@ function hangingFetch() {
   return { fetch: fetch as unknown as typeof globalThis.fetch, calls: fetch, requests };
 }
 
-/** Settles `outcome` into a plain record so a test can check it without awaiting a pending promise. */
-function track<T>(outcome: Promise<T>) {
-  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
-  outcome.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error: unknown) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
 
 function client(options: Partial<OAuthClientOptions> = {}) {
   return createOAuthClient({ baseUrl: BASE, ...CREDENTIALS, ...options });

@@ -435,7 +435,7 @@ function checkOptions(options: OAuthClientOptions): void {
     throw argumentError('options.requestFormat must be "form" or "json"');
   }
   if (options.fetch !== undefined && typeof options.fetch !== "function") throw argumentError("options.fetch must be a function");
-  if (options.headers !== undefined && !isPlainObject(options.headers)) throw argumentError("options.headers must be an object of strings");
+  checkHeaders(options.headers);
   if (options.introspection !== undefined && !INTROSPECTION_METHODS.includes(options.introspection)) {
     throw argumentError(`options.introspection must be one of ${INTROSPECTION_METHODS.join(", ")}`);
   }
@@ -460,11 +460,24 @@ function checkOptions(options: OAuthClientOptions): void {
   }
 }
 
+/** Header names and values fetch would refuse (a newline in a value, say) are bad arguments, not transport failures. */
+function checkHeaders(headers: unknown): void {
+  if (headers === undefined) return;
+  if (!isPlainObject(headers) || Object.values(headers).some((value) => typeof value !== "string")) {
+    throw argumentError("options.headers must be an object of strings");
+  }
+  try {
+    new Headers(headers as Record<string, string>);
+  } catch {
+    throw argumentError("options.headers holds a header name or value that HTTP does not allow");
+  }
+}
+
 function checkCallOptions(options: CallOptions | undefined): void {
   if (options === undefined) return;
   if (!isPlainObject(options)) throw argumentError("call options must be an object");
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw argumentError("options.signal must be an AbortSignal");
-  if (options.headers !== undefined && !isPlainObject(options.headers)) throw argumentError("options.headers must be an object of strings");
+  checkHeaders(options.headers);
   checkPositive(options.timeoutMs, "options.timeoutMs", true);
   checkRetry(options.retry, "options.retry");
 }
@@ -604,7 +617,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
   async function boundedFetch(request: PendingRequest): Promise<Response> {
     const response = await (fetchImpl ?? globalThis.fetch)(request.url, request.init);
     if (response.ok || response.type === "opaqueredirect") return response;
-    const text = await readBody(response, maxBytes, request.init.signal ?? undefined);
+    const text = await readBody(response, maxBytes, request.init.signal ?? undefined, fetchImpl === undefined);
     const { status, statusText, headers, url } = response;
     const copy = new Response(text === "" || NULL_BODY_STATUSES.includes(status) ? null : text, { status, statusText, headers });
     // A constructed Response has no URL; errors and redirect messages use it.
@@ -666,7 +679,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       // The path is the configured one; its type is the spec's path, whose body types it shares.
       const { response, error } = await api.POST(endpoints[operation].path as "/oauth2/token", { ...init, signal: controller.signal } as never);
       answered = true;
-      return { response, body: response.ok ? await readBody(response, maxBytes, controller.signal) : error };
+      return { response, body: response.ok ? await readBody(response, maxBytes, controller.signal, fetchImpl === undefined) : error };
     })();
     try {
       // Settles on the exchange or on the abort, whichever comes first (a cheaper Promise.race).

@@ -251,12 +251,25 @@ function optionalString(answer: RawAnswer, body: JsonObject, field: string): voi
   }
 }
 
+/**
+ * A timestamp of an answer in epoch milliseconds: Unix seconds (a number, or a string of digits, which is not
+ * a year for `Date.parse`) or an ISO 8601 string; `NaN` for anything else. The one reading of `expires_at`
+ * shared by answer validation, the token status mapping and the token manager.
+ *
+ * @param value - the field's value as it arrived.
+ * @returns epoch milliseconds, or `NaN`.
+ * @see https://www.rfc-editor.org/rfc/rfc3339#section-5.6
+ */
+export function timestampMs(value: unknown): number {
+  if (typeof value === "number") return value * 1000;
+  if (typeof value !== "string") return NaN;
+  return UNIX_SECONDS.test(value) ? Number(value) * 1000 : Date.parse(value);
+}
+
 function optionalTimestamp(answer: RawAnswer, body: JsonObject, field: string): void {
   const value = body[field];
   if (value === undefined) return;
-  // Read as the token manager reads it (expiry.ts), so every accepted answer can be stored.
-  const ms =
-    typeof value === "number" ? value * 1000 : typeof value === "string" ? (UNIX_SECONDS.test(value) ? Number(value) * 1000 : Date.parse(value)) : NaN;
+  const ms = timestampMs(value);
   if (!Number.isFinite(ms) || ms < 0) fail(answer, `response body "${field}" must be an ISO 8601 string or Unix seconds, not before 1970`);
 }
 
@@ -404,7 +417,7 @@ export function statusAsIntrospection(answer: RawAnswer): IntrospectionResponse 
   const status = processTokenStatusResponse(answer);
   const result: Extract<IntrospectionResponse, { active: true }> = { active: true };
   if (status.scopes) result.scope = status.scopes.join(" ");
-  if (status.expires_at !== undefined) result.exp = Math.floor(Date.parse(status.expires_at) / 1000);
+  if (status.expires_at !== undefined) result.exp = Math.floor(timestampMs(status.expires_at) / 1000);
   if (status.client_id !== undefined) result.client_id = status.client_id;
   if (status.merchant_id !== undefined) result.merchant_id = status.merchant_id;
   return result;

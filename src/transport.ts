@@ -40,6 +40,7 @@ const RETRY_AFTER_SECONDS = /^\s*\d+\s*$/;
 const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,40}$/;
 const decoder = new TextDecoder();
+const DIGITS = /^\d+$/;
 
 /** Loopback hosts, where plain http never leaves the machine. */
 export function isLoopback(hostname: string): boolean {
@@ -67,7 +68,7 @@ function tooLarge(response: Response, limit: number): OAuthResponseError {
  * Reads a body as text, counting bytes as they arrive, so an answer over `limit` is refused before it is held
  * whole. An abort of `signal` cancels the body, whether or not the fetch that made it honours signals.
  */
-export async function readBody(response: Response, limit: number, signal: AbortSignal | undefined): Promise<string> {
+export async function readBody(response: Response, limit: number, signal: AbortSignal | undefined, trustLength = false): Promise<string> {
   const stream = response.body;
   const declared = response.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
@@ -79,10 +80,11 @@ export async function readBody(response: Response, limit: number, signal: AbortS
     stream.cancel().catch(noop);
     throw signal.reason;
   }
-  // A declared length within the limit bounds the body already (fetch refuses a body longer than its
-  // Content-Length), so the whole-body read is safe and saves a reader per answer. An abort still ends it:
-  // fetch rejects the read on its own signal, and the caller's wait on the abort does not depend on it.
-  if (declared !== null && !response.headers.has("content-encoding")) return response.text();
+  // With the runtime's own fetch, a declared length within the limit bounds the body already (fetch refuses a
+  // body longer than its Content-Length), so the whole-body read is safe and saves a reader per answer. A
+  // custom fetch may declare anything, so its bodies are counted. An abort still ends the read: fetch rejects
+  // it on its own signal, and the caller's wait on the abort does not depend on it.
+  if (trustLength && declared !== null && DIGITS.test(declared) && !response.headers.has("content-encoding")) return response.text();
   const reader = stream.getReader();
   const cancel = () => void reader.cancel().catch(noop);
   signal?.addEventListener("abort", cancel);

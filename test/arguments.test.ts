@@ -61,6 +61,9 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
     ["a non-http endpoint URL", { baseUrl: BASE, endpoints: { renew: "ftp://auth.example.org/renew" } }],
     ["fetch that is not a function", { baseUrl: BASE, fetch: "fetch" }],
     ["headers that are not an object", { baseUrl: BASE, headers: "X-App-Id: id" }],
+    ["a header value that is not a string", { baseUrl: BASE, headers: { "X-App-Id": 42 } }],
+    ["a header value with a newline", { baseUrl: BASE, headers: { "X-App-Id": "id\r\nX-Injected: 1" } }],
+    ["a header name HTTP does not allow", { baseUrl: BASE, headers: { "X App Id": "id" } }],
   ];
   for (const [name, options] of cases) {
     test(name, () => {
@@ -142,6 +145,7 @@ const badCalls: Record<RequestFormat, [string, Call][]> = {
     ["introspectToken with params that are not an object", (c) => c.introspectToken(null as never)],
     ["a signal that is not an AbortSignal", (c) => c.clientCredentials(undefined, { signal: { aborted: false } as never })],
     ["call options that are not an object", (c) => c.introspectToken({ token: ACCESS_TOKEN }, "fast" as never)],
+    ["a call header value with a newline", (c) => c.clientCredentials(undefined, { headers: { "X-Trace": "a\nb" } })],
     ["call headers that are not an object", (c) => c.revokeToken({ token: ACCESS_TOKEN }, { headers: "Prefer: code=200" as never })],
   ],
   json: [

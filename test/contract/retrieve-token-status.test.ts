@@ -150,6 +150,10 @@ describe("statusAsIntrospection", () => {
     expect(() => statusAsIntrospection(json(200, { expires_at: "next tuesday" }))).toThrow(/"expires_at"/);
   });
 
+  test.each([1798800000, "1798800000"])("expires_at as Unix seconds (%j) maps to that exp, never NaN", (expiresAt) => {
+    expect(statusAsIntrospection(json(200, { expires_at: expiresAt }))).toStrictEqual({ active: true, exp: 1798800000 });
+  });
+
   test("an empty status is an active token with nothing more known", () => {
     expect(statusAsIntrospection(json(200, {}))).toStrictEqual({ active: true });
   });

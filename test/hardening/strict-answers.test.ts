@@ -165,6 +165,15 @@ describe("bodies", () => {
     expect(error.message).toBe("response body is larger than 2048 bytes (maxResponseBytes)");
   });
 
+  test.each(["10", "abc"])("a custom fetch declaring Content-Length %j cannot slip a larger body past maxResponseBytes", async (length) => {
+    const big = token({ padding: "x".repeat(5_000) });
+    const lying: typeof fetch = async () => new Response(big, { status: 200, headers: { "Content-Type": "application/json", "Content-Length": length } });
+    const client = createOAuthClient({ baseUrl: "https://auth.example.org", clientId: "c", clientSecret: CLIENT_SECRET, fetch: lying, maxResponseBytes: 1_000 });
+    const error = await rejection(client.clientCredentials());
+    expect(error).toBeInstanceOf(OAuthResponseError);
+    expect(error.message).toBe("response body is larger than 1000 bytes (maxResponseBytes)");
+  });
+
   test("a body within maxResponseBytes is read", async () => {
     await expect(secrets.settle(refresh("/just-under", { maxResponseBytes: 2048 }))).resolves.toMatchObject({ access_token: ACCESS_TOKEN });
   });

@@ -17,6 +17,8 @@ import {
 import { OAuthError, OAuthResponseError, OAuthTransportError, redactError } from "./errors";
 import {
   backoffMs,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_TIMEOUT_MS,
   errorCode,
   isLoopback,
   neverSent,
@@ -306,8 +308,6 @@ const GRANT_FIELDS: Record<string, { required: readonly string[]; optional: read
   migration_token: { required: ["migration_token"], optional: [] },
 };
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 /** setTimeout's largest delay; a longer time limit is no time limit. */
 const MAX_TIMER_MS = 2_147_483_647;
 

@@ -1,7 +1,8 @@
 import createClient from "openapi-fetch";
 import type { components, paths } from "../generated/schema";
 import type { ClientAuthenticationMethod, OAuthClientOptions } from "./client";
-import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
+import { OAuthResponseError, OAuthTransportError } from "./errors";
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, isLoopback, readBody } from "./transport";
 
 /**
  * Authorization server metadata (RFC 8414 §2, OpenID Connect Discovery 1.0 §3).
@@ -20,8 +21,14 @@ export type AuthorizationServerMetadata = components["schemas"]["AuthorizationSe
 export interface DiscoverOptions {
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof globalThis.fetch;
-  /** Aborts the look-up. */
+  /** Aborts the look-up; the call then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Time limit of each metadata request, in ms; default 10 000, as the client's; `Infinity` for none. */
+  timeoutMs?: number;
+  /** The largest metadata document read, in bytes; default 1 MiB, as the client's. */
+  maxResponseBytes?: number;
+  /** Allow a plain `http:` issuer that is not a loopback address; default `false`, as the client's. */
+  allowInsecureHttp?: boolean;
 }
 
 const WELL_KNOWN = ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"] as const;
@@ -50,18 +57,40 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
   if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash) {
     throw new TypeError("issuer must be an http or https URL without query or fragment");
   }
+  if (url.protocol === "http:" && !isLoopback(url.hostname) && options.allowInsecureHttp !== true) {
+    throw new TypeError("issuer must use https: (plain http is allowed for loopback addresses, or with allowInsecureHttp)");
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  if (!(timeoutMs > 0) || !(Number.isInteger(maxBytes) && maxBytes > 0)) {
+    throw new TypeError("timeoutMs and maxResponseBytes must be positive numbers");
+  }
   const issuerPath = url.pathname.replace(/\/+$/, "");
   const api = createClient<paths>({ baseUrl: url.origin, fetch: options.fetch });
   const tried: string[] = [];
   for (const wellKnown of WELL_KNOWN) {
     // RFC 8414 inserts the well-known segment before the issuer's path; OIDC appends it after.
     const path = wellKnown === WELL_KNOWN[0] ? `${wellKnown}${issuerPath}` : `${issuerPath}${wellKnown}`;
+    const timeout = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signal = options.signal && timeout ? AbortSignal.any([options.signal, timeout]) : (options.signal ?? timeout);
     let response: Response;
     let data: unknown;
     try {
-      ({ response, data } = await api.GET(path as (typeof WELL_KNOWN)[number], { parseAs: "text", signal: options.signal }));
+      const exchange = (async () => {
+        const answer = await api.GET(path as (typeof WELL_KNOWN)[number], { parseAs: "stream", signal });
+        return { response: answer.response, data: answer.response.ok ? await readBody(answer.response, maxBytes, signal) : undefined };
+      })();
+      // Settles on the abort too, whether or not the fetch honours signals: nothing hangs.
+      ({ response, data } = await (signal
+        ? new Promise<{ response: Response; data: unknown }>((resolve, reject) => {
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+            exchange.then(resolve, reject);
+          })
+        : exchange));
     } catch (cause) {
       if (options.signal?.aborted) throw options.signal.reason;
+      if (cause instanceof OAuthResponseError) throw cause;
+      if (timeout?.aborted) throw new OAuthTransportError(`metadata request to ${url.host} timed out after ${timeoutMs} ms`, { timedOut: true });
       throw new OAuthTransportError(`metadata request to ${url.host} failed: no answer`, { cause });
     }
     tried.push(`${path} (HTTP ${response.status})`);

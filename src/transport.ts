@@ -32,6 +32,11 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/** Time limit of a request when none is given, in ms: send through the last byte of the answer. */
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** The largest answer body read when no limit is given: 1 MiB. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
 /** The retry settings used when none are given. */
 export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = { maxAttempts: 3, maxElapsedMs: 20_000, baseDelayMs: 250, maxDelayMs: 5_000 };
 /** Answers worth another try of an idempotent request: rate limited, temporarily unavailable. */

@@ -152,3 +152,31 @@ describe("discover", () => {
     expect(seen).toEqual([`${base}/.well-known/oauth-authorization-server`]);
   });
 });
+
+describe("discover() keeps the client's transport rules", () => {
+  test("a server that never answers fails with a typed time-out instead of hanging", async () => {
+    const silent: typeof fetch = () => new Promise<Response>(() => {});
+    const error = await discover("https://auth.example.org", { fetch: silent, timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OAuthTransportError);
+    expect(error).toMatchObject({ timedOut: true, message: expect.stringContaining("timed out after 200 ms") });
+  });
+
+  test("a metadata document over maxResponseBytes is refused", async () => {
+    const big: typeof fetch = async () =>
+      new Response(JSON.stringify({ issuer: "https://auth.example.org", padding: "x".repeat(5_000) }), { headers: { "Content-Type": "application/json" } });
+    const error = await discover("https://auth.example.org", { fetch: big, maxResponseBytes: 1_000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OAuthResponseError);
+    expect((error as Error).message).toContain("larger than 1000 bytes");
+  });
+
+  test("a plain http issuer that is not loopback is refused before any request, unless allowed", async () => {
+    const calls: unknown[] = [];
+    const recording: typeof fetch = async (...args) => {
+      calls.push(args);
+      return new Response(JSON.stringify({ issuer: "http://auth.example.org" }), { headers: { "Content-Type": "application/json" } });
+    };
+    await expect(discover("http://auth.example.org", { fetch: recording })).rejects.toThrow(TypeError);
+    expect(calls).toHaveLength(0);
+    await expect(discover("http://auth.example.org", { fetch: recording, allowInsecureHttp: true })).resolves.toMatchObject({ issuer: "http://auth.example.org" });
+  });
+});

@@ -300,6 +300,7 @@ const DEFAULT_PATHS = {
 const FORM = "application/x-www-form-urlencoded";
 const JSON_TYPE = "application/json";
 const AUTH_METHODS: readonly string[] = ["client_secret_basic", "client_secret_post", "none"];
+const SECRET_HEADERS: readonly string[] = ["x-app-token", "authorization"];
 const INTROSPECTION_METHODS: readonly string[] = ["rfc7662", "square_token_status"];
 const GRANT_FIELDS: Record<string, { required: readonly string[]; optional: readonly string[] }> = {
   authorization_code: { required: ["code"], optional: ["redirect_uri", "code_verifier"] },
@@ -605,6 +606,11 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
   const tokenOptions: ProcessTokenOptions = options.allowedTokenTypes ? { allowedTokenTypes: [...options.allowedTokenTypes] } : {};
   const allowedScopes = options.allowedScopes ? new Set(options.allowedScopes) : undefined;
   const introspection = options.introspection ?? "rfc7662";
+  // Header values that are credentials (Voucherify's X-App-Token, an Authorization a caller adds) are
+  // redacted from errors like the client secret.
+  const headerSecrets = Object.entries(options.headers ?? {})
+    .filter(([name]) => SECRET_HEADERS.includes(name.toLowerCase()))
+    .map(([, value]) => value);
   const credentials = auth === "client_secret_basic" ? btoa(`${formEncode(clientId!)}:${formEncode(clientSecret!)}`) : undefined;
   const basic = credentials === undefined ? undefined : `Basic ${credentials}`;
   const hosts = {} as Record<OperationName, string>;
@@ -651,7 +657,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     try {
       return process(answer);
     } catch (error) {
-      const secrets: (string | undefined)[] = [clientSecret, credentials];
+      const secrets: (string | undefined)[] = [clientSecret, credentials, ...headerSecrets];
       if (sent) for (const field of SECRET_PARAMS) if (typeof sent[field] === "string") secrets.push(sent[field]);
       // A server may quote what it received as it received it: form-encoded.
       for (const secret of secrets.slice()) if (secret !== undefined && formEncode(secret) !== secret) secrets.push(formEncode(secret));

@@ -2,6 +2,7 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "../generated/schema";
 import type { ClientAuthenticationMethod, OAuthClientOptions } from "./client";
 import { OAuthResponseError, OAuthTransportError } from "./errors";
+import { maskSecrets } from "./presets";
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS, isLoopback, readBody } from "./transport";
 
 /**
@@ -193,7 +194,7 @@ export function metadataPreset(metadata: AuthorizationServerMetadata, options: M
   const endpoints: NonNullable<OAuthClientOptions["endpoints"]> = { token: metadata.token_endpoint };
   if (metadata.revocation_endpoint) endpoints.revoke = metadata.revocation_endpoint;
   if (metadata.introspection_endpoint) endpoints.introspect = metadata.introspection_endpoint;
-  return {
+  return maskSecrets({
     baseUrl: metadata.issuer,
     clientId: options.clientId,
     ...(options.clientSecret !== undefined && { clientSecret: options.clientSecret }),
@@ -202,5 +203,5 @@ export function metadataPreset(metadata: AuthorizationServerMetadata, options: M
     endpoints,
     ...(options.fetch && { fetch: options.fetch }),
     ...(options.headers && { headers: options.headers }),
-  };
+  });
 }

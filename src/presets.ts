@@ -1,4 +1,5 @@
 import type { OAuthClientOptions } from "./client";
+import { REDACTED } from "./errors";
 
 /**
  * The scopes Voucherify documents for `POST /v1/oauth/token`. `api` allows the whole server-side API and
@@ -147,6 +148,29 @@ function checkString(value: unknown, name: string): void {
   if (typeof value !== "string" || value === "") throw new TypeError(`${name} must be a non-empty string`);
 }
 
+/** Headers whose values are credentials: Voucherify's secret key, and any Authorization a caller adds. */
+const SECRET_HEADERS = new Set(["x-app-token", "authorization"]);
+const INSPECT = Symbol.for("nodejs.util.inspect.custom");
+
+function printable(this: OAuthClientOptions): object {
+  const headers = this.headers && Object.fromEntries(Object.entries(this.headers).map(([k, v]) => [k, SECRET_HEADERS.has(k.toLowerCase()) ? REDACTED : v]));
+  return { ...this, ...(this.clientSecret !== undefined && { clientSecret: REDACTED }), ...(headers && { headers }) };
+}
+
+/**
+ * Options that print without their secrets: `JSON.stringify` and `util.inspect` show the client secret and
+ * secret headers as `[REDACTED]`. The fields stay ordinary, enumerable properties, so the options spread and
+ * pass to `createOAuthClient` unchanged.
+ *
+ * @param options - client options holding credentials.
+ * @returns the same object, made safe to print.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.1
+ */
+export function maskSecrets<T extends OAuthClientOptions>(options: T): T {
+  const hidden = { value: printable, enumerable: false, writable: true, configurable: true };
+  return Object.defineProperties(options, { toJSON: hidden, [INSPECT]: hidden });
+}
+
 function transport(options: TransportOptions, headers: Record<string, string>): Pick<OAuthClientOptions, "fetch" | "headers"> {
   const all = { ...options.headers, ...headers };
   return {
@@ -168,6 +192,10 @@ function transport(options: TransportOptions, headers: Record<string, string>): 
  * @see https://developer.squareup.com/reference/square/o-auth-api
  */
 export function squarePreset(options: SquarePresetOptions): OAuthClientOptions<"json"> {
+  return maskSecrets(squareOptions(options));
+}
+
+function squareOptions(options: SquarePresetOptions): OAuthClientOptions<"json"> {
   checkObject(options, "squarePreset");
   checkString(options.clientId, "clientId");
   if (options.clientSecret !== undefined) checkString(options.clientSecret, "clientSecret");
@@ -201,6 +229,10 @@ export function squarePreset(options: SquarePresetOptions): OAuthClientOptions<"
  * @see https://docs.voucherify.io/reference/generate-oauth-token
  */
 export function voucherifyPreset(options: VoucherifyPresetOptions): OAuthClientOptions<"form"> {
+  return maskSecrets(voucherifyOptions(options));
+}
+
+function voucherifyOptions(options: VoucherifyPresetOptions): OAuthClientOptions<"form"> {
   checkObject(options, "voucherifyPreset");
   checkString(options.appId, "appId");
   checkString(options.appToken, "appToken");
@@ -229,6 +261,10 @@ export function voucherifyPreset(options: VoucherifyPresetOptions): OAuthClientO
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export function twoBAPreset(options: TwoBAPresetOptions): OAuthClientOptions<"form"> {
+  return maskSecrets(twoBAOptions(options));
+}
+
+function twoBAOptions(options: TwoBAPresetOptions): OAuthClientOptions<"form"> {
   checkObject(options, "twoBAPreset");
   checkString(options.baseUrl, "baseUrl");
   checkString(options.clientId, "clientId");

@@ -15,6 +15,7 @@ import {
   type TokenResponse,
 } from "./response";
 import { OAuthError, OAuthResponseError, OAuthTransportError, redactError } from "./errors";
+import { checkCodeVerifier } from "./pkce";
 import {
   backoffMs,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -308,7 +309,6 @@ const GRANT_FIELDS: Record<string, { required: readonly string[]; optional: read
   client_credentials: { required: [], optional: ["scope"] },
   migration_token: { required: ["migration_token"], optional: [] },
 };
-const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** setTimeout's largest delay; a longer time limit is no time limit. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -503,9 +503,7 @@ function checkTokenRequest(request: unknown, format: RequestFormat, allowedScope
   }
   for (const name of fields.required) checkNonEmptyString(request[name], name);
   for (const name of fields.optional) if (request[name] !== undefined) checkNonEmptyString(request[name], name);
-  if (request.code_verifier !== undefined && !CODE_VERIFIER.test(request.code_verifier as string)) {
-    throw argumentError("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)");
-  }
+  if (request.code_verifier !== undefined) checkCodeVerifier(request.code_verifier);
   if (request.redirect_uri !== undefined && !URL.canParse(request.redirect_uri as string)) {
     throw argumentError("redirect_uri must be an absolute URI");
   }

@@ -16,6 +16,13 @@ export interface PkcePair {
 
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
+/** Throws `TypeError` unless `value` is an RFC 7636 §4.1 code verifier; the client's token request checks with it too. */
+export function checkCodeVerifier(value: unknown): void {
+  if (typeof value !== "string" || !VERIFIER.test(value)) {
+    throw new TypeError("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)");
+  }
+}
+
 function base64url(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
@@ -43,9 +50,7 @@ export function randomUrlSafeString(byteLength = 32): string {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.2
  */
 export async function pkceChallenge(codeVerifier: string): Promise<string> {
-  if (typeof codeVerifier !== "string" || !VERIFIER.test(codeVerifier)) {
-    throw new TypeError("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)");
-  }
+  checkCodeVerifier(codeVerifier);
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(codeVerifier));
   return base64url(new Uint8Array(digest));
 }

@@ -413,7 +413,6 @@ export function processTokenStatusResponse(answer: RawAnswer): SquareTokenStatus
  */
 export function statusAsIntrospection(answer: RawAnswer): IntrospectionResponse {
   if (answer.response.status === 401) return { active: false };
-  failOnRedirect(answer);
   const status = processTokenStatusResponse(answer);
   const result: Extract<IntrospectionResponse, { active: true }> = { active: true };
   if (status.scopes) result.scope = status.scopes.join(" ");

@@ -181,7 +181,9 @@ export function redactDeep(value: unknown, secrets: readonly (string | undefined
 
 function redactValue(value: unknown, secrets: readonly string[], depth: number): unknown {
   if (typeof value === "string") return redactText(value, secrets);
-  if (typeof value !== "object" || value === null || depth > 8) return value;
+  if (typeof value !== "object" || value === null) return value;
+  // Deeper than any answer this library reads: hide the whole subtree rather than pass it on unsearched.
+  if (depth > 8) return REDACTED;
   if (Array.isArray(value)) return value.map((item) => redactValue(item, secrets, depth + 1));
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) out[key] = redactValue((value as Record<string, unknown>)[key], secrets, depth + 1);
@@ -210,10 +212,8 @@ export function redactError<E>(error: E, secrets: readonly (string | undefined)[
     }
   }
   if (error instanceof OAuthError && error.body !== undefined) {
-    const body = error.body;
-    if (hidden.some((s) => JSON.stringify(body).includes(s))) {
-      Object.defineProperty(target, "body", { value: redactValue(body, hidden, 0), enumerable: true, writable: true, configurable: true });
-    }
+    // Redacted unconditionally: a search of the body's JSON text would miss a secret holding `"` or `\`.
+    Object.defineProperty(target, "body", { value: redactValue(error.body, hidden, 0), enumerable: true, writable: true, configurable: true });
   }
   return error;
 }

@@ -1,3 +1,5 @@
+import { timestampMs } from "./response";
+
 /** The lifetime fields of a token answer, as a server may send them. */
 export interface LifetimeFields {
   /** Seconds (RFC 6749 §5.1); a numeric string is accepted too. */
@@ -17,9 +19,8 @@ function fromExpiresIn(value: unknown, sentAtMs: number): number {
 }
 
 function fromExpiresAt(value: unknown): number {
-  // A string of digits is Unix seconds, not a year: Date.parse("1735689600") would not mean what was sent.
-  const parsed =
-    typeof value === "number" ? value * 1000 : typeof value === "string" ? (DIGITS.test(value) ? Number(value) * 1000 : Date.parse(value)) : NaN;
+  // The same reading as answer validation, so every accepted answer can be stored.
+  const parsed = timestampMs(value);
   if (!Number.isFinite(parsed) || parsed < 0) throw new TypeError(`"expires_at" must be an ISO 8601 string or Unix seconds`);
   return parsed;
 }

@@ -3,7 +3,7 @@ import { OAuthError, OAuthResponseError } from "./errors";
 import { computeExpiresAtMs, computeRefreshAtMs } from "./expiry";
 import type { TokenResponse } from "./response";
 import { createMemoryTokenStore } from "./stores/memory";
-import type { TokenRecord, TokenStore } from "./stores/token-store";
+import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token-store";
 
 /**
  * How a manager gets a new access token: `client_credentials` asks for one; `refresh_token` spends the stored
@@ -150,8 +150,10 @@ export interface TokenManager {
    * @throws {ReauthorizationRequiredError} when the grant is gone (`invalid_grant`, or no refresh token).
    * @throws {OAuthError} {@link OAuthResponseError} {@link OAuthTransportError} when the token request failed
    *   and no unexpired token is left; the stored tokens are untouched.
-   * @throws the store's error (`TokenStoreUnavailableError`, `TokenStoreLockTimeoutError`) when the store or its
-   *   lock failed; before a refresh, while the current token has not expired, that token is served instead.
+   * @throws the store's error (`TokenStoreUnavailableError`, `TokenStoreLockTimeoutError`, `TokenStoreLockLostError`)
+   *   when the store or its lock failed; while the current token has not expired, that token is served instead. A
+   *   new token set that could not be saved is kept in memory and saved by a later call, unless the store holds a
+   *   newer one by then.
    * @throws {TypeError} when `key` is not a non-empty string.
    */
   getAccessToken(key?: string): Promise<string>;
@@ -216,6 +218,8 @@ const DEFAULT_REFRESH_WINDOW_SECONDS = 60;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** After a failed refresh while the current token still works, how long it is served before the next try. */
 const RETRY_AFTER_FAILURE_MS = 1_000;
+/** How often, at most, the slow path drops the state of idle keys whose token has expired, by the manager's clock. */
+const SWEEP_INTERVAL_MS = 60_000;
 
 /** The in-memory state of one key: the hot path reads `entry` and nothing else. */
 interface Slot {
@@ -288,10 +292,6 @@ function checkTokens(tokens: unknown): TokenResponse {
   return tokens as TokenResponse;
 }
 
-function isRecord(value: unknown): value is TokenRecord {
-  return isObject(value) && typeof value.access_token === "string" && typeof value.token_type === "string";
-}
-
 /** The failure, described with codes only: server text may quote what was sent. */
 function describe(error: unknown): Pick<TokenFailedEvent, "code" | "error" | "status"> {
   if (error instanceof OAuthError) return { code: error.code, error: error.error, status: error.status };
@@ -314,6 +314,20 @@ function defaultRevokeRequest(tokens: TokenRecord): RevokeTokenParams<"form"> {
 }
 
 function noop(): void {}
+
+/** The per-key state of each manager, for {@link cachedKeyCount}. */
+const managerSlots = new WeakMap<TokenManager, Map<string, unknown>>();
+
+/**
+ * How many keys a manager holds state for in memory. For tests of its memory use only: not exported by the
+ * package.
+ *
+ * @internal
+ * @see {@link createTokenManager}
+ */
+export function cachedKeyCount(manager: TokenManager): number {
+  return managerSlots.get(manager)?.size ?? 0;
+}
 
 /**
  * Creates a token manager: cached, single-flight access tokens per key, refreshed a window before expiry,
@@ -343,6 +357,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   const { type: grantType, ...grantParams } = options.grant as TokenManagerGrant<RequestFormat>;
   const requestedScope = typeof grantParams.scope === "string" ? grantParams.scope : undefined;
   const slots = new Map<string, Slot>();
+  let sweepAt = -Infinity;
 
   function slotFor(key: string): Slot {
     let slot = slots.get(key);
@@ -399,16 +414,56 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       if (slot.tail !== tail) return;
       slot.tail = undefined;
       // An idle key with nothing cached costs no memory.
-      if (slot.entry === undefined && slot.flight === undefined && slot.unpersisted === undefined) slots.delete(key);
+      if (slot.entry === undefined && slot.flight === undefined && slot.unpersisted === undefined && slots.get(key) === slot) slots.delete(key);
     });
     return result;
+  }
+
+  /**
+   * Drops the state of idle keys whose token has expired, so that every key ever used does not stay in memory.
+   * A key with an unpersisted record is kept: that record may be the only copy of a rotated refresh token.
+   */
+  function sweep(t: number): void {
+    sweepAt = t + SWEEP_INTERVAL_MS;
+    for (const [key, slot] of slots) {
+      const idle = slot.flight === undefined && slot.tail === undefined && slot.unpersisted === undefined;
+      // A token without a lifetime is valid until invalidated: it stays.
+      const expiresAt = slot.entry === undefined ? -Infinity : (slot.entry.record.expires_at_ms ?? Infinity);
+      if (idle && t >= expiresAt) slots.delete(key);
+    }
   }
 
   async function readStore(key: string): Promise<TokenRecord | undefined> {
     const record = await store.get(key);
     if (record === undefined || record === null) return undefined;
-    if (!isRecord(record)) throw new TypeError(`store returned a malformed record for key "${key}"`);
+    if (!isTokenRecord(record)) throw new TypeError(`store returned a malformed record for key "${key}"`);
     return record;
+  }
+
+  /**
+   * The key's newest record: the stored one, or the unpersisted one unless the store holds one at least as new,
+   * which then replaces it (writing the older one back would undo a rotation another process stored since).
+   * With `save`, the unpersisted one is written back; without, it stands in for a store that cannot be read.
+   */
+  async function newest(key: string, slot: Slot, save: boolean): Promise<TokenRecord | undefined> {
+    const pending = slot.unpersisted;
+    let stored: TokenRecord | undefined;
+    try {
+      stored = await readStore(key);
+    } catch (error) {
+      if (save || pending === undefined) throw error;
+      return pending;
+    }
+    if (pending === undefined) return stored;
+    if (stored !== undefined && stored.obtained_at_ms >= pending.obtained_at_ms) {
+      slot.unpersisted = undefined;
+      return stored;
+    }
+    if (save) {
+      await store.set(key, pending);
+      slot.unpersisted = undefined;
+    }
+    return pending;
   }
 
   function recordFrom(answer: TokenResponse, sentAt: number, previous: TokenRecord | undefined, scope: string | undefined): TokenRecord {
@@ -464,8 +519,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     } catch (error) {
       // The answer may hold the only copy of a rotated refresh token: keep it and save it on the next call.
       slot.unpersisted = next;
-      reportFailure(key, error, now() - sentAt, false);
-      throw error;
+      return serveCurrentOrThrow(key, slot, epoch, record, error, now() - sentAt, RETRY_AFTER_FAILURE_MS);
     }
     remember(slot, epoch, next);
     emit(onRefreshed, {
@@ -484,7 +538,6 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   async function refused(key: string, slot: Slot, epoch: number, sent: TokenRecord, cause: OAuthError, durationMs: number): Promise<string> {
     const failure = new ReauthorizationRequiredError(key, "invalid_grant", { cause });
     slot.entry = undefined;
-    slot.unpersisted = undefined;
     let current: TokenRecord | undefined;
     try {
       current = await readStore(key);
@@ -496,7 +549,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       // The user must authorize again whatever the store says; a later call meets invalid_grant again.
       current = undefined;
     }
-    if (current !== undefined && now() < computeRefreshAtMs(current.expires_at_ms, current.obtained_at_ms, windowMs)) {
+    if (isFresh(current)) {
       // Another process refreshed in between, which is why this refresh token was refused: use its tokens.
       remember(slot, epoch, current);
       return current.access_token;
@@ -510,61 +563,59 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   }
 
   /**
+   * Reads the key's record (under the lock, its {@link newest}, an unpersisted one saved first) and returns its
+   * token when it is fresh, else the record, for a refresh. When the store fails, `known`, the freshest record
+   * at hand, is served while it has not expired.
+   */
+  async function lookup(key: string, slot: Slot, epoch: number, known: TokenRecord | undefined, locked: boolean): Promise<string | TokenRecord | undefined> {
+    let record: TokenRecord | undefined;
+    try {
+      record = locked ? await newest(key, slot, true) : await readStore(key);
+    } catch (error) {
+      return serveCurrentOrThrow(key, slot, epoch, known, error, 0, RETRY_AFTER_FAILURE_MS);
+    }
+    if (!isFresh(record)) return record;
+    remember(slot, epoch, record);
+    return record.access_token;
+  }
+
+  /**
    * The slow path of getAccessToken, run in the key's queue. With a store that locks across processes, the
    * store is read first without the lock (another process may have refreshed already), then under it.
    */
   async function load(key: string, slot: Slot, epoch: number): Promise<string> {
-    if (store.withLock === undefined) return loadLocked(key, slot, epoch);
+    let known = slot.entry?.record;
+    if (store.withLock === undefined) return loadLocked(key, slot, epoch, known);
     if (slot.unpersisted === undefined) {
-      let record: TokenRecord | undefined;
-      try {
-        record = await readStore(key);
-      } catch (error) {
-        return serveCurrentOrThrow(key, slot, epoch, slot.entry?.record, error, 0, RETRY_AFTER_FAILURE_MS);
-      }
-      if (isFresh(record)) {
-        remember(slot, epoch, record);
-        return record.access_token;
-      }
+      const found = await lookup(key, slot, epoch, known, false);
+      if (typeof found === "string") return found;
+      // What the store just said is fresher than the cache: it is what a failed lock falls back on.
+      known = found;
     }
     let locked = false;
     try {
       return await store.withLock(key, () => {
         locked = true;
-        return loadLocked(key, slot, epoch);
+        return loadLocked(key, slot, epoch, known);
       });
     } catch (error) {
       // Errors of the locked load were reported there; a lock that could not be taken (the store is down,
       // another process holds it too long) still leaves the current token usable until it expires.
       if (locked) throw error;
-      return serveCurrentOrThrow(key, slot, epoch, slot.entry?.record, error, 0, RETRY_AFTER_FAILURE_MS);
+      return serveCurrentOrThrow(key, slot, epoch, known, error, 0, RETRY_AFTER_FAILURE_MS);
     }
   }
 
   /** Loads saved, stored or new tokens; under the store's lock when it has one. */
-  async function loadLocked(key: string, slot: Slot, epoch: number): Promise<string> {
-    let record: TokenRecord | undefined;
-    try {
-      record = slot.unpersisted;
-      if (record !== undefined) {
-        await store.set(key, record);
-        if (slot.unpersisted === record) slot.unpersisted = undefined;
-      } else {
-        record = await readStore(key);
-      }
-    } catch (error) {
-      reportFailure(key, error, 0, false);
-      throw error;
-    }
-    if (isFresh(record)) {
-      remember(slot, epoch, record);
-      return record.access_token;
-    }
-    return obtain(key, slot, epoch, record);
+  async function loadLocked(key: string, slot: Slot, epoch: number, known: TokenRecord | undefined): Promise<string> {
+    const found = await lookup(key, slot, epoch, known, true);
+    return typeof found === "string" ? found : obtain(key, slot, epoch, found);
   }
 
   function acquire(key: string): Promise<string> {
     if (typeof key !== "string" || key === "") return Promise.reject(new TypeError("key must be a non-empty string"));
+    const t = now();
+    if (t >= sweepAt) sweep(t);
     const slot = slotFor(key);
     if (slot.flight !== undefined) return slot.flight;
     const epoch = slot.epoch;
@@ -578,7 +629,14 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     return flight;
   }
 
-  return {
+  /** Forgets the key's token set, in memory and in the store. */
+  async function forget(key: string, slot: Slot): Promise<void> {
+    slot.unpersisted = undefined;
+    slot.entry = undefined;
+    await store.delete(key);
+  }
+
+  const manager: TokenManager = {
     getAccessToken(key = DEFAULT_KEY) {
       // The hot path: one map lookup, one clock read, an already-resolved promise.
       const slot = slots.get(key);
@@ -593,7 +651,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     async getToken(key = DEFAULT_KEY) {
       checkKey(key);
       const slot = slotFor(key);
-      const record = await enqueue(key, slot, async () => slot.unpersisted ?? (await readStore(key)), false);
+      const record = await enqueue(key, slot, () => newest(key, slot, false), false);
       return record === undefined ? undefined : { ...record };
     },
 
@@ -651,12 +709,10 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
         key,
         slot,
         async () => {
-          const record = slot.unpersisted ?? (await readStore(key));
+          const record = await newest(key, slot, false);
           if (record === undefined) return;
           await client.revokeToken(revokeRequest(record), callOptions());
-          slot.unpersisted = undefined;
-          slot.entry = undefined;
-          await store.delete(key);
+          await forget(key, slot);
         },
         true,
       );
@@ -666,16 +722,9 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       checkKey(key);
       const slot = slotFor(key);
       change(slot);
-      await enqueue(
-        key,
-        slot,
-        async () => {
-          slot.unpersisted = undefined;
-          slot.entry = undefined;
-          await store.delete(key);
-        },
-        true,
-      );
+      await enqueue(key, slot, () => forget(key, slot), true);
     },
   };
+  managerSlots.set(manager, slots);
+  return manager;
 }

@@ -1,9 +1,14 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { createClient } from "redis";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { createOAuthClient } from "../src/client";
 import {
   createRedisTokenStore,
+  TokenStoreLockLostError,
   TokenStoreLockTimeoutError,
   TokenStoreUnavailableError,
   type RedisCommandClient,
@@ -11,6 +16,7 @@ import {
 } from "../src/stores/redis";
 import type { TokenRecord } from "../src/stores/token-store";
 import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
+import { startPrism } from "./helpers/prism";
 import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
 import { startTokenServer, type TokenServer } from "./helpers/token-server";
 
@@ -49,9 +55,9 @@ async function connect(url = redis.url, options: { disableOfflineQueue?: boolean
   return client;
 }
 
-/** A Redis server of the test's own, for tests that stop it. */
-async function ownRedis(port?: number): Promise<RunningRedis> {
-  const own = await startRedisServer(port === undefined ? {} : { port });
+/** A Redis server of the test's own, for tests that stop it (or need a one-node Redis Cluster). */
+async function ownRedis(port?: number, options: { cluster?: boolean } = {}): Promise<RunningRedis> {
+  const own = await startRedisServer(port === undefined ? options : { ...options, port });
   cleanup.push(() => own.stop());
   return own;
 }
@@ -126,6 +132,24 @@ describe("createRedisTokenStore records", () => {
     expect(error).toBeInstanceOf(TypeError);
     expect(String(error)).toContain(`${prefix}token:bad`);
     expect(inspect(error)).not.toContain("at-leak");
+  });
+
+  test("a client error's stack is its frames under the trimmed first line, never the rest of its message", async () => {
+    const long = `ERR ${"x".repeat(400)}`;
+    const client: RedisCommandClient = {
+      sendCommand: async () => {
+        throw new Error(`${long}\n    at a second line that looks like a frame, quoting rt-secret-value`);
+      },
+    };
+    const error = (await createRedisTokenStore({ client }).get("k").catch((e: unknown) => e)) as TokenStoreUnavailableError;
+    expect(error).toBeInstanceOf(TokenStoreUnavailableError);
+    const cause = error.cause as Error;
+    expect(cause.message).toBe(long.slice(0, 300));
+    expect(cause.stack!.split("\n")[0]).toBe(`Error: ${long.slice(0, 300)}`);
+    expect(cause.stack).toMatch(/\n\s+at /); // where the client raised it
+    const printed = [String(error), inspect(error, { depth: 10 }), cause.stack].join("\n");
+    expect(printed).not.toContain("secret-value");
+    expect(printed).not.toContain("x".repeat(301));
   });
 
   test("options are checked up front", async () => {
@@ -266,6 +290,126 @@ describe("createRedisTokenStore withLock", () => {
   });
 });
 
+describe("createRedisTokenStore lock lost while its holder works", () => {
+  const record = (name: string, obtainedAt: number): TokenRecord => ({ access_token: `at-${name}`, token_type: "Bearer", refresh_token: `rt-${name}`, obtained_at_ms: obtainedAt });
+
+  test.each(["deleted", "taken by another process"] as const)(
+    "lock %s mid-task: set and delete of the key are refused with TokenStoreLockLostError, reported, and write nothing",
+    async (how) => {
+      const prefix = uniquePrefix();
+      const client = await connect();
+      const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
+      const s = store(client, { prefix, onError: (e) => reported.push(e) });
+      const lock = `${prefix}lock:k`;
+      const stored = async () => JSON.parse((await client.get(`${prefix}token:k`))!) as TokenRecord;
+      const result = await s.withLock("k", async () => {
+        await s.set("k", record("mine", 1)); // the lock is held: written
+        expect(await stored()).toEqual(record("mine", 1));
+        if (how === "deleted") await client.del(lock);
+        else await client.set(lock, "another-owner", { PX: 5_000 });
+        // What the next holder stored meanwhile.
+        await client.set(`${prefix}token:k`, JSON.stringify(record("theirs", 2)));
+        const errors = await Promise.all([s.set("k", record("mine-again", 3)), s.delete("k")].map((p) => p.catch((e: unknown) => e)));
+        for (const [i, error] of errors.entries()) {
+          expect(error).toBeInstanceOf(TokenStoreLockLostError);
+          expect(error).toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", key: "k", operation: i === 0 ? "set" : "delete" });
+        }
+        return "done";
+      });
+      expect(result).toBe("done");
+      expect(await stored()).toEqual(record("theirs", 2));
+      expect(reported.map((e) => [e.code, e.operation])).toEqual([
+        ["TOKEN_STORE_LOCK_LOST", "set"],
+        ["TOKEN_STORE_LOCK_LOST", "delete"],
+      ]);
+      expect(await client.get(lock)).toBe(how === "deleted" ? null : "another-owner");
+      // Outside withLock, writes are plain, as before.
+      await s.set("k", record("outside", 4));
+      expect(await stored()).toEqual(record("outside", 4));
+    },
+  );
+
+  test("a renewal that finds the lock lost reports it to onError", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
+    const s = store(client, { prefix, lockTtlMs: 300, onError: (e) => reported.push(e) });
+    await s.withLock("k", async () => {
+      await client.set(`${prefix}lock:k`, "another-owner", { PX: 5_000 });
+      const deadline = Date.now() + 5_000;
+      while (reported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    });
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(TokenStoreLockLostError);
+    expect(reported[0]).toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", key: "k", operation: "renew" });
+    expect(inspect(reported[0])).toContain("lost its lock");
+  });
+
+  test("a manager whose lock is lost during a refresh leaves the next holder's token alone, then uses it", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const failures: TokenFailedEvent[] = [];
+    const tokens = manager(store(client, { prefix }), { onFailed: (e) => failures.push(e) });
+    server.hold();
+    const refreshing = tokens.getAccessToken();
+    await server.waitForRequests(1);
+    // The holder stalled past its lock's expiry; another process took the lock and stored a newer token.
+    const theirs: TokenRecord = { access_token: "at-theirs", token_type: "Bearer", expires_at_ms: T0 + HOUR, obtained_at_ms: T0 + 1 };
+    await client.set(`${prefix}lock:default`, "another-process", { PX: 10_000 });
+    await client.set(`${prefix}token:default`, JSON.stringify(theirs));
+    server.release();
+    await expect(refreshing).rejects.toBeInstanceOf(TokenStoreLockLostError);
+    expect(failures).toMatchObject([{ code: "TOKEN_STORE_LOCK_LOST", servedCurrentToken: false }]);
+    expect(JSON.parse((await client.get(`${prefix}token:default`))!)).toEqual(theirs);
+    expect(await client.get(`${prefix}lock:default`)).toBe("another-process");
+
+    await client.del(`${prefix}lock:default`); // the other process is done
+    expect(await tokens.getAccessToken()).toBe("at-theirs"); // its own unsaved token is older: dropped
+    expect(JSON.parse((await client.get(`${prefix}token:default`))!)).toEqual(theirs);
+    expect(server.tokenRequests()).toBe(1);
+  });
+
+  test("on a Redis Cluster, which refuses a script on two slots (CROSSSLOT), writes under the lock still check it", async () => {
+    const own = await ownRedis(undefined, { cluster: true });
+    const client = await connect(own.url);
+    const prefix = uniquePrefix();
+    const [lockSlot, tokenSlot] = await Promise.all(["lock", "token"].map((kind) => client.sendCommand(["CLUSTER", "KEYSLOT", `${prefix}${kind}:k`])));
+    expect(lockSlot).not.toBe(tokenSlot);
+    const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
+    const s = store(client, { prefix, onError: (e) => reported.push(e) });
+    await s.withLock("k", async () => {
+      await s.set("k", record("mine", 1));
+      expect(JSON.parse((await client.get(`${prefix}token:k`))!)).toEqual(record("mine", 1));
+      await client.set(`${prefix}lock:k`, "another-owner", { PX: 5_000 });
+      await expect(s.delete("k")).rejects.toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", operation: "delete" });
+      await expect(s.set("k", record("mine-again", 2))).rejects.toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", operation: "set" });
+    });
+    expect(JSON.parse((await client.get(`${prefix}token:k`))!)).toEqual(record("mine", 1));
+    // The CROSSSLOT answer is how the store learns it runs on a cluster, not a failure.
+    expect(reported.map((e) => e.code)).toEqual(["TOKEN_STORE_LOCK_LOST", "TOKEN_STORE_LOCK_LOST"]);
+  });
+});
+
+describe("createRedisTokenStore lock wait", () => {
+  test("by default a waiter gives up on a held lock after 40 s, past the manager's 30 s request time limit", async () => {
+    vi.useFakeTimers();
+    try {
+      // A Redis where the lock is always held by someone else: SET NX answers nil.
+      const s = createRedisTokenStore({ client: { sendCommand: async () => null } });
+      let error: unknown;
+      const waiting = s.withLock("k", async () => "ran").catch((e: unknown) => (error = e));
+      await vi.advanceTimersByTimeAsync(39_000);
+      expect(error).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(2_000);
+      await waiting;
+      expect(error).toBeInstanceOf(TokenStoreLockTimeoutError);
+      expect((error as TokenStoreLockTimeoutError).waitedMs).toBeGreaterThanOrEqual(40_000);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe("createRedisTokenStore when Redis is down", () => {
   const BOUND_MS = 500;
 
@@ -274,7 +418,7 @@ describe("createRedisTokenStore when Redis is down", () => {
     const queued = await connect(own.url); // node-redis default: commands wait in the offline queue
     const offline = await connect(own.url, { disableOfflineQueue: true });
     const failures: TokenFailedEvent[] = [];
-    const reported: TokenStoreUnavailableError[] = [];
+    const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
     const sQueued = store(queued, { commandTimeoutMs: BOUND_MS, onError: (e) => reported.push(e) });
     const sOffline = store(offline, { commandTimeoutMs: BOUND_MS });
     await own.stop();
@@ -364,7 +508,7 @@ describe("createRedisTokenStore when Redis is down", () => {
     const own = await ownRedis();
     const client = await connect(own.url);
     const prefix = uniquePrefix();
-    const reported: TokenStoreUnavailableError[] = [];
+    const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
     const s = store(client, { prefix, commandTimeoutMs: BOUND_MS, onUnavailable: "memory", onError: (e) => reported.push(e) });
     const tokens = manager(s, { now: Date.now, refreshWindowSeconds: 0 });
     const before = await tokens.getAccessToken("svc");
@@ -390,6 +534,32 @@ describe("createRedisTokenStore when Redis is down", () => {
     console.log(`[redis down, memory fallback] getAccessToken answered in ${ms} ms (commandTimeoutMs=${BOUND_MS})`);
   });
 
+  test("memory fallback forgets a record once Redis would have dropped it, so keys used once cost no memory", async () => {
+    const own = await ownRedis();
+    const client = await connect(own.url, { disableOfflineQueue: true });
+    const s = store(client, { onUnavailable: "memory", commandTimeoutMs: BOUND_MS });
+    const start = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: start });
+    try {
+      const shortLived = (i: number): TokenRecord => ({ access_token: `at-${i}`, token_type: "Bearer", expires_at_ms: start + 1_000, obtained_at_ms: start });
+      for (let i = 0; i < 50; i++) await s.set(`svc-${i}`, shortLived(i));
+      // Redis keeps a record with a refresh token until it is deleted, and one whose token lives on.
+      const user: TokenRecord = { ...shortLived(50), refresh_token: "rt-user" };
+      const lasting: TokenRecord = { ...shortLived(51), expires_at_ms: start + HOUR };
+      await s.set("user", user);
+      await s.set("lasting", lasting);
+      vi.setSystemTime(start + 1_000 + 60_000 + 60_000); // past the short records' expiry in Redis, and a sweep interval
+      await s.get("anything"); // any call sweeps
+      await own.stop();
+      expect(await s.get("svc-0")).toBeUndefined();
+      expect(await s.get("svc-49")).toBeUndefined();
+      expect(await s.get("user")).toEqual(user);
+      expect(await s.get("lasting")).toEqual(lasting);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   test('memory fallback write-back never overwrites a newer record another process stored', async () => {
     const own = await ownRedis();
     const prefix = uniquePrefix();
@@ -408,4 +578,52 @@ describe("createRedisTokenStore when Redis is down", () => {
     expect(await s.get("user")).toEqual(newer);
     expect(JSON.parse((await other.get(`${prefix}token:user`))!)).toEqual(newer);
   });
+});
+
+describe("Prism, started by the tests in its own process group, when it fails to start", () => {
+  const hooks = () => (["exit", "SIGINT", "SIGTERM"] as const).map((event) => process.listenerCount(event));
+  /** A spec path that Prism opens and then waits on for ever: a FIFO nobody writes. */
+  function stallingSpec(): { path: string; remove: () => void } {
+    const dir = mkdtempSync(join(tmpdir(), "oauth-prism-"));
+    const path = join(dir, "openapi.yaml");
+    execFileSync("mkfifo", [path]);
+    return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  /** The Prism started on `spec`, found by its unique spec path; `undefined` when none runs. */
+  function prismOn(spec: string): number | undefined {
+    try {
+      return Number(execFileSync("pgrep", ["-f", spec], { encoding: "utf8" }).trim().split("\n")[0]);
+    } catch {
+      return undefined; // pgrep exits 1 when nothing matches
+    }
+  }
+
+  test("Prism that exits at once (no spec): startPrism rejects with its exit code and leaves no hook behind", async () => {
+    const before = hooks();
+    await expect(startPrism(join(tmpdir(), `no-such-spec-${process.pid}.yaml`), 30_000)).rejects.toThrow(/code 1/);
+    expect(hooks()).toEqual(before);
+  }, 40_000);
+
+  test("Prism killed by a signal while starting: startPrism rejects at once, not at its deadline, and leaves no hook", async () => {
+    const spec = stallingSpec();
+    cleanup.push(spec.remove);
+    const before = hooks();
+    const starting = timed(startPrism(spec.path, 30_000));
+    let pid: number | undefined;
+    while ((pid = prismOn(spec.path)) === undefined) await new Promise((r) => setTimeout(r, 50));
+    process.kill(pid, "SIGKILL");
+    const { ms, result } = await starting;
+    expect(String(rejection(result))).toMatch(/SIGKILL/);
+    expect(ms).toBeLessThan(10_000);
+    expect(hooks()).toEqual(before);
+  }, 40_000);
+
+  test("Prism that never answers: startPrism rejects at its deadline, kills it and leaves no hook", async () => {
+    const spec = stallingSpec();
+    cleanup.push(spec.remove);
+    const before = hooks();
+    await expect(startPrism(spec.path, 1_500)).rejects.toThrow(/within 1500 ms/);
+    expect(prismOn(spec.path)).toBeUndefined();
+    expect(hooks()).toEqual(before);
+  }, 40_000);
 });

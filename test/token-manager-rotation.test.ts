@@ -134,6 +134,80 @@ describe("createTokenManager refresh-token rotation", () => {
     expect(server.replayedRefreshTokens).toEqual([]);
   });
 
+  /**
+   * Manager A's save reaches the store but A sees it fail (a Redis command that timed out after it ran), so A
+   * keeps the token set as unsaved; manager B then refreshes with it and stores the next rotation. A must not
+   * write its older set back over B's.
+   */
+  async function staleUnsaved() {
+    const inner = createMemoryTokenStore();
+    let lostAnswers = 0;
+    const storeA: TokenStore = {
+      get: (key) => inner.get(key),
+      delete: (key) => inner.delete(key),
+      async set(key, record) {
+        await inner.set(key, record);
+        if (lostAnswers > 0) {
+          lostAnswers -= 1;
+          throw new Error("store answer lost");
+        }
+      },
+    };
+    const a = await seeded({ store: storeA });
+    const b = createTokenManager({ client: client(), grant: { type: "refresh_token" }, store: inner, now });
+    t = T0 + HOUR;
+    lostAnswers = 1;
+    await expect(a.getAccessToken("user-1")).rejects.toThrow("store answer lost");
+    expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
+    t = T0 + 2 * HOUR;
+    expect(await b.getAccessToken("user-1")).toBe(server.issued[2]!.access_token);
+    return { a, inner };
+  }
+
+  test("an unsaved token set is not written back over a newer one another manager stored since", async () => {
+    const { a, inner } = await staleUnsaved();
+    // Writing it back would send its rotated-out refresh token, meet invalid_grant and delete the live set.
+    expect(await a.getAccessToken("user-1")).toBe(server.issued[2]!.access_token);
+    expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[2]!.refresh_token);
+    expect(server.replayedRefreshTokens).toEqual([]);
+    expect(server.tokenRequests()).toBe(3);
+    t = T0 + 3 * HOUR;
+    expect(await a.getAccessToken("user-1")).toBe(server.issued[3]!.access_token);
+    expect(server.replayedRefreshTokens).toEqual([]);
+  });
+
+  test("getToken and revoke see the newer stored set, not an older unsaved one", async () => {
+    const { a, inner } = await staleUnsaved();
+    expect((await a.getToken("user-1"))?.refresh_token).toBe(server.issued[2]!.refresh_token);
+    await a.revoke("user-1");
+    expect(server.revoked).toEqual([server.issued[2]!.refresh_token]);
+    expect(await inner.get("user-1")).toBeUndefined();
+  });
+
+  test("an unsaved token set newer than the stored one is written back first", async () => {
+    const inner = createMemoryTokenStore();
+    let failWrites = 0;
+    const store: TokenStore = {
+      get: (key) => inner.get(key),
+      delete: (key) => inner.delete(key),
+      async set(key, record) {
+        if (failWrites > 0) {
+          failWrites -= 1;
+          throw new Error("store unavailable");
+        }
+        await inner.set(key, record);
+      },
+    };
+    const tokens = await seeded({ store });
+    t = T0 + HOUR;
+    failWrites = 1;
+    await expect(tokens.getAccessToken("user-1")).rejects.toThrow("store unavailable");
+    expect((await tokens.getToken("user-1"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
+    expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[0]!.refresh_token);
+    expect(await tokens.getAccessToken("user-1")).toBe(server.issued[1]!.access_token);
+    expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
+  });
+
   test("a second manager on the same store picks up a rotation instead of replaying the old token", async () => {
     const store = createMemoryTokenStore();
     const a = await seeded({ store });

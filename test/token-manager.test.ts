@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { createOAuthClient } from "../src/client";
 import { computeExpiresAtMs, computeRefreshAtMs } from "../src/expiry";
 import { createMemoryTokenStore } from "../src/stores/memory";
-import { createTokenManager, type TokenManagerOptions } from "../src/token-manager";
+import type { TokenStore } from "../src/stores/token-store";
+import { cachedKeyCount, createTokenManager, type TokenFailedEvent, type TokenManagerOptions } from "../src/token-manager";
 import { startTokenServer, type TokenServer } from "./helpers/token-server";
 
 const T0 = Date.parse("2030-01-01T00:00:00Z");
@@ -26,6 +27,42 @@ function client() {
 
 function manager(options: Partial<TokenManagerOptions> = {}) {
   return createTokenManager({ client: client(), grant: { type: "client_credentials" }, now, ...options });
+}
+
+/**
+ * A memory store that fails on demand: every read (`get`), reads under its lock only (`lockedGet`), the next
+ * `set` writes, or taking the lock (`lock`, with the Redis store's lock-timeout code). `withLock` only when asked.
+ */
+function faultyStore(options: { withLock?: boolean } = {}) {
+  const inner = createMemoryTokenStore();
+  const faults = { get: false, lockedGet: false, set: 0, lock: false };
+  let locked = false;
+  const store: TokenStore = {
+    async get(key) {
+      if (faults.get || (locked && faults.lockedGet)) throw new Error("store read failed");
+      return inner.get(key);
+    },
+    async set(key, record) {
+      if (faults.set > 0) {
+        faults.set -= 1;
+        throw new Error("store write failed");
+      }
+      await inner.set(key, record);
+    },
+    delete: (key) => inner.delete(key),
+  };
+  if (options.withLock) {
+    store.withLock = async (_key, task) => {
+      if (faults.lock) throw Object.assign(new Error("lock held elsewhere"), { code: "TOKEN_STORE_LOCK_TIMEOUT" });
+      locked = true;
+      try {
+        return await task();
+      } finally {
+        locked = false;
+      }
+    };
+  }
+  return { store, inner, faults };
 }
 
 describe("computeExpiresAtMs", () => {
@@ -249,6 +286,85 @@ describe("createTokenManager getAccessToken (client_credentials, fake clock)", (
     const tokens = manager({ store });
     expect(await tokens.getAccessToken()).toBe("from-elsewhere");
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("createTokenManager when the store fails (fake clock)", () => {
+  test("a store that cannot be read (no withLock: the only read): the current token is served until it expires", async () => {
+    const { store, faults } = faultyStore();
+    const failures: TokenFailedEvent[] = [];
+    const tokens = manager({ store, onFailed: (e) => failures.push(e) });
+    const current = await tokens.getAccessToken();
+    t = T0 + HOUR - 30_000; // inside the refresh window, not expired
+    faults.get = true;
+    expect(await tokens.getAccessToken()).toBe(current);
+    t = T0 + HOUR;
+    await expect(tokens.getAccessToken()).rejects.toThrow("store read failed");
+    expect(failures.map((f) => [f.code, f.servedCurrentToken])).toEqual([
+      ["Error", true],
+      ["Error", false],
+    ]);
+    expect(server.tokenRequests()).toBe(1);
+  });
+
+  test.each(["lockedGet", "lock"] as const)(
+    "with withLock, %s failing: the unexpired token the store just returned is served, though nothing was cached",
+    async (fault) => {
+      const { store, inner, faults } = faultyStore({ withLock: true });
+      // Stored by another process; inside its refresh window, so the manager goes on to the lock.
+      await inner.set("default", { access_token: "stored-at", token_type: "Bearer", expires_at_ms: T0 + 30_000, obtained_at_ms: T0 - HOUR + 30_000 });
+      const failures: TokenFailedEvent[] = [];
+      const tokens = manager({ store, onFailed: (e) => failures.push(e) });
+      faults[fault] = true;
+      expect(await tokens.getAccessToken()).toBe("stored-at");
+      expect(failures).toMatchObject([{ code: fault === "lock" ? "TOKEN_STORE_LOCK_TIMEOUT" : "Error", servedCurrentToken: true }]);
+      expect(server.tokenRequests()).toBe(0);
+      t = T0 + 30_000; // expired: the failure reaches the caller
+      await expect(tokens.getAccessToken()).rejects.toThrow(fault === "lock" ? "lock held elsewhere" : "store read failed");
+    },
+  );
+
+  test("a new token that cannot be saved: the current one is served, and the new one saved and served a second later", async () => {
+    const { store, inner, faults } = faultyStore();
+    const failures: TokenFailedEvent[] = [];
+    const tokens = manager({ store, onFailed: (e) => failures.push(e) });
+    const current = await tokens.getAccessToken();
+    t = T0 + HOUR - 30_000;
+    faults.set = 1;
+    expect(await tokens.getAccessToken()).toBe(current);
+    expect(failures).toMatchObject([{ code: "Error", servedCurrentToken: true }]);
+    expect((await inner.get("default"))?.access_token).toBe(current);
+    expect(await tokens.getAccessToken()).toBe(current);
+    expect(server.tokenRequests()).toBe(2);
+    t += 1_000;
+    expect(await tokens.getAccessToken()).toBe(server.issued[1]!.access_token);
+    expect((await inner.get("default"))?.access_token).toBe(server.issued[1]!.access_token);
+    expect(server.tokenRequests()).toBe(2);
+  });
+});
+
+describe("createTokenManager memory per key (fake clock)", () => {
+  test("the state of idle keys whose token expired is dropped, at most once a minute; a token set not saved yet is kept", async () => {
+    const { store, faults } = faultyStore();
+    const tokens = manager({ store });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => tokens.getAccessToken(`merchant-${i}`)));
+    faults.set = 1;
+    await expect(tokens.getAccessToken("unsaved")).rejects.toThrow("store write failed");
+    expect(cachedKeyCount(tokens)).toBe(201);
+
+    t = T0 + HOUR - 1; // a minute has passed, but no token has expired: nothing goes
+    await tokens.getAccessToken("late");
+    expect(cachedKeyCount(tokens)).toBe(202);
+    t = T0 + 2 * HOUR; // every token has expired; the slow path of any key sweeps
+    await new Promise((r) => setImmediate(r)); // a call's queue entry ends just after its caller resumes
+    await tokens.getAccessToken("now");
+    expect(cachedKeyCount(tokens)).toBe(2); // "now", and "unsaved", whose token set exists nowhere else
+    expect((await tokens.getToken("unsaved"))?.access_token).toBe(server.issued[200]!.access_token);
+
+    // A dropped key is read from the store again when it is next used.
+    t = T0 + 2 * HOUR + 1;
+    await tokens.getAccessToken("merchant-0");
+    expect(cachedKeyCount(tokens)).toBe(3);
   });
 });
 

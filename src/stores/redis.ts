@@ -1,8 +1,10 @@
-import type { TokenRecord, TokenStore } from "./token-store";
+import { isTokenRecord, type TokenRecord, type TokenStore } from "./token-store";
 
 /**
  * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.
- * The store sends `GET`, `SET` (with `NX`/`PX`), `DEL` and `EVAL` (Lua, one key), each naming one key.
+ * The store sends `GET`, `SET` (with `NX`/`PX`), `DEL` and `EVAL` (Lua), each naming one key, except the `EVAL`
+ * of a write under the lock, which names the key's lock first and its record second. A Redis Cluster refuses
+ * that one (CROSSSLOT) unless `prefix` holds a hash tag; the store then checks the lock with a command of its own.
  *
  * A node-redis v5/v6 client (`createClient()` from `redis`) fits as it is. Others take one line:
  * - ioredis: `{ sendCommand: ([name, ...args]) => redis.call(name!, ...args) }`
@@ -43,13 +45,14 @@ export interface RedisTokenStoreOptions {
   prefix?: string;
   /**
    * Expiry of the refresh lock, in ms. The holder renews it every third of this while it works, so it bounds
-   * how long a holder that died (or froze) blocks the others, not how long a refresh may take. Default 10 000.
+   * how long a holder that died (or froze) blocks the others, not how long a refresh may take. A holder frozen or
+   * cut off from Redis for longer loses the lock: see {@link TokenStoreLockLostError}. Default 10 000.
    */
   lockTtlMs?: number;
   /**
    * How long a process waits for a lock another one holds before it rejects with
    * {@link TokenStoreLockTimeoutError}, in ms. Keep it above `lockTtlMs`, so a dead holder's lock expires first,
-   * and above the manager's `requestTimeoutMs`. Default 30 000.
+   * and above the manager's `requestTimeoutMs` (default 30 000), so a holder's refresh ends first. Default 40 000.
    */
   lockWaitMs?: number;
   /** How often a waiting process tries the lock again, in ms (each try is jittered by ±50%). Default 50. */
@@ -67,9 +70,10 @@ export interface RedisTokenStoreOptions {
   onUnavailable?: "throw" | "memory";
   /**
    * Called with every Redis failure: thrown, served from memory, or ignored (a lock release or renewal, after
-   * which the lock expires on its own). For logs and metrics; it holds no token. A hook that throws is ignored.
+   * which the lock expires on its own); and with every lock found lost ({@link TokenStoreLockLostError}), at its
+   * renewal or at a write it refused. For logs and metrics; it holds no token. A hook that throws is ignored.
    */
-  onError?: (error: TokenStoreUnavailableError) => void;
+  onError?: (error: TokenStoreUnavailableError | TokenStoreLockLostError) => void;
 }
 
 /**
@@ -82,7 +86,9 @@ export interface RedisTokenStore extends TokenStore {
   /**
    * Runs `task` while holding the key's lock in Redis (`SET NX PX`, renewed while `task` runs, released by a
    * compare-and-delete so that only its owner removes it). Waits for a lock another process holds, up to
-   * `lockWaitMs`.
+   * `lockWaitMs`. While `task` runs, `set` and `delete` of `key` through this store write only if the lock is
+   * still held, and otherwise reject with {@link TokenStoreLockLostError}, so that a holder that lost its lock
+   * cannot overwrite what the next holder stored.
    *
    * @throws {TokenStoreLockTimeoutError} when the lock was still held by another process after `lockWaitMs`.
    * @throws {TokenStoreUnavailableError} when Redis could not serve and `onUnavailable` is `"throw"`.
@@ -154,20 +160,58 @@ export class TokenStoreLockTimeoutError extends Error {
   }
 }
 
+/**
+ * The refresh lock of a key was lost while its holder worked: it expired (the holder was frozen, or cut off from
+ * Redis, for longer than `lockTtlMs`) or was removed, and another process may hold it now. A `set` or `delete` of
+ * the key inside {@link RedisTokenStore.withLock} is then refused, so it cannot overwrite what the new holder
+ * stored. The token manager treats it as a store failure: it serves the current token while that has not
+ * expired, and keeps a new token set it could not save until a later call saves it (unless Redis holds a newer
+ * one by then).
+ *
+ * @see {@link RedisTokenStoreOptions.lockTtlMs}
+ * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
+ */
+export class TokenStoreLockLostError extends Error {
+  /** Stable code for this class. */
+  readonly code = "TOKEN_STORE_LOCK_LOST" as const;
+  /** What found the lock lost: its renewal (reported to `onError` only), or a write, which was not done. */
+  readonly operation: "renew" | "set" | "delete";
+  /** The key of the token set. */
+  readonly key: string;
+
+  constructor(key: string, operation: TokenStoreLockLostError["operation"]) {
+    super(`Token set "${key}" lost its lock while its holder worked (it expired or was removed)${operation === "renew" ? "" : `: the ${operation} was not done`}`);
+    this.name = "TokenStoreLockLostError";
+    this.key = key;
+    this.operation = operation;
+  }
+}
+
 const DEFAULT_PREFIX = "oauth-token-client:";
 const DEFAULT_LOCK_TTL_MS = 10_000;
-const DEFAULT_LOCK_WAIT_MS = 30_000;
+const DEFAULT_LOCK_WAIT_MS = 40_000;
 const DEFAULT_POLL_INTERVAL_MS = 50;
 const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /** How long a record without a refresh token outlives its access token in Redis (clock skew between hosts). */
 const RECORD_GRACE_MS = 60_000;
 /** With the memory fallback, how long after a failure Redis is left alone, so an outage costs no time per call. */
 const REDIS_RETRY_AFTER_MS = 1_000;
+/** With the memory fallback, how often at most the records Redis has dropped by now are forgotten. */
+const SEEN_SWEEP_INTERVAL_MS = 60_000;
 
 /** Deletes KEYS[1] when it holds ARGV[1]: a lock released by its owner only; a deletion replayed only on the record deleted. */
 const COMPARE_AND_DELETE = 'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0';
 /** Extends the lock KEYS[1] to ARGV[2] ms when ARGV[1] still owns it. */
 const RENEW = 'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0';
+/**
+ * While ARGV[1] owns the lock KEYS[1], writes record ARGV[2] to KEYS[2] (TTL ARGV[3] ms or none), or deletes
+ * KEYS[2] when ARGV[2] is empty; returns 0 without writing when the lock is lost.
+ */
+const IF_OWNER_WRITE = `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == "" then redis.call("DEL", KEYS[2])
+elseif ARGV[3] == "" then redis.call("SET", KEYS[2], ARGV[2])
+else redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3]) end
+return 1`;
 /** Writes record ARGV[1] (obtained at ARGV[2], TTL ARGV[3] ms or none) unless KEYS[1] holds a newer one. */
 const SET_UNLESS_NEWER = `local current = redis.call("GET", KEYS[1])
 if current then
@@ -224,22 +268,29 @@ function unavailable(operation: Operation, key: string, error: unknown): TokenSt
   // A copy with the client's name, text and stack only: ioredis puts the command's arguments on its errors.
   const cause = new Error(message);
   cause.name = name;
-  if (original?.stack !== undefined) cause.stack = original.stack;
+  if (original?.stack !== undefined) {
+    // The client's frames under the trimmed text. V8 starts a stack with "<name>: <message>", every line of the
+    // untrimmed message; other engines start it with the frames.
+    const lines = original.stack.split("\n");
+    const messageLines = original.message.split("\n");
+    const frames = lines[0]!.endsWith(messageLines[0]!) ? lines.slice(messageLines.length) : lines;
+    cause.stack = [`${name}: ${message}`, ...frames].join("\n");
+  }
   const reason = isErrorReply(error, message) ? "refused" : "connection";
   return new TokenStoreUnavailableError({ operation, key, reason, detail: `${name}: ${message}` }, { cause });
 }
 
-function isTokenRecord(value: unknown): value is TokenRecord {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const record = value as Record<string, unknown>;
-  return typeof record.access_token === "string" && typeof record.token_type === "string";
+/** When Redis drops a record on its own (epoch ms); `undefined` for never. */
+function dropAtMs(record: TokenRecord): number | undefined {
+  // A refresh token outlives its access token: a record holding one stays until it is deleted.
+  if (record.refresh_token !== undefined || record.expires_at_ms === undefined) return undefined;
+  return record.expires_at_ms + RECORD_GRACE_MS;
 }
 
 /** A record's TTL in Redis, in ms; `undefined` for none. */
 function ttlFor(record: TokenRecord): number | undefined {
-  // A refresh token outlives its access token: a record holding one stays until it is deleted.
-  if (record.refresh_token !== undefined || record.expires_at_ms === undefined) return undefined;
-  return Math.max(1, Math.ceil(record.expires_at_ms + RECORD_GRACE_MS - Date.now()));
+  const dropAt = dropAtMs(record);
+  return dropAt === undefined ? undefined : Math.max(1, Math.ceil(dropAt - Date.now()));
 }
 
 function sleep(ms: number): Promise<void> {
@@ -259,8 +310,11 @@ function unref(timer: unknown): void {
  * one refreshes a key while the others wait and then use the token it stored.
  *
  * The lock is `SET <prefix>lock:<key> <random owner> NX PX lockTtlMs`, renewed by its holder while it works and
- * released by a compare-and-delete script; a holder that dies loses it within `lockTtlMs`. Every command is
- * bounded by `commandTimeoutMs`, so a Redis that is down or hung never makes a caller wait longer.
+ * released by a compare-and-delete script; a holder that dies loses it within `lockTtlMs`, and its holder's
+ * writes are checked against it in the same script as the write. On a Redis Cluster, where a key's lock and
+ * record sit in different slots unless `prefix` holds a hash tag (`"{my-service}:"`), the check is a renewal just
+ * before the write instead. Every command is bounded by `commandTimeoutMs`, so a Redis that is down or hung
+ * never makes a caller wait longer.
  *
  * @param options - the client, and optionally the key prefix, lock timings, time limit and fallback.
  * @returns the store, to pass as the token manager's `store`.
@@ -276,17 +330,28 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const fallback = options.onUnavailable === "memory";
-  /** Memory fallback: the raw record of each key as Redis last held it, by this process' knowledge. */
-  const seen = new Map<string, string>();
+  /**
+   * Memory fallback: the raw record of each key as Redis last held it, by this process' knowledge, and when Redis
+   * drops it on its own; forgotten then, as Redis forgets it.
+   */
+  const seen = new Map<string, { raw: string; dropAt: number }>();
   /** Memory fallback: changes made while Redis could not serve. */
   const pending = new Map<string, PendingChange>();
   let failedAt: number | undefined;
   let replaying: Promise<void> | undefined;
+  let sweepAt = -Infinity;
+  /**
+   * The owners of the locks held in this store, by key, oldest first (two only after the older one was lost): a
+   * set or delete of the key is written only while the oldest still owns its lock.
+   */
+  const holders = new Map<string, string[]>();
+  /** Learned from a CROSSSLOT answer: a Redis Cluster, where a key's lock and record are in different slots. */
+  let crossSlot = false;
 
   const tokenKey = (key: string) => `${prefix}token:${key}`;
   const lockKey = (key: string) => `${prefix}lock:${key}`;
 
-  function report(error: TokenStoreUnavailableError): void {
+  function report(error: TokenStoreUnavailableError | TokenStoreLockLostError): void {
     try {
       onError?.(error);
     } catch {
@@ -325,10 +390,15 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     return value;
   }
 
+  /** Memory fallback: notes what Redis holds for the key. */
+  function see(key: string, raw: string, record: TokenRecord): void {
+    seen.set(key, { raw, dropAt: dropAtMs(record) ?? Infinity });
+  }
+
   /** Memory fallback: what this process believes the key holds. */
   function local(key: string): TokenRecord | undefined {
     const change = pending.get(key);
-    const raw = change === undefined ? seen.get(key) : change.kind === "set" ? change.raw : undefined;
+    const raw = change === undefined ? seen.get(key)?.raw : change.kind === "set" ? change.raw : undefined;
     return raw === undefined ? undefined : decode(key, raw);
   }
 
@@ -341,18 +411,24 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
         const px = ttlFor(record);
         const args = [tokenKey(key), change.raw, String(record.obtained_at_ms ?? 0), px === undefined ? "" : String(px)];
         written = Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args])) === 1;
+        if (written) see(key, change.raw, record);
       } else if (change.raw !== undefined) {
         await run("delete", key, ["EVAL", COMPARE_AND_DELETE, "1", tokenKey(key), change.raw]);
       }
       if (pending.get(key) === change) pending.delete(key);
-      if (written && change.kind === "set") seen.set(key, change.raw);
-      else seen.delete(key); // Redis holds something newer, or nothing: the next read learns which.
+      // Redis holds something newer, or nothing: the next read learns which.
+      if (!written) seen.delete(key);
     }
   }
 
   /** Runs `remote` against Redis; when Redis cannot serve, throws or, with the memory fallback, runs `inMemory`. */
   async function attempt<T>(remote: () => Promise<T>, inMemory: () => T): Promise<T> {
-    if (fallback && failedAt !== undefined && Date.now() - failedAt < REDIS_RETRY_AFTER_MS) return inMemory();
+    const t = Date.now();
+    if (fallback && t >= sweepAt) {
+      sweepAt = t + SEEN_SWEEP_INTERVAL_MS;
+      for (const [key, { dropAt }] of seen) if (dropAt <= t) seen.delete(key);
+    }
+    if (fallback && failedAt !== undefined && t - failedAt < REDIS_RETRY_AFTER_MS) return inMemory();
     try {
       if (fallback && pending.size > 0) {
         replaying ??= replay().finally(() => (replaying = undefined));
@@ -388,7 +464,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     }
   }
 
-  /** Keeps the lock from expiring while its holder works; stops when the lock turns out to be lost. */
+  /** Keeps the lock from expiring while its holder works; reports it and stops when the lock turns out to be lost. */
   function keepAlive(key: string, owner: string): () => void {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -398,7 +474,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     };
     const tick = async () => {
       try {
-        if (Number(await run("renew", key, ["EVAL", RENEW, "1", lockKey(key), owner, String(lockTtlMs)])) !== 1) return;
+        if (Number(await run("renew", key, ["EVAL", RENEW, "1", lockKey(key), owner, String(lockTtlMs)])) !== 1) {
+          // The holder's writes are refused from now on (write); this is the earliest word of it.
+          if (!stopped) report(new TokenStoreLockLostError(key, "renew"));
+          return;
+        }
       } catch (error) {
         if (error instanceof TokenStoreUnavailableError) report(error);
       }
@@ -411,16 +491,49 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     };
   }
 
+  /**
+   * Writes record `raw` (TTL `px`) under the key, or deletes it when `raw` is `undefined`: unconditionally, or,
+   * while a lock of the key is held in this store, only if it still is. That check and the write are one script;
+   * a Redis Cluster refuses a script on two slots (CROSSSLOT), and there the write follows a renewal of the lock
+   * that found it still held.
+   */
+  async function write(operation: "set" | "delete", key: string, raw: string | undefined, px: number | undefined): Promise<void> {
+    const owner = holders.get(key)?.[0];
+    const plain = raw === undefined ? ["DEL", tokenKey(key)] : px === undefined ? ["SET", tokenKey(key), raw] : ["SET", tokenKey(key), raw, "PX", String(px)];
+    if (owner === undefined) {
+      await run(operation, key, plain);
+      return;
+    }
+    const lost = () => {
+      const error = new TokenStoreLockLostError(key, operation);
+      report(error);
+      return error;
+    };
+    if (!crossSlot) {
+      try {
+        const args = [lockKey(key), tokenKey(key), owner, raw ?? "", px === undefined ? "" : String(px)];
+        if (Number(await run(operation, key, ["EVAL", IF_OWNER_WRITE, "2", ...args])) === 1) return;
+        throw lost();
+      } catch (error) {
+        if (!(error instanceof TokenStoreUnavailableError && error.reason === "refused" && error.message.includes("CROSSSLOT"))) throw error;
+        crossSlot = true;
+      }
+    }
+    if (Number(await run(operation, key, ["EVAL", RENEW, "1", lockKey(key), owner, String(lockTtlMs)])) !== 1) throw lost();
+    await run(operation, key, plain);
+  }
+
   return {
     async get(key) {
       return attempt(
         async () => {
           const raw = text(await run("get", key, ["GET", tokenKey(key)]));
-          const record = raw === undefined ? undefined : decode(key, raw);
-          if (fallback) {
-            if (raw === undefined) seen.delete(key);
-            else seen.set(key, raw);
+          if (raw === undefined) {
+            if (fallback) seen.delete(key);
+            return undefined;
           }
+          const record = decode(key, raw);
+          if (fallback) see(key, raw, record);
           return record;
         },
         () => local(key),
@@ -429,11 +542,10 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
 
     async set(key, record) {
       const raw = JSON.stringify(record);
-      const px = ttlFor(record);
       await attempt(
         async () => {
-          await run("set", key, px === undefined ? ["SET", tokenKey(key), raw] : ["SET", tokenKey(key), raw, "PX", String(px)]);
-          if (fallback) seen.set(key, raw);
+          await write("set", key, raw, ttlFor(record));
+          if (fallback) see(key, raw, record);
         },
         () => void pending.set(key, { kind: "set", raw }),
       );
@@ -442,11 +554,11 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     async delete(key) {
       await attempt(
         async () => {
-          await run("delete", key, ["DEL", tokenKey(key)]);
+          await write("delete", key, undefined, undefined);
           if (fallback) seen.delete(key);
         },
         // Deleted later only if Redis still holds the record this process knew: a newer one is someone else's.
-        () => void pending.set(key, { kind: "delete", raw: seen.get(key) }),
+        () => void pending.set(key, { kind: "delete", raw: seen.get(key)?.raw }),
       );
     },
 
@@ -459,10 +571,15 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       // Without Redis (memory fallback) the manager's own per-key queue is the only lock left.
       if (!locked) return task();
       const stop = keepAlive(key, owner);
+      const owners = holders.get(key) ?? [];
+      holders.set(key, owners);
+      owners.push(owner);
       try {
         return await task();
       } finally {
         stop();
+        owners.splice(owners.indexOf(owner), 1);
+        if (owners.length === 0 && holders.get(key) === owners) holders.delete(key);
         try {
           await run("unlock", key, ["EVAL", COMPARE_AND_DELETE, "1", lockKey(key), owner]);
         } catch (error) {

@@ -51,3 +51,16 @@ export interface TokenStore {
    */
   withLock?<T>(key: string, task: () => Promise<T>): Promise<T>;
 }
+
+/**
+ * Whether `value` has the shape of a {@link TokenRecord} (an object with a string `access_token` and
+ * `token_type`): how the token manager and the Redis store check what a store hands back. It reads no token.
+ *
+ * @see {@link TokenStore.get}
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export function isTokenRecord(value: unknown): value is TokenRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const record = value as Record<string, unknown>;
+  return typeof record.access_token === "string" && typeof record.token_type === "string";
+}

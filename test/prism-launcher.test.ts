@@ -4,22 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { startPrism } from "./helpers/prism";
+import { rejection, timed } from "./helpers/track";
 
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-async function timed<T>(promise: Promise<T>): Promise<{ ms: number; result: PromiseSettledResult<T> }> {
-  const start = performance.now();
-  const [result] = await Promise.allSettled([promise]);
-  return { ms: Math.round(performance.now() - start), result: result! };
-}
-
-function rejection(result: PromiseSettledResult<unknown>): unknown {
-  expect(result.status).toBe("rejected");
-  return (result as PromiseRejectedResult).reason;
-}
 
 describe("Prism, started by the tests in its own process group, when it fails to start", () => {
   const hooks = () => (["exit", "SIGINT", "SIGTERM"] as const).map((event) => process.listenerCount(event));

@@ -13,6 +13,7 @@ import {
 import type { TokenRecord } from "../src/stores/token-store";
 import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
 import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
+import { rejection, timed } from "./helpers/track";
 import { startTokenServer, type TokenServer } from "./helpers/token-server";
 
 const T0 = Date.parse("2030-01-01T00:00:00Z");
@@ -74,16 +75,6 @@ function manager(s: ReturnType<typeof store>, options: Partial<TokenManagerBaseO
   return createTokenManager({ client: oauthClient(), grant: { type: "client_credentials" }, store: s, now, ...options });
 }
 
-async function timed<T>(promise: Promise<T>): Promise<{ ms: number; result: PromiseSettledResult<T> }> {
-  const start = performance.now();
-  const [result] = await Promise.allSettled([promise]);
-  return { ms: Math.round(performance.now() - start), result: result! };
-}
-
-function rejection(result: PromiseSettledResult<unknown>): unknown {
-  expect(result.status).toBe("rejected");
-  return (result as PromiseRejectedResult).reason;
-}
 
 describe("createRedisTokenStore records", () => {
   test("a record is JSON under <prefix>token:<key>; without a refresh token it expires a minute after the access token", async () => {

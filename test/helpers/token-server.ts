@@ -248,7 +248,16 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
       res.writeHead(200, { "Content-Type": "text/html" });
       const chunk = `<p>${"x".repeat(64 * 1024 - 7)}</p>`;
       for (let i = 0; i < 32 && !res.destroyed; i++) {
-        if (!res.write(chunk)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+        if (!res.write(chunk)) {
+          // Whichever comes first, drop both listeners: a "close" left behind per chunk piles up.
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              res.off("drain", done).off("close", done);
+              resolve();
+            };
+            res.on("drain", done).on("close", done);
+          });
+        }
       }
       res.end();
       return;

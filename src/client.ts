@@ -492,24 +492,53 @@ function checkScopes(scopes: readonly string[], allowed: ReadonlySet<string>): v
   }
 }
 
+/** The fields each grant takes, per request format, built once. */
+const GRANT_ALLOWED: Record<RequestFormat, Record<string, ReadonlySet<string>>> = { form: {}, json: {} };
+for (const [grantType, fields] of Object.entries(GRANT_FIELDS)) {
+  const own = ["grant_type", ...fields.required, ...fields.optional];
+  GRANT_ALLOWED.form[grantType] = new Set(own);
+  GRANT_ALLOWED.json[grantType] = new Set([...own, "scopes", "short_lived"]);
+}
+const SQUARE_REVOKE_FIELDS: ReadonlySet<string> = new Set(["access_token", "merchant_id", "revoke_only_access_token"]);
+const TOKEN_FIELDS: ReadonlySet<string> = new Set(["token", "token_type_hint", "access_token"]);
+const ACCESS_TOKEN_FIELD: ReadonlySet<string> = new Set(["access_token"]);
+
+/** The call's parameters, which must be an object. */
+function paramsObject(params: unknown): Record<string, unknown> {
+  if (!isPlainObject(params)) throw argumentError("params must be an object");
+  return params;
+}
+
+/** The client's credentials come from its options: a call that carries them is a mistake. */
+function noClientFields(params: Record<string, unknown>): void {
+  for (const key of ["client_id", "client_secret"]) {
+    if (params[key] !== undefined) throw argumentError(`${key} comes from the client options; do not pass it in the request`);
+  }
+}
+
+/** Throws a TypeError naming the first field that `allowed` does not hold; `undefined` fields are ignored. */
+function onlyFields(params: Record<string, unknown>, allowed: ReadonlySet<string>, what: string, hint = (_key: string) => ""): void {
+  for (const key of Object.keys(params)) {
+    if (params[key] !== undefined && !allowed.has(key)) throw argumentError(`${key} is not a field of ${what}${hint(key)}`);
+  }
+}
+
+const squareOnlyHint = (key: string) => (key === "scopes" || key === "short_lived" ? ' (Square options need requestFormat "json")' : "");
+
 /** Checks a grant's fields before anything is sent; returns the body to send, without client credentials. */
 function checkTokenRequest(request: unknown, format: RequestFormat, allowedScopes: ReadonlySet<string> | undefined): Record<string, unknown> {
   if (!isPlainObject(request)) throw argumentError("token request must be an object");
   const grantType = request.grant_type;
   const fields = typeof grantType === "string" ? GRANT_FIELDS[grantType] : undefined;
   if (!fields) throw argumentError(`grant_type must be one of ${Object.keys(GRANT_FIELDS).join(", ")}`);
-  for (const key of ["client_id", "client_secret"]) {
-    if (request[key] !== undefined) throw argumentError(`${key} comes from the client options; do not pass it in the request`);
-  }
+  noClientFields(request);
   for (const name of fields.required) checkNonEmptyString(request[name], name);
   for (const name of fields.optional) if (request[name] !== undefined) checkNonEmptyString(request[name], name);
   if (request.code_verifier !== undefined) checkCodeVerifier(request.code_verifier);
   if (request.redirect_uri !== undefined && !URL.canParse(request.redirect_uri as string)) {
     throw argumentError("redirect_uri must be an absolute URI");
   }
-  const allowed = new Set<string>(["grant_type", ...fields.required, ...fields.optional]);
   if (format === "json") {
-    allowed.add("scopes").add("short_lived");
     if (request.scopes !== undefined) {
       const scopes = request.scopes;
       if (!Array.isArray(scopes) || scopes.some((s) => typeof s !== "string" || s === "")) {
@@ -522,19 +551,12 @@ function checkTokenRequest(request: unknown, format: RequestFormat, allowedScope
     if (typeof request.scope === "string") checkScopes(request.scope.split(" ").filter(Boolean), allowedScopes);
     if (Array.isArray(request.scopes)) checkScopes(request.scopes as string[], allowedScopes);
   }
-  for (const key of Object.keys(request)) {
-    if (request[key] !== undefined && !allowed.has(key)) {
-      const hint = key === "scopes" || key === "short_lived" ? ' (Square options need requestFormat "json")' : "";
-      throw argumentError(`${key} is not a field of the ${grantType as string} grant${hint}`);
-    }
-  }
+  onlyFields(request, GRANT_ALLOWED[format][grantType as string]!, `the ${grantType as string} grant`, squareOnlyHint);
   return compact(request);
 }
 
 function checkTokenField(params: Record<string, unknown>, format: RequestFormat, operation: "revoke" | "introspect"): Record<string, unknown> {
-  for (const key of ["client_id", "client_secret"]) {
-    if (params[key] !== undefined) throw argumentError(`${key} comes from the client options; do not pass it in the request`);
-  }
+  noClientFields(params);
   if (format === "json") {
     // Square's revocation: access_token or merchant_id.
     if (params.access_token === undefined && params.merchant_id === undefined) throw argumentError("access_token or merchant_id is required");
@@ -543,11 +565,7 @@ function checkTokenField(params: Record<string, unknown>, format: RequestFormat,
     if (params.revoke_only_access_token !== undefined && typeof params.revoke_only_access_token !== "boolean") {
       throw argumentError("revoke_only_access_token must be a boolean");
     }
-    for (const key of Object.keys(params)) {
-      if (params[key] !== undefined && !["access_token", "merchant_id", "revoke_only_access_token"].includes(key)) {
-        throw argumentError(`${key} is not a field of Square's ${operation} request`);
-      }
-    }
+    onlyFields(params, SQUARE_REVOKE_FIELDS, `Square's ${operation} request`);
     return compact(params);
   }
   if (params.token !== undefined && params.access_token !== undefined) throw argumentError("give token or access_token, not both");
@@ -558,11 +576,7 @@ function checkTokenField(params: Record<string, unknown>, format: RequestFormat,
     throw argumentError('token_type_hint must be "access_token" or "refresh_token"');
   }
   if (params.access_token !== undefined && params.token_type_hint !== undefined) throw argumentError("token_type_hint goes with token, not access_token");
-  for (const key of Object.keys(params)) {
-    if (params[key] !== undefined && !["token", "token_type_hint", "access_token"].includes(key)) {
-      throw argumentError(`${key} is not a field of the ${operation} request`);
-    }
-  }
+  onlyFields(params, TOKEN_FIELDS, `the ${operation} request`);
   return compact(params);
 }
 
@@ -768,8 +782,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
   }
 
   function grant(grantType: string, params: unknown): Record<string, unknown> {
-    if (params !== undefined && !isPlainObject(params)) throw argumentError("params must be an object");
-    return { ...(params as object | undefined), grant_type: grantType };
+    return { ...(params === undefined ? undefined : paramsObject(params)), grant_type: grantType };
   }
 
   return {
@@ -778,13 +791,11 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     exchangeAuthorizationCode: async (params, call) => token(grant("authorization_code", params), call),
     refreshToken: async (params, call) => token(grant("refresh_token", params), call),
     clientCredentials: async (params, call) => token(grant("client_credentials", params), call),
-    async renewToken(params, call) {
+    async renewToken(input, call) {
       checkCallOptions(call);
-      if (!isPlainObject(params)) throw argumentError("params must be an object");
+      const params = paramsObject(input);
       checkNonEmptyString(params.access_token, "access_token");
-      for (const [key, value] of Object.entries(params)) {
-        if (value !== undefined && key !== "access_token") throw argumentError(`${key} is not a field of the renew request`);
-      }
+      onlyFields(params, ACCESS_TOKEN_FIELD, "the renew request");
       if (clientId === undefined) throw argumentError("options.clientId is required: it is part of the renew path");
       const headers: Record<string, string> = {};
       squareClientHeader(headers);
@@ -793,8 +804,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     },
     async revokeToken(params, call) {
       checkCallOptions(call);
-      if (!isPlainObject(params)) throw argumentError("params must be an object");
-      const body = checkTokenField(params, format, "revoke");
+      const body = checkTokenField(paramsObject(params), format, "revoke");
       const headers: Record<string, string> = {};
       if (format === "json") {
         squareClientHeader(headers);
@@ -806,8 +816,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     },
     async introspectToken(params, call) {
       checkCallOptions(call);
-      if (!isPlainObject(params)) throw argumentError("params must be an object");
-      const body = checkTokenField(params, "form", "introspect");
+      const body = checkTokenField(paramsObject(params), "form", "introspect");
       if (introspection === "square_token_status") {
         const token = (body.token ?? body.access_token) as string;
         return settle(statusAsIntrospection, await send("tokenStatus", undefined, undefined, { Authorization: `Bearer ${token}` }, call, true), body);
@@ -816,13 +825,11 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
       authenticate(body, headers);
       return settle(processIntrospectionResponse, await send("introspect", body, FORM, headers, call, true), body);
     },
-    async retrieveTokenStatus(params, call) {
+    async retrieveTokenStatus(input, call) {
       checkCallOptions(call);
-      if (!isPlainObject(params)) throw argumentError("params must be an object");
+      const params = paramsObject(input);
       checkNonEmptyString(params.access_token, "access_token");
-      for (const [key, value] of Object.entries(params)) {
-        if (value !== undefined && key !== "access_token") throw argumentError(`${key} is not a field of the token status request`);
-      }
+      onlyFields(params, ACCESS_TOKEN_FIELD, "the token status request");
       const headers = { Authorization: `Bearer ${params.access_token}` };
       return settle(processTokenStatusResponse, await send("tokenStatus", undefined, undefined, headers, call, true), params);
     },

@@ -37,6 +37,24 @@ function refreshesSent(): string[] {
   return server.requests.filter((r) => r.grant_type === "refresh_token").map((r) => r.refresh_token!);
 }
 
+/** A memory store whose next `n` writes fail, as a store that is briefly unavailable; `inner` is what it holds. */
+function storeWithFailingWrites() {
+  const inner = createMemoryTokenStore();
+  let failing = 0;
+  const store: TokenStore = {
+    get: (key) => inner.get(key),
+    delete: (key) => inner.delete(key),
+    async set(key, record) {
+      if (failing > 0) {
+        failing -= 1;
+        throw new Error("store unavailable");
+      }
+      await inner.set(key, record);
+    },
+  };
+  return { inner, store, failNextWrites: (n: number) => void (failing = n) };
+}
+
 describe("createTokenManager refresh-token rotation", () => {
   test("each refresh stores the new refresh token; a rotated-out one is never sent again", async () => {
     const tokens = await seeded();
@@ -107,22 +125,10 @@ describe("createTokenManager refresh-token rotation", () => {
   });
 
   test("a refresh that fails after a store write failure does not lose the rotated refresh token", async () => {
-    const inner = createMemoryTokenStore();
-    let failWrites = 0;
-    const store: TokenStore = {
-      get: (key) => inner.get(key),
-      delete: (key) => inner.delete(key),
-      async set(key, record) {
-        if (failWrites > 0) {
-          failWrites -= 1;
-          throw new Error("store unavailable");
-        }
-        await inner.set(key, record);
-      },
-    };
+    const { inner, store, failNextWrites } = storeWithFailingWrites();
     const tokens = await seeded({ store });
     t = T0 + HOUR;
-    failWrites = 1;
+    failNextWrites(1);
     await expect(tokens.getAccessToken("user-1")).rejects.toThrow("store unavailable");
     // The store still holds the rotated-out token; the manager kept the new one and saves it first.
     expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[0]!.refresh_token);
@@ -185,22 +191,10 @@ describe("createTokenManager refresh-token rotation", () => {
   });
 
   test("an unsaved token set newer than the stored one is written back first", async () => {
-    const inner = createMemoryTokenStore();
-    let failWrites = 0;
-    const store: TokenStore = {
-      get: (key) => inner.get(key),
-      delete: (key) => inner.delete(key),
-      async set(key, record) {
-        if (failWrites > 0) {
-          failWrites -= 1;
-          throw new Error("store unavailable");
-        }
-        await inner.set(key, record);
-      },
-    };
+    const { inner, store, failNextWrites } = storeWithFailingWrites();
     const tokens = await seeded({ store });
     t = T0 + HOUR;
-    failWrites = 1;
+    failNextWrites(1);
     await expect(tokens.getAccessToken("user-1")).rejects.toThrow("store unavailable");
     expect((await tokens.getToken("user-1"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
     expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[0]!.refresh_token);

@@ -117,12 +117,24 @@ function isRedirect(response: Response): boolean {
   return response.type === "opaqueredirect" || (response.status >= 300 && response.status < 400);
 }
 
+/**
+ * The error for a redirect answer. `detail` is the status and target when the fetch handed the 3xx back; Node's
+ * own fetch refuses the redirect itself and reports neither (status 0).
+ */
+export function redirectError(detail: string, status: number, response?: Response, where = ""): OAuthResponseError {
+  return new OAuthResponseError(
+    `${where}the server answered with a redirect${detail}; token requests do not follow redirects: configure the endpoint's final URL`,
+    status,
+    { response },
+  );
+}
+
 function failOnRedirect(answer: RawAnswer): void {
   const { response } = answer;
   if (!isRedirect(response)) return;
   const location = response.headers.get("location");
   const target = location !== null && URL.canParse(location, response.url || undefined) ? ` to ${new URL(location, response.url || undefined).origin}` : "";
-  fail(answer, `the server answered with a redirect (HTTP ${response.status}${target}); token requests do not follow redirects: configure the endpoint's final URL`);
+  throw redirectError(` (HTTP ${response.status}${target})`, response.status, response);
 }
 
 /**

@@ -69,16 +69,46 @@ describe("redirects are not followed", () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  const calls = (client: ReturnType<typeof createOAuthClient>) => [
+    () => client.clientCredentials(),
+    () => client.revokeToken({ token: "opaque-token-value" }),
+    () => client.introspectToken({ token: "opaque" }),
+  ];
+
   for (const status of [301, 302, 303, 307, 308]) {
-    test(`HTTP ${status} on a token, revocation or introspection request is an OAuthResponseError; the target is never asked`, async () => {
+    test(`HTTP ${status} on a token, revocation or introspection request is an OAuthResponseError; the target is never asked, nothing is retried`, async () => {
       const path = `/moved-${status}`;
+      // Node's own fetch refuses the redirect itself (redirect: "error"), so status and target are unknown.
       const client = createOAuthClient({ baseUrl, ...CREDENTIALS, endpoints: { token: path, revoke: path, introspect: path } });
       seen.length = 0;
-      for (const call of [() => client.clientCredentials(), () => client.revokeToken({ token: "opaque-token-value" }), () => client.introspectToken({ token: "opaque" })]) {
+      for (const [i, call] of calls(client).entries()) {
+        const error = await call().catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OAuthResponseError);
+        const operation = ["token", "revoke", "introspect"][i];
+        expect(error).toMatchObject({ status: 0, message: `${operation} request to ${new URL(baseUrl).host}: the server answered with a redirect; token requests do not follow redirects: configure the endpoint's final URL` });
+      }
+      expect(seen).toEqual([path, path, path]);
+    });
+
+    test(`HTTP ${status} through a custom fetch is handed back (redirect: "manual"), so the error names its status and target`, async () => {
+      const path = `/moved-${status}`;
+      const modes: (string | undefined)[] = [];
+      const client = createOAuthClient({
+        baseUrl,
+        ...CREDENTIALS,
+        endpoints: { token: path, revoke: path, introspect: path },
+        fetch: (input, init) => {
+          modes.push(init?.redirect);
+          return fetch(input, init);
+        },
+      });
+      seen.length = 0;
+      for (const call of calls(client)) {
         const error = await call().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(OAuthResponseError);
         expect(error).toMatchObject({ status, message: expect.stringContaining(`redirect (HTTP ${status} to ${baseUrl})`) });
       }
+      expect(modes).toEqual(["manual", "manual", "manual"]);
       expect(seen).toEqual([path, path, path]);
     });
   }

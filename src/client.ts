@@ -8,6 +8,7 @@ import {
   processRenewResponse,
   processRevocationResponse,
   processTokenResponse,
+  hideQuoted,
   redirectError,
   type IntrospectionResponse,
   type ProcessTokenOptions,
@@ -365,6 +366,17 @@ function formEncode(value: string): string {
     .replace(/%20/g, "+");
 }
 
+/** The secrets given, and how each reads form-encoded where that differs: a server may quote what it received as it received it. */
+function withEncoded(secrets: readonly (string | undefined)[]): string[] {
+  const out: string[] = [];
+  for (const secret of secrets) {
+    if (secret === undefined || secret === "") continue;
+    out.push(secret);
+    if (formEncode(secret) !== secret) out.push(formEncode(secret));
+  }
+  return out;
+}
+
 /** Drops `undefined`, so no field travels as the string "undefined". */
 function compact(body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -639,6 +651,7 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     .map(([, value]) => value);
   const credentials = auth === "client_secret_basic" ? btoa(`${formEncode(clientId!)}:${formEncode(clientSecret!)}`) : undefined;
   const basic = credentials === undefined ? undefined : `Basic ${credentials}`;
+  const ownSecrets = withEncoded([clientSecret, credentials, ...headerSecrets]);
   const hosts = {} as Record<OperationName, string>;
   for (const name of Object.keys(endpoints) as OperationName[]) hosts[name] = new URL(endpoints[name].baseUrl).host;
 
@@ -680,15 +693,27 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
 
   /** Validates an answer; an error is stripped of any secret of the request the server quoted back. */
   function settle<T>(process: (answer: RawAnswer) => T, answer: RawAnswer, sent: Record<string, unknown> | undefined): T {
+    let result: T;
     try {
-      return process(answer);
+      result = process(answer);
     } catch (error) {
-      const secrets: (string | undefined)[] = [clientSecret, credentials, ...headerSecrets];
-      if (sent) for (const field of SECRET_PARAMS) if (typeof sent[field] === "string") secrets.push(sent[field]);
-      // A server may quote what it received as it received it: form-encoded.
-      for (const secret of secrets.slice()) if (secret !== undefined && formEncode(secret) !== secret) secrets.push(formEncode(secret));
-      throw redactError(error, secrets);
+      throw redactError(error, secretsOf(sent));
     }
+    // A result that quotes a secret of the request (in a description, say) prints it as [REDACTED] too.
+    const { body } = answer;
+    return typeof body === "string" && body !== "" ? hideQuoted(result, secretsOf(sent).filter((secret) => body.includes(secret))) : result;
+  }
+
+  /** The secrets of a request: the client's, and those of the call's parameters; each also form-encoded. */
+  function secretsOf(sent: Record<string, unknown> | undefined): string[] {
+    let secrets = ownSecrets;
+    if (sent) {
+      for (const field of SECRET_PARAMS) {
+        const value = sent[field];
+        if (typeof value === "string") secrets = [...secrets, ...withEncoded([value])];
+      }
+    }
+    return secrets;
   }
 
   /**

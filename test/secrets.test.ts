@@ -30,7 +30,8 @@ const SQUARE_SECRET = "sq0csp-SQUARE-SECRET-secrets-9d2c";
 const ACCESS_TOKEN = "ACCESS-TOKEN-secrets-5b6e71";
 const REFRESH_TOKEN = "REFRESH-TOKEN-secrets-a8c4d2";
 const CODE = "AUTH-CODE-secrets-77aa01";
-collector.secret(CLIENT_SECRET, SQUARE_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, CODE);
+const ISSUED_TOKEN = "ISSUED-TOKEN-secrets-31c9f0";
+collector.secret(CLIENT_SECRET, SQUARE_SECRET, ACCESS_TOKEN, REFRESH_TOKEN, CODE, ISSUED_TOKEN);
 
 let tokenServer: TokenServer;
 let echo: Server;
@@ -52,6 +53,11 @@ function echoAnswer(request: IncomingMessage, body: string): { status: number; h
   if (path.startsWith("/challenge")) return { status: 401, headers: { "WWW-Authenticate": `Basic realm="${seen.replace(/["\r\n]/g, "")}"` }, body: "" };
   if (path.startsWith("/html")) return { status: 502, headers: { "Content-Type": "text/html" }, body: `<pre>${seen}</pre>` };
   if (path.startsWith("/redirect")) return { status: 302, headers: { Location: `https://login.example.org/?echo=${encodeURIComponent(seen)}` }, body: "" };
+  if (path.startsWith("/quote-200")) {
+    // A success for every operation, that quotes the request in a field no secret is expected in.
+    const result = { access_token: ISSUED_TOKEN, token_type: "Bearer", active: true, expires_at: "2030-01-01T00:00:00Z", note: `got ${seen}` };
+    return { status: 200, headers: json, body: JSON.stringify(result) };
+  }
   if (path.startsWith("/token-type")) {
     return { status: 200, headers: json, body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN }) };
   }
@@ -150,8 +156,8 @@ describe("scenarios", () => {
     await collector.settle(client.refreshToken({ refresh_token: REFRESH_TOKEN }));
   });
 
-  test("a server that quotes back what it was sent, in every error shape", async () => {
-    for (const path of ["/rfc", "/error-200", "/square", "/voucherify", "/challenge", "/html", "/redirect", "/token-type"]) {
+  test("a server that quotes back what it was sent, in every error shape and in a success", async () => {
+    for (const path of ["/rfc", "/error-200", "/square", "/voucherify", "/challenge", "/html", "/redirect", "/token-type", "/quote-200"]) {
       for (const json of [false, true]) {
         for (const clientAuthentication of json ? [undefined] : (["client_secret_basic", "client_secret_post"] as const)) {
           const client = clientOf(echoUrl, {

@@ -732,17 +732,19 @@ export function createOAuthClient<F extends RequestFormat = "form">(options: OAu
     };
     const timer = limitMs < MAX_TIMER_MS ? setTimeout(expire, limitMs) : undefined;
     let answered = false;
-    const exchange = (async (): Promise<RawAnswer> => {
+    const exchange = async (): Promise<RawAnswer> => {
       // The path is the configured one; its type is the spec's path, whose body types it shares.
       const { response, error } = await api.POST(endpoints[operation].path as "/oauth2/token", { ...init, signal: controller.signal } as never);
       answered = true;
       return { response, body: response.ok ? await readBody(response, maxBytes, controller.signal, fetchImpl === undefined) : error };
-    })();
+    };
     try {
-      // Settles on the exchange or on the abort, whichever comes first (a cheaper Promise.race).
+      // The runtime's fetch ends on an abort, and so do its body reads. A custom fetch may not: the call settles
+      // on the exchange or on the abort, whichever comes first (a cheaper Promise.race).
+      if (fetchImpl === undefined) return await exchange();
       return await new Promise<RawAnswer>((resolve, reject) => {
         controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
-        exchange.then(resolve, reject);
+        exchange().then(resolve, reject);
       });
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;

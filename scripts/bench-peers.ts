@@ -2,7 +2,7 @@
  * Benchmark against peers (issue 8), in one interleaved run:
  * 1. time per client_credentials token request against a local node:http server on 127.0.0.1, as a ratio to
  *    raw fetch, for this client, a bare openapi-fetch call, oauth4webapi, openid-client and simple-oauth2;
- *    interleaved rounds (A B C … A B C …), medians. Raw fetch with redirect: "error", the mode the client uses
+ *    interleaved rounds (each round every contender once, in a new random order), medians. Raw fetch with redirect: "error", the mode the client uses
  *    on Node's own fetch, is shown too, so the part of the gap that mode makes can be seen;
  * 2. the minified + gzipped browser bundle (esbuild) of the client alone and with the token manager, next to
  *    the peers';
@@ -101,6 +101,16 @@ function contenders(baseUrl: string): Contender[] {
   ];
 }
 
+/** A copy of `items` in random order (Fisher–Yates). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 type Timing = { us: number; ratio: number; low: number; high: number };
 
 async function requestTimes(): Promise<Map<string, Timing>> {
@@ -110,9 +120,9 @@ async function requestTimes(): Promise<Map<string, Timing>> {
     for (const c of list) for (let i = 0; i < 50; i++) await c.request(); // warm-up: JIT and keep-alive sockets
     const perRound = new Map<string, number[]>(list.map((c) => [c.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the starting contender so no one always runs first in a round.
-      for (let k = 0; k < list.length; k++) {
-        const c = list[(round + k) % list.length]!;
+      // A new order each round: no contender always runs first, or always right after one that leaves much
+      // garbage for the next to collect.
+      for (const c of shuffled(list)) {
         const start = performance.now();
         for (let i = 0; i < PER_ROUND; i++) await c.request();
         perRound.get(c.name)!.push(((performance.now() - start) * 1000) / PER_ROUND);

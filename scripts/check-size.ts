@@ -9,8 +9,10 @@ import { gzippedBundleBytes, OWN_BUNDLES } from "./size";
  * answer checks, retries, time-outs and secret redaction cost more, as README "Performance" explains.
  */
 const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
-  client: 10_500,
-  "client + token manager": 13_100,
+  // Raised from 10 500 and 13 100 for the redirect refusal on Node's fetch and the redaction of request secrets
+  // a successful answer quotes back (10 560 and 13 237 bytes with them).
+  client: 11_000,
+  "client + token manager": 13_750,
 };
 
 let failed = false;

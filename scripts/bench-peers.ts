@@ -23,7 +23,7 @@ import { gzippedBundleBytes, OWN_BUNDLES } from "./size";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 31);
 const PER_ROUND = Number(process.env.BENCH_PER_ROUND ?? 150);
-const IMPORT_RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 15);
+const IMPORT_RUNS = Number(process.env.BENCH_IMPORT_RUNS ?? 21);
 
 /** The q-quantile (0 to 1) of `values`, interpolated between neighbours. */
 const quantile = (values: number[], q: number) => {
@@ -149,16 +149,29 @@ export const BUNDLES: Record<string, string> = {
   "openid-client": `export { Configuration, clientCredentialsGrant } from "openid-client";`,
 };
 
-function importTime(specifier: string | undefined): number {
+/** Wall time of one fresh node process that imports `specifier`, or nothing. */
+function processTime(specifier: string | undefined): number {
   const code = specifier ? `await import(${JSON.stringify(specifier)})` : "";
-  const times: number[] = [];
+  const start = performance.now();
+  const result = spawnSync(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT, stdio: "ignore" });
+  if (result.status !== 0) throw new Error(`import of ${specifier} failed`);
+  return performance.now() - start;
+}
+
+/**
+ * Cold import times over an empty node process: each run starts an empty process and then one per package,
+ * in a new random order, and each package's figure is the median of its differences to the empty process of
+ * the same run, so the machine's slow swings cancel out.
+ */
+function importTimes(): { empty: number; over: Map<string, number> } {
+  const empties: number[] = [];
+  const diffs = new Map<string, number[]>(Object.keys(IMPORTS).map((name) => [name, []]));
   for (let i = 0; i < IMPORT_RUNS; i++) {
-    const start = performance.now();
-    const result = spawnSync(process.execPath, ["--input-type=module", "-e", code], { cwd: ROOT, stdio: "ignore" });
-    if (result.status !== 0) throw new Error(`import of ${specifier} failed`);
-    times.push(performance.now() - start);
+    const empty = processTime(undefined);
+    empties.push(empty);
+    for (const [name, specifier] of shuffled(Object.entries(IMPORTS))) diffs.get(name)!.push(processTime(specifier) - empty);
   }
-  return median(times);
+  return { empty: median(empties), over: new Map([...diffs].map(([name, values]) => [name, median(values)])) };
 }
 
 const IMPORTS: Record<string, string> = {
@@ -185,7 +198,7 @@ console.log("\n## Browser bundle, esbuild --minify, gzip -9\n");
 console.log("| bundle | min+gz |\n| --- | ---: |");
 for (const [name, contents] of Object.entries(BUNDLES)) console.log(`| ${name} | ${fmt((await gzippedBundleBytes(contents)) / 1024, 2)} KB |`);
 
-console.log(`\n## Cold import, fresh node process (${IMPORT_RUNS} runs, medians; the package from dist/)\n`);
-const empty = importTime(undefined);
-console.log(`| import | ms over an empty node process (${fmt(empty, 1)} ms) |\n| --- | ---: |`);
-for (const [name, specifier] of Object.entries(IMPORTS)) console.log(`| ${name} | ${fmt(importTime(specifier) - empty, 1)} |`);
+console.log(`\n## Cold import, fresh node process (${IMPORT_RUNS} runs; the package from dist/)\n`);
+const { empty, over } = importTimes();
+console.log(`| import | ms over an empty node process (${fmt(empty, 1)} ms), median of paired runs |\n| --- | ---: |`);
+for (const [name, ms] of over) console.log(`| ${name} | ${fmt(ms, 1)} |`);

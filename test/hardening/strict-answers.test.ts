@@ -253,4 +253,15 @@ describe("results print no token", () => {
     const copy = { ...tokens };
     expect(JSON.parse(JSON.stringify(copy))).toMatchObject({ access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN });
   });
+
+  test("a result stays a plain object (isPlainObject checks pass), and a server's own toJSON field cannot unmask it", async () => {
+    const tokens = await processTokenResponse({
+      response: new Response(null, { status: 200, headers: JSON_HEADERS }),
+      body: token({ toJSON: "not a function", refresh_token: REFRESH_TOKEN }),
+    });
+    secrets.add(tokens);
+    expect(Object.getPrototypeOf(tokens)).toBe(Object.prototype);
+    expect(JSON.stringify(tokens)).not.toContain(ACCESS_TOKEN);
+    expect(JSON.stringify(tokens)).not.toContain(REFRESH_TOKEN);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * The published package as a user gets it: `npm pack`, installed into a fresh project, then imported (ESM),
  * required (CommonJS), type-checked with moduleResolution node16 and bundler, and used for one token request
- * against Prism, on Node 20, 22 and 24 (the newer ones from the npm registry's `node` package).
+ * against Prism (and, from ESM, one against a server that redirects), on Node 20, 22 and 24 (the newer ones
+ * from the npm registry's `node` package).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -34,11 +35,21 @@ function nodeBinary(major: keyof typeof NODE_VERSIONS): string {
 }
 
 const ESM = `
+import { createServer } from "node:http";
 import { createOAuthClient, OAuthError } from "oauth-token-client";
 import { createRedisTokenStore } from "oauth-token-client/redis";
 const client = createOAuthClient({ baseUrl: process.env.PRISM_URL, clientId: "consumer", clientSecret: "consumer-secret" });
 const token = await client.clientCredentials({ scope: "read" });
-console.log(JSON.stringify({ kind: "esm", node: process.versions.node, type: typeof OAuthError, redis: typeof createRedisTokenStore, token_type: token.token_type, has_token: token.access_token.length > 0 }));
+// This Node's own fetch refuses a redirect (redirect: "error"); the client must still say it was one.
+const moved = createServer((request, response) => request.resume().on("end", () => response.writeHead(302, { Location: "/elsewhere" }).end()));
+await new Promise((resolve) => moved.listen(0, "127.0.0.1", resolve));
+const movedClient = createOAuthClient({ baseUrl: "http://127.0.0.1:" + moved.address().port, clientId: "consumer", clientSecret: "consumer-secret" });
+const redirect = await movedClient.clientCredentials().then(
+  () => "resolved",
+  (error) => ({ name: error.name, status: error.status, said: error.message.includes("answered with a redirect") }),
+);
+moved.close();
+console.log(JSON.stringify({ kind: "esm", node: process.versions.node, type: typeof OAuthError, redis: typeof createRedisTokenStore, token_type: token.token_type, has_token: token.access_token.length > 0, redirect }));
 `;
 const CJS = `
 const { createOAuthClient, OAuthError } = require("oauth-token-client");
@@ -117,7 +128,16 @@ describe("the packed package in a fresh project", () => {
 
     test.each(["esm.mjs", "cjs.cjs"])("%s loads the package and gets a token from Prism", (file) => {
       const result = JSON.parse(run(node, [file], project, { PRISM_URL: prismUrl }));
-      expect(result).toEqual({ kind: file.slice(0, 3), node: expect.stringMatching(new RegExp(`^${major}\\.`)), type: "function", redis: "function", token_type: "Bearer", has_token: true });
+      const redirect = file === "esm.mjs" ? { redirect: { name: "OAuthResponseError", status: 0, said: true } } : {};
+      expect(result).toEqual({
+        kind: file.slice(0, 3),
+        node: expect.stringMatching(new RegExp(`^${major}\\.`)),
+        type: "function",
+        redis: "function",
+        token_type: "Bearer",
+        has_token: true,
+        ...redirect,
+      });
     });
 
     test.each(["node16", "bundler"])("type-checks a consumer with moduleResolution %s", (resolution) => {

@@ -196,9 +196,23 @@ for (const [name, { us, ratio, low, high }] of times) console.log(`| ${name} | $
 
 console.log("\n## Browser bundle, esbuild --minify, gzip -9\n");
 console.log("| bundle | min+gz |\n| --- | ---: |");
-for (const [name, contents] of Object.entries(BUNDLES)) console.log(`| ${name} | ${fmt((await gzippedBundleBytes(contents)) / 1024, 2)} KB |`);
+const kilobytes = new Map<string, number>();
+for (const [name, contents] of Object.entries(BUNDLES)) {
+  kilobytes.set(name, (await gzippedBundleBytes(contents)) / 1024);
+  console.log(`| ${name} | ${fmt(kilobytes.get(name)!, 2)} KB |`);
+}
 
 console.log(`\n## Cold import, fresh node process (${IMPORT_RUNS} runs; the package from dist/)\n`);
 const { empty, over } = importTimes();
 console.log(`| import | ms over an empty node process (${fmt(empty, 1)} ms), median of paired runs |\n| --- | ---: |`);
 for (const [name, ms] of over) console.log(`| ${name} | ${fmt(ms, 1)} |`);
+
+// The project's targets (issue 8), against this run's figures.
+const targets: [string, number, number, string][] = [
+  ["per request, × raw fetch", times.get("oauth-token-client")!.ratio, 1.1, "×"],
+  ["client bundle, KB min+gz", kilobytes.get("oauth-token-client (client)")!, 4, " KB"],
+  ["client + token manager bundle, KB min+gz", kilobytes.get("oauth-token-client (client + token manager)")!, 6, " KB"],
+  ["cold import, ms over an empty node", over.get("oauth-token-client")!, 10, " ms"],
+];
+console.log("\n## Targets, this run\n\n| target | measured | at most | met |\n| --- | ---: | ---: | --- |");
+for (const [name, value, limit, unit] of targets) console.log(`| ${name} | ${fmt(value)}${unit} | ${fmt(limit)}${unit} | ${value <= limit ? "yes" : "no"} |`);

@@ -2,11 +2,13 @@
  * Benchmark against peers (issue 8), in one interleaved run:
  * 1. time per client_credentials token request against a local node:http server on 127.0.0.1, as a ratio to
  *    raw fetch, for this client, a bare openapi-fetch call, oauth4webapi, openid-client and simple-oauth2;
- *    interleaved rounds (each round every contender once, in a new random order), medians. Raw fetch with redirect: "error", the mode the client uses
- *    on Node's own fetch, is shown too, so the part of the gap that mode makes can be seen;
+ *    interleaved rounds (each round every contender once, in a new random order), medians. Raw fetch with
+ *    redirect: "error", the mode the client uses on Node's own fetch, is shown too, so the part of the gap
+ *    that mode makes can be seen;
  * 2. the minified + gzipped browser bundle (esbuild) of the client alone and with the token manager, next to
  *    the peers';
- * 3. cold import time of a fresh `node` process, next to the peers', minus an empty node process.
+ * 3. cold import time of a fresh `node` process, next to the peers', over an empty node process of the same run;
+ * 4. the project's targets against this run's figures.
  * It prints numbers and asserts nothing. Loops are bounded; the server is stopped at the end.
  */
 import { spawn, spawnSync } from "node:child_process";

@@ -1,5 +1,5 @@
 /**
- * The providers' own published OpenAPI documents (../shared/providers/, see its README) as peers: their
+ * The providers' own published OpenAPI documents (test/fixtures/providers/, see its README) as peers: their
  * operations, and what Prism, started on one of them, thought of each request the client sent.
  */
 import { readFileSync } from "node:fs";
@@ -10,11 +10,11 @@ import type { Exchange } from "./recorder";
 /** Where each provider's published spec lives. */
 export const PROVIDER_SPECS = {
   /** Square, release 2025-08-20 (OpenAPI 3.0): ObtainToken, RevokeToken, RetrieveTokenStatus. */
-  square: fileURLToPath(new URL("../../../shared/providers/square-oauth.json", import.meta.url)),
+  square: fileURLToPath(new URL("../fixtures/providers/square-oauth.json", import.meta.url)),
   /** Square, 2024-03-20 (Swagger 2.0): ObtainToken, RevokeToken and the deprecated RenewToken. */
-  square2024: fileURLToPath(new URL("../../../shared/providers/square-2024-oauth.swagger2.json", import.meta.url)),
+  square2024: fileURLToPath(new URL("../fixtures/providers/square-2024-oauth.swagger2.json", import.meta.url)),
   /** Voucherify (OpenAPI 3.0): generate, introspect and revoke. */
-  voucherify: fileURLToPath(new URL("../../../shared/providers/voucherify-oauth.json", import.meta.url)),
+  voucherify: fileURLToPath(new URL("../fixtures/providers/voucherify-oauth.json", import.meta.url)),
 } as const;
 
 interface ProviderOperation {

@@ -119,7 +119,7 @@ describe("Voucherify's spec", () => {
       });
       accepted(exchanges[0]!, 200);
       // Voucherify's schema marks every field required, so Prism flags its own inactive example: a quirk of the
-      // response schema (see ../shared/providers/README.md), not of the request.
+      // response schema (see test/fixtures/providers/README.md), not of the request.
       expect(violations(exchanges[0]!).every((v) => v.location[0] === "response")).toBe(true);
     });
 

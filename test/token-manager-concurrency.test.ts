@@ -1,28 +1,18 @@
 import { inspect } from "node:util";
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { createOAuthClient } from "../src/client";
+import { describe, expect, test } from "vitest";
 import { OAuthError } from "../src/errors";
 import { createTokenManager, ReauthorizationRequiredError, type TokenFailedEvent, type TokenRefreshedEvent } from "../src/token-manager";
-import { startTokenServer, type TokenServer } from "./helpers/token-server";
-
-const T0 = Date.parse("2030-01-01T00:00:00Z");
-const HOUR = 3_600_000;
+import type { TokenServer } from "./helpers/token-server";
+import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
 let server: TokenServer;
 let t: number;
 const now = () => t;
-
-beforeEach(async () => {
-  server = await startTokenServer();
+useTokenServerPerTest((started) => {
+  server = started;
   t = T0;
 });
-afterEach(async () => {
-  await server.close();
-});
-
-function client() {
-  return createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
-}
+const client = () => clientOf(server);
 
 function callers(n: number, call: () => Promise<string>): Promise<string[]> {
   return Promise.all(Array.from({ length: n }, call));

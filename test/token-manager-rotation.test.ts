@@ -1,29 +1,20 @@
-import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient } from "../src/client";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "../src/errors";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenRecord, TokenStore } from "../src/stores/token-store";
 import { createTokenManager, ReauthorizationRequiredError, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
-import { startTokenServer, type TokenServer } from "./helpers/token-server";
-
-const T0 = Date.parse("2030-01-01T00:00:00Z");
-const HOUR = 3_600_000;
+import type { TokenServer } from "./helpers/token-server";
+import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
 let server: TokenServer;
 let t: number;
 const now = () => t;
-
-beforeEach(async () => {
-  server = await startTokenServer();
+useTokenServerPerTest((started) => {
+  server = started;
   t = T0;
 });
-afterEach(async () => {
-  await server.close();
-});
-
-function client() {
-  return createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
-}
+const client = () => clientOf(server);
 
 /** A refresh_token manager seeded, as an application would, from a real authorization code exchange. */
 async function seeded(options: Partial<TokenManagerBaseOptions> = {}, key = "user-1") {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient, OAuthTransportError, type OAuthClient, type OAuthClientOptions, type RequestFormat } from "../../src/index";
-import { answerArb, expectNotPrinted, expectTypedError, introspectionAnswerArb, toResponse, tokenAnswerArb, type GeneratedAnswer } from "../helpers/answers";
+import { answerArb, expectNotPrinted, expectTypedError, fuzzTally, introspectionAnswerArb, toResponse, tokenAnswerArb, type GeneratedAnswer } from "../helpers/answers";
 
 /**
  * The whole client, from arguments to result, against a fetch that returns generated answers: whole, in
@@ -12,19 +12,7 @@ import { answerArb, expectNotPrinted, expectTypedError, introspectionAnswerArb, 
 const CLIENT_SECRET = "CLIENT-SECRET-fuzz-6e5d4c3b";
 const MAX_ATTEMPTS = 3;
 
-let fuzzed = 0;
-const outcomes = { results: 0, errors: 0 };
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(() => {
-  process.on("unhandledRejection", onUnhandled);
-});
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
-  console.info(`[fuzz] client: ${fuzzed} answers fuzzed (${outcomes.results} calls resolved, ${outcomes.errors} typed errors)`);
-});
+const tally = fuzzTally("client", "calls resolved");
 
 /** How an answer reaches the client. */
 type Delivery =
@@ -154,7 +142,7 @@ describe("the client against generated answers", () => {
             const request = new Request(input, init);
             const exchange = exchanges[Math.min(delivered.length, exchanges.length - 1)]!;
             delivered.push(exchange.delivery);
-            fuzzed += 1;
+            tally.fuzzed += 1;
             await request.text(); // the body was serialized and is readable
             return deliver(exchange.answer, exchange.delivery);
           };
@@ -176,10 +164,10 @@ describe("the client against generated answers", () => {
           let result: unknown;
           try {
             result = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat>, operation, first);
-            outcomes.results += 1;
+            tally.results += 1;
           } catch (error) {
             expectTypedError(error, secrets, true);
-            outcomes.errors += 1;
+            tally.errors += 1;
           }
           if (result !== undefined) expectNotPrinted(result, secrets);
 
@@ -198,7 +186,7 @@ describe("the client against generated answers", () => {
   test("answers that never end, or a fetch that never answers, end in a typed time-out", async () => {
     await fc.assert(
       fc.asyncProperty(answerArb, fc.boolean(), operationArb, async (answer, deafFetch, operation) => {
-        fuzzed += 1;
+        tally.fuzzed += 1;
         const fetch = async (): Promise<Response> => {
           if (deafFetch) return new Promise<Response>(() => {});
           const bytes = new TextEncoder().encode(answer.body);

@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { computeExpiresAtMs } from "../../src/expiry";
 import {
   processIntrospectionResponse,
@@ -14,6 +14,7 @@ import {
   answerArb,
   expectNotPrinted,
   expectTypedError,
+  fuzzTally,
   introspectionAnswerArb,
   toRawAnswer,
   tokenAnswerArb,
@@ -25,30 +26,18 @@ import {
  * or one of the library's typed errors, with no other exception, and print none of the tokens it carries.
  */
 
-let fuzzed = 0;
-const outcomes = { results: 0, errors: 0 };
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(() => {
-  process.on("unhandledRejection", onUnhandled);
-});
-afterAll(() => {
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
-  console.info(`[fuzz] process-responses: ${fuzzed} answers fuzzed (${outcomes.results} valid results, ${outcomes.errors} typed errors)`);
-});
+const tally = fuzzTally("process-responses", "valid results");
 
 /** Runs a step on the answer: the result, or the typed error it threw (anything else fails the property). */
 function run<T>(step: (answer: RawAnswer) => T, answer: GeneratedAnswer): { result: T } | { error: unknown } {
-  fuzzed += 1;
+  tally.fuzzed += 1;
   try {
     const result = step(toRawAnswer(answer));
-    outcomes.results += 1;
+    tally.results += 1;
     return { result };
   } catch (error) {
     expectTypedError(error, answer.planted);
-    outcomes.errors += 1;
+    tally.errors += 1;
     return { error };
   }
 }
@@ -89,7 +78,7 @@ describe("processTokenResponse", () => {
   test("any value at all as the body ends in a result or a typed error", () => {
     fc.assert(
       fc.property(fc.constantFrom(200, 400, 401, 503), fc.anything(), (status, body) => {
-        fuzzed += 1;
+        tally.fuzzed += 1;
         const answer: RawAnswer = { response: new Response(null, { status, headers: { "Content-Type": "application/json" } }), body };
         try {
           processTokenResponse(answer);

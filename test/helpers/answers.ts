@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "../../src/errors";
 import type { RawAnswer } from "../../src/response";
 import { printedForms } from "./secrets";
@@ -262,4 +262,33 @@ export function expectNotPrinted(value: unknown, secrets: readonly string[]): vo
   for (const text of printedForms(value)) {
     for (const secret of secrets) if (text.includes(secret)) throw new Error(`printed a secret: ${text.slice(0, 500)}`);
   }
+}
+
+/** What a fuzz file counts: answers sent through, and how the steps ended. */
+export interface FuzzTally {
+  fuzzed: number;
+  results: number;
+  errors: number;
+}
+
+/**
+ * A fuzz file's tally and its guard against unhandled rejections: registered before its tests, then checked
+ * (none may have happened) and printed after them.
+ *
+ * @param name - the file's name in the printed line.
+ * @param resultsAre - what a result is there ("calls resolved", "valid results").
+ */
+export function fuzzTally(name: string, resultsAre: string): FuzzTally {
+  const tally: FuzzTally = { fuzzed: 0, results: 0, errors: 0 };
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => {
+    process.on("unhandledRejection", onUnhandled);
+  });
+  afterAll(() => {
+    process.off("unhandledRejection", onUnhandled);
+    expect(unhandled).toEqual([]);
+    console.info(`[fuzz] ${name}: ${tally.fuzzed} answers fuzzed (${tally.results} ${resultsAre}, ${tally.errors} typed errors)`);
+  });
+  return tally;
 }

@@ -9,6 +9,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import Provider, { type Configuration } from "oidc-provider";
+import { afterAll, beforeAll } from "vitest";
 import { buildAuthorizationUrl, createPkcePair, type OAuthClient, type TokenResponse } from "../../src/index";
 
 /** A registered client's credentials. */
@@ -43,7 +44,22 @@ export interface OidcServerOptions {
 /** Scopes the server knows; `offline_access` asks for a refresh token (OpenID Connect Core §11). */
 export const SERVER_SCOPES = ["openid", "offline_access", "read", "write"] as const;
 
-/** Starts the server; stop it in `afterAll`. */
+/**
+ * One server for a test file: started before its tests, stopped after them. `onStart` gets the server and
+ * prepares what the tests share (its metadata, clients).
+ */
+export function useOidcServer(onStart: (server: OidcServer) => void | Promise<void>, options: OidcServerOptions = {}): void {
+  let server: OidcServer | undefined;
+  beforeAll(async () => {
+    server = await startOidcServer(options);
+    await onStart(server);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+}
+
+/** Starts the server; stop it in `afterAll` (or let {@link useOidcServer} do both). */
 export async function startOidcServer(options: OidcServerOptions = {}): Promise<OidcServer> {
   const server: Server = createServer();
   await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import {
   buildAuthorizationUrl,
   createOAuthClient,
@@ -8,19 +8,15 @@ import {
   OAuthError,
   type AuthorizationServerMetadata,
 } from "../../src/index";
-import { authorize, signIn, startOidcServer, type OidcServer } from "../helpers/oidc-server";
+import { authorize, signIn, useOidcServer, type OidcServer } from "../helpers/oidc-server";
 import { recordingFetch } from "../helpers/recorder";
 
 let server: OidcServer;
 let metadata: AuthorizationServerMetadata;
 
-beforeAll(async () => {
-  server = await startOidcServer();
+useOidcServer(async (started) => {
+  server = started;
   metadata = await discover(server.issuer);
-});
-
-afterAll(async () => {
-  await server?.stop();
 });
 
 /** Signs in and returns a fresh authorization code for the public client, with the verifier it is bound to. */

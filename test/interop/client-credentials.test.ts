@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient, discover, metadataPreset, OAuthError, type AuthorizationServerMetadata, type ClientAuthenticationMethod } from "../../src/index";
-import { startOidcServer, type OidcServer, type RegisteredClient } from "../helpers/oidc-server";
+import { useOidcServer, type OidcServer, type RegisteredClient } from "../helpers/oidc-server";
 import { recordingFetch } from "../helpers/recorder";
 
 let server: OidcServer;
 let metadata: AuthorizationServerMetadata;
 
-beforeAll(async () => {
-  server = await startOidcServer();
+useOidcServer(async (started) => {
+  server = started;
   metadata = await discover(server.issuer);
-});
-
-afterAll(async () => {
-  await server?.stop();
 });
 
 function clientFor(registered: RegisteredClient, clientAuthentication: ClientAuthenticationMethod, secret = registered.clientSecret) {

@@ -1,16 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient, discover, metadataPreset, type AuthorizationServerMetadata } from "../../src/index";
-import { startOidcServer, type OidcServer } from "../helpers/oidc-server";
+import { useOidcServer, type OidcServer } from "../helpers/oidc-server";
 import { recordingFetch } from "../helpers/recorder";
 
 let server: OidcServer;
 
-beforeAll(async () => {
-  server = await startOidcServer();
-});
-
-afterAll(async () => {
-  await server?.stop();
+useOidcServer((started) => {
+  server = started;
 });
 
 describe("discover against oidc-provider", () => {

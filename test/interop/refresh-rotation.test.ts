@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient, discover, metadataPreset, OAuthError, type OAuthClient } from "../../src/index";
-import { signIn, startOidcServer, type OidcServer } from "../helpers/oidc-server";
+import { signIn, useOidcServer, type OidcServer } from "../helpers/oidc-server";
 
 let server: OidcServer;
 let client: OAuthClient;
 /** A confidential client, to ask the server what it thinks of each token. */
 let introspector: OAuthClient;
 
-beforeAll(async () => {
-  server = await startOidcServer();
+useOidcServer(async (started) => {
+  server = started;
   const metadata = await discover(server.issuer);
   client = createOAuthClient(metadataPreset(metadata, { clientId: server.publicClient.clientId }));
   introspector = createOAuthClient(metadataPreset(metadata, server.basicClient));
-});
-
-afterAll(async () => {
-  await server?.stop();
 });
 
 describe("refresh_token with rotation", () => {

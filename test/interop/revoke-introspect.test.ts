@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient, discover, metadataPreset, type AuthorizationServerMetadata, type OAuthClient } from "../../src/index";
-import { signIn, startOidcServer, type OidcServer } from "../helpers/oidc-server";
+import { signIn, useOidcServer, type OidcServer } from "../helpers/oidc-server";
 import { recordingFetch } from "../helpers/recorder";
 
 let server: OidcServer;
@@ -8,15 +8,11 @@ let metadata: AuthorizationServerMetadata;
 let basic: OAuthClient;
 let post: OAuthClient;
 
-beforeAll(async () => {
-  server = await startOidcServer();
+useOidcServer(async (started) => {
+  server = started;
   metadata = await discover(server.issuer);
   basic = createOAuthClient(metadataPreset(metadata, server.basicClient));
   post = createOAuthClient(metadataPreset(metadata, { ...server.postClient, clientAuthentication: "client_secret_post" }));
-});
-
-afterAll(async () => {
-  await server?.stop();
 });
 
 describe("introspectToken", () => {

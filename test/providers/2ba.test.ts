@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { createOAuthClient, discover, OAuthError, twoBAPreset } from "../../src/index";
-import { signIn, startOidcServer, type OidcServer } from "../helpers/oidc-server";
+import { signIn, useOidcServer, type OidcServer } from "../helpers/oidc-server";
 import { recordingFetch } from "../helpers/recorder";
 
 // 2BA publishes no OpenAPI document; its peer here is a real authorization server laid out the 2BA way
@@ -8,13 +8,12 @@ import { recordingFetch } from "../helpers/recorder";
 // a new refresh token with every refresh, and 400 when a refresh token is no longer valid.
 let server: OidcServer;
 
-beforeAll(async () => {
-  server = await startOidcServer({ routes: { token: "/OAuth/Token" } });
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
+useOidcServer(
+  (started) => {
+    server = started;
+  },
+  { routes: { token: "/OAuth/Token" } },
+);
 
 function client() {
   const { fetch, exchanges } = recordingFetch();

@@ -174,11 +174,13 @@ function withoutSecrets(body: JsonObject): { body: JsonObject; removed: string[]
 
 /** Reads an error body in any declared shape; `undefined` when it is none of them. */
 function oauthErrorFrom(answer: RawAnswer, raw: unknown): OAuthError | undefined {
-  // Most bodies are no error: only an error body is copied without its secrets.
-  if (!isObject(raw) || oauthErrorOf(answer, raw) === undefined) return undefined;
+  if (!isObject(raw)) return undefined;
+  const error = oauthErrorOf(answer, raw);
+  if (error === undefined) return undefined;
+  // Most error bodies carry no secret field. One that does is copied without them and its error made again
+  // from the copy; removing secret fields leaves the error's own fields as they were.
   const { body, removed } = withoutSecrets(raw);
-  const error = oauthErrorOf(answer, body);
-  return error === undefined || removed.length === 0 ? error : redactError(error, removed);
+  return removed.length === 0 ? error : redactError(oauthErrorOf(answer, body)!, removed);
 }
 
 function oauthErrorOf(answer: RawAnswer, body: JsonObject): OAuthError | undefined {

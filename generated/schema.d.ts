@@ -206,6 +206,25 @@ export interface components {
             client_secret?: string;
         };
         /**
+         * @description Where the token will be used: `resource` (RFC 8707), the absolute URI of a resource server, and `audience`,
+         *     the logical name of one. Servers that support them issue a token restricted to it.
+         */
+        ResourceParameters: {
+            /**
+             * Format: uri
+             * @description The absolute URI of the resource server the token is for, without a fragment (RFC 8707 §2).
+             */
+            resource?: string;
+            /** @description The logical name of the service the token is for, as the server knows it. */
+            audience?: string;
+        };
+        /**
+         * CodeVerifier
+         * @description The PKCE code verifier (RFC 7636 §4.1): 43 to 128 characters of `[A-Za-z0-9-._~]`, whose S256 challenge was
+         *     sent to the authorization endpoint.
+         */
+        CodeVerifier: string;
+        /**
          * authorization_code
          * @description Exchange an authorization code for tokens (RFC 6749 §4.1.3), with the PKCE `code_verifier` (RFC 7636 §4.5)
          *     when the authorization request carried a `code_challenge`.
@@ -220,9 +239,8 @@ export interface components {
              * @description Required when the authorization request included a `redirect_uri`; must be identical to it.
              */
             redirect_uri?: string;
-            /** @description The PKCE code verifier (43 to 128 characters of `[A-Za-z0-9-._~]`) whose S256 challenge was sent to the authorization endpoint. */
-            code_verifier?: string;
-        } & components["schemas"]["ClientAuthenticationInBody"];
+            code_verifier?: components["schemas"]["CodeVerifier"];
+        } & (components["schemas"]["ClientAuthenticationInBody"] & components["schemas"]["ResourceParameters"]);
         /**
          * refresh_token
          * @description Obtain a new access token with a refresh token (RFC 6749 §6). The server may return a new refresh token:
@@ -235,7 +253,7 @@ export interface components {
             refresh_token: string;
             /** @description Space-delimited scopes; may only narrow the scopes originally granted. */
             scope?: string;
-        } & components["schemas"]["ClientAuthenticationInBody"];
+        } & (components["schemas"]["ClientAuthenticationInBody"] & components["schemas"]["ResourceParameters"]);
         /**
          * client_credentials
          * @description Obtain a token for the client itself, outside the context of a user (RFC 6749 §4.4). Voucherify requires
@@ -246,7 +264,7 @@ export interface components {
             grant_type: "client_credentials";
             /** @description Space-delimited scopes, never comma-separated (for example `api vouchers`). */
             scope?: string;
-        } & components["schemas"]["ClientAuthenticationInBody"];
+        } & (components["schemas"]["ClientAuthenticationInBody"] & components["schemas"]["ResourceParameters"]);
         /**
          * migration_token
          * @deprecated

@@ -424,11 +424,8 @@ export interface components {
             access_token: string;
             /** @description Always `bearer`. */
             token_type: string;
-            /**
-             * Format: date-time
-             * @description When the renewed token expires, 30 days after renewal.
-             */
-            expires_at?: string;
+            /** @description When the renewed token expires, 30 days after renewal. */
+            expires_at?: components["schemas"]["Timestamp"];
             /** @description The ID of the seller that authorized the application. */
             merchant_id?: string;
             /**
@@ -576,11 +573,8 @@ export interface components {
         SquareTokenStatus: {
             /** @description The permissions the token grants. */
             scopes?: string[];
-            /**
-             * Format: date-time
-             * @description When the token expires; absent for a personal access token, which does not expire.
-             */
-            expires_at?: string;
+            /** @description When the token expires; absent for a personal access token, which does not expire. */
+            expires_at?: components["schemas"]["Timestamp"];
             /** @description The application the token was issued to. */
             client_id?: string;
             /** @description The seller that authorized the application. */

@@ -10,7 +10,7 @@
  *
  * It starts its own token server on 127.0.0.1 and stops it at the end; every loop has a fixed bound.
  */
-import { createOAuthClient } from "../src/client";
+import { createOAuthClient } from "../src/index";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenStore } from "../src/stores/token-store";
 import { createTokenManager, type TokenManager } from "../src/token-manager";

@@ -29,7 +29,7 @@ execFileSync(process.execPath, [openapiTs, ...(check ? ["--check"] : [])], { cwd
 
 const result = await bundle({ ref: SPEC, config: await createConfig({}) });
 if (result.problems.length > 0) throw new Error(`spec/openapi.yaml does not bundle: ${result.problems.map((p) => p.message).join("; ")}`);
-const doc = result.bundle.parsed as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json> } };
+const doc = result.bundle.parsed as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json>; securitySchemes?: Record<string, Json> } };
 
 /** Named component schemas, emitted once as constants and referred to by name. */
 const named = new Map<string, string>();
@@ -46,7 +46,12 @@ function deref(schema: Json): Json {
 }
 
 const KEEP = ["type", "const", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "format"] as const;
-const MARKS = { "x-secret": "secret", "x-client-authentication": "clientAuthentication", "x-idempotent": "idempotent" } as const;
+const MARKS = {
+  "x-secret": "secret",
+  "x-client-authentication": "clientAuthentication",
+  "x-idempotent": "idempotent",
+  "x-numeric-string": "numericString",
+} as const;
 
 /** A schema as the runtime reads it: allOf merged, unions as `anyOf`, objects with their properties. */
 function normalize(input: Json): Json {
@@ -112,6 +117,9 @@ for (const [path, item] of Object.entries(doc.paths)) {
     if (typeof op["x-endpoint"] === "string") entry.endpoint = op["x-endpoint"];
     if (typeof op["x-metadata-endpoint"] === "string") entry.metadataEndpoint = op["x-metadata-endpoint"];
     if (op["x-idempotent"] === true) entry.idempotent = true;
+    // The client's own authentication applies where the operation accepts HTTP Basic client credentials.
+    const schemes = ((op.security as Json[] | undefined) ?? []).flatMap((requirement) => Object.keys(requirement));
+    if (schemes.some((name) => doc.components.securitySchemes?.[name]?.scheme === "basic")) entry.clientAuthentication = true;
     if (op.deprecated === true) entry.deprecated = true;
     if (pathParams.length > 0) entry.pathParams = pathParams;
     operations.push(`  ${id}: ${JSON.stringify(entry)},`);
@@ -170,6 +178,8 @@ export interface SchemaNode {
   readonly clientAuthentication?: boolean;
   /** \`x-idempotent\`: safe to send again after a failure. */
   readonly idempotent?: boolean;
+  /** \`x-numeric-string\`: an integer that servers also send as a string of digits; read as the number. */
+  readonly numericString?: boolean;
 }
 
 /** One operation of the spec. */
@@ -182,6 +192,8 @@ export interface OperationNode {
   /** \`x-metadata-endpoint\`: the RFC 8414 metadata field \`<name>_endpoint\` that locates it. */
   readonly metadataEndpoint?: string;
   readonly idempotent?: boolean;
+  /** The client authenticates itself here: the operation accepts HTTP Basic client credentials. */
+  readonly clientAuthentication?: boolean;
   readonly deprecated?: boolean;
   readonly pathParams?: readonly string[];
 }

@@ -1,37 +1,21 @@
-export { createOAuthClient } from "./client";
-export type {
-  AuthorizationCodeParams,
-  CallOptions,
-  ClientAuthenticationMethod,
-  ClientCredentialsParams,
-  IntrospectionMethod,
-  IntrospectTokenParams,
-  OAuthClient,
-  OAuthClientOptions,
-  OperationName,
-  RefreshTokenParams,
-  RenewTokenParams,
-  RequestFormat,
-  RetrieveTokenStatusParams,
-  RetryOptions,
-  RevokeTokenParams,
-  TokenRequest,
-} from "./client";
-export { OAuthError, OAuthResponseError, OAuthTransportError, type ErrorResponseBody } from "./errors";
-export {
-  processIntrospectionResponse,
-  processRenewResponse,
-  processRevocationResponse,
-  processTokenResponse,
-  processTokenStatusResponse,
-  statusAsIntrospection,
-  type IntrospectionResponse,
-  type ProcessTokenOptions,
-  type SquareTokenStatus,
-  type RawAnswer,
-  type RenewTokenResponse,
-  type TokenResponse,
-} from "./response";
+/**
+ * oauth-token-client: a typed OAuth 2.0 token client generated from an OpenAPI spec, on openapi-fetch.
+ * Layers: `core/` (one request path, validation read from the generated description), `oauth/` (the
+ * standard operations as request and process steps), the token lifecycle (manager, stores), and `providers/`
+ * (Square, Voucherify, 2BA, discovery), each plugging into the core through {@link ProviderAdapter}.
+ */
+export { createOAuthClient, type ClientWith, type OAuthClient, type OAuthClientOptions } from "./oauth/client";
+export type { ClientContext, MediaType } from "./oauth/context";
+export type { ProviderAdapter } from "./oauth/provider";
+export { checkTokenType, processTokenResponse, tokenRequest, type GrantParams, type ProcessTokenOptions, type RequestFormat, type TokenRequest, type TokenResponse } from "./oauth/token";
+export { processRevocationResponse, revocationRequest, type RevokeTokenParams } from "./oauth/revocation";
+export { introspectionRequest, processIntrospectionResponse, type IntrospectionResponse, type IntrospectTokenParams } from "./oauth/introspection";
+export type { CallOptions, EndpointName, OperationId, RawAnswer } from "./core/request";
+export type { RetryOptions } from "./core/transport";
+export { CLIENT_AUTHENTICATION_METHODS, clientAuthentication, type ClientAuthentication, type ClientAuthenticationMethod, type AuthenticatedRequest } from "./core/auth";
+export type { ErrorReader, ProcessOptions } from "./core/answers";
+export { OAuthClientError, OAuthError, OAuthResponseError, OAuthTransportError, type ErrorResponseBody, type OAuthErrorFields } from "./core/errors";
+export { ERR_INVALID_ARG_VALUE } from "./core/validate";
 /**
  * The spec's types, generated from `spec/openapi.yaml` by openapi-typescript: `paths`, each operation's
  * parameters, request bodies and answers by path, and `components`, its schemas.
@@ -40,8 +24,8 @@ export {
  * @see https://spec.openapis.org/oas/v3.1.0#components-object
  */
 export type { components, paths } from "../generated/schema";
-export { createPkcePair, pkceChallenge, randomUrlSafeString, type PkcePair } from "./pkce";
-export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./authorization-url";
+export { createPkcePair, pkceChallenge, randomUrlSafeString, type PkcePair } from "./oauth/pkce";
+export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./oauth/authorization-url";
 export {
   createTokenManager,
   ReauthorizationRequiredError,
@@ -56,16 +40,20 @@ export {
 } from "./token-manager";
 export { createMemoryTokenStore } from "./stores/memory";
 export type { TokenRecord, TokenStore } from "./stores/token-store";
-export { discover, metadataPreset, type AuthorizationServerMetadata, type DiscoverOptions, type MetadataPresetOptions } from "./discovery";
+export { discover, metadataPreset, type AuthorizationServerMetadata, type DiscoverOptions, type MetadataPresetOptions } from "./providers/discovery";
 export {
+  processRenewResponse,
+  processTokenStatusResponse,
+  squareAdapter,
   squarePreset,
-  twoBAPreset,
-  voucherifyPreset,
+  statusAsIntrospection,
   SQUARE_BASE_URLS,
-  VOUCHERIFY_SCOPES,
+  type RenewTokenParams,
+  type RenewTokenResponse,
+  type RetrieveTokenStatusParams,
+  type SquareMethods,
   type SquarePresetOptions,
-  type TwoBAPresetOptions,
-  type VoucherifyCluster,
-  type VoucherifyPresetOptions,
-  type VoucherifyScope,
-} from "./presets";
+  type SquareTokenStatus,
+} from "./providers/square";
+export { voucherifyAdapter, voucherifyPreset, VOUCHERIFY_SCOPES, type VoucherifyCluster, type VoucherifyPresetOptions, type VoucherifyScope } from "./providers/voucherify";
+export { twoBAPreset, type TwoBAPresetOptions } from "./providers/twoba";

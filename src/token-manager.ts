@@ -1,7 +1,8 @@
-import type { ClientCredentialsParams, OAuthClient, RefreshTokenParams, RequestFormat, RevokeTokenParams } from "./client";
-import { OAuthError, OAuthResponseError } from "./errors";
-import { computeExpiresAtMs, computeRefreshAtMs } from "./expiry";
-import type { TokenResponse } from "./response";
+import type { OAuthClient } from "./oauth/client";
+import type { RevokeTokenParams } from "./oauth/revocation";
+import type { GrantParams, RequestFormat, TokenResponse } from "./oauth/token";
+import { OAuthError, OAuthResponseError } from "./core/errors";
+import { computeExpiresAtMs, computeRefreshAtMs } from "./oauth/expiry";
 import { createMemoryTokenStore } from "./stores/memory";
 import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token-store";
 
@@ -14,8 +15,8 @@ import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
 export type TokenManagerGrant<F extends RequestFormat = "form"> =
-  | ({ type: "client_credentials" } & ClientCredentialsParams)
-  | ({ type: "refresh_token" } & Omit<RefreshTokenParams<F>, "refresh_token">);
+  | ({ type: "client_credentials" } & GrantParams<"client_credentials">)
+  | ({ type: "refresh_token" } & Omit<GrantParams<"refresh_token", F>, "refresh_token">);
 
 /**
  * Builds the revocation request for a stored token set; see {@link TokenManager.revoke}.
@@ -504,8 +505,8 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     try {
       answer =
         grantType === "client_credentials"
-          ? await client.clientCredentials(grantParams as ClientCredentialsParams, callOptions())
-          : await client.refreshToken({ ...grantParams, refresh_token: record!.refresh_token! } as RefreshTokenParams<RequestFormat>, callOptions());
+          ? await client.clientCredentials(grantParams as GrantParams<"client_credentials">, callOptions())
+          : await client.refreshToken({ ...grantParams, refresh_token: record!.refresh_token! } as GrantParams<"refresh_token", RequestFormat>, callOptions());
     } catch (error) {
       const durationMs = now() - sentAt;
       if (grantType === "refresh_token" && error instanceof OAuthError && error.requiresReauthorization) {

@@ -8,8 +8,10 @@ import {
   OAuthResponseError,
   OAuthTransportError,
   type OAuthClient,
+  squareAdapter,
   type OAuthClientOptions,
   type RequestFormat,
+  type SquareMethods,
 } from "../src/index";
 import { freePort } from "./helpers/prism";
 
@@ -88,7 +90,9 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
   });
 });
 
-type Call = (client: OAuthClient<RequestFormat>) => Promise<unknown>;
+/** A client of either format; the JSON one is Square's, with its adapter's methods. */
+type AnyClient = OAuthClient<RequestFormat> & SquareMethods;
+type Call = (client: AnyClient) => Promise<unknown>;
 
 /** Calls that must reject with TypeError before any request, by request format of the client. */
 const badCalls: Record<RequestFormat, [string, Call][]> = {
@@ -118,14 +122,16 @@ const badCalls: Record<RequestFormat, [string, Call][]> = {
     ["Square's scopes with a form client", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: ["PAYMENTS_READ"] } as never)],
     ["Square's short_lived with a form client", (c) => c.exchangeAuthorizationCode({ code: "abc", short_lived: true } as never)],
     ["a field of another grant", (c) => c.clientCredentials({ code: "abc" } as never)],
-    ["an unknown field", (c) => c.obtainToken({ grant_type: "client_credentials", audience: "api" } as never)],
+    ["an unknown field", (c) => c.obtainToken({ grant_type: "client_credentials", tenant: "api" } as never)],
+    ["a resource that is not an absolute URI", (c) => c.clientCredentials({ resource: "api.example.org" })],
+    ["an empty audience", (c) => c.clientCredentials({ audience: "" })],
+    ["extraParams that override grant_type", (c) => c.clientCredentials(undefined, { extraParams: { grant_type: "password" } })],
+    ["extraParams that override a spec field", (c) => c.clientCredentials(undefined, { extraParams: { scope: "admin" } })],
+    ["extraParams that set client_id", (c) => c.clientCredentials(undefined, { extraParams: { client_id: "other" } })],
+    ["extraParams that are not strings", (c) => c.clientCredentials(undefined, { extraParams: { tenant: 42 } as never })],
     ["exchangeAuthorizationCode without code", (c) => c.exchangeAuthorizationCode({} as never)],
     ["refreshToken without refresh_token", (c) => c.refreshToken({} as never)],
     ["clientCredentials with params that are not an object", (c) => c.clientCredentials("scope=read" as never)],
-    ["renewToken without access_token", (c) => c.renewToken({} as never)],
-    ["renewToken with an empty access_token", (c) => c.renewToken({ access_token: "" })],
-    ["renewToken with params that are not an object", (c) => c.renewToken(ACCESS_TOKEN as never)],
-    ["renewToken with an unknown field", (c) => c.renewToken({ access_token: ACCESS_TOKEN, client_secret: CLIENT_SECRET } as never)],
     ["revokeToken without token", (c) => c.revokeToken({} as never)],
     ["revokeToken with only a token_type_hint", (c) => c.revokeToken({ token_type_hint: "access_token" } as never)],
     ["revokeToken with an empty token", (c) => c.revokeToken({ token: "" })],
@@ -154,7 +160,11 @@ const badCalls: Record<RequestFormat, [string, Call][]> = {
     ["short_lived that is not a boolean", (c) => c.exchangeAuthorizationCode({ code: "abc", short_lived: "yes" } as never)],
     ["RFC 6749's scope on an authorization_code grant", (c) => c.exchangeAuthorizationCode({ code: "abc", scope: "read" } as never)],
     ["a scope that is not a string", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scope: 42 } as never)],
-    ["an unknown field in a JSON token request", (c) => c.obtainToken({ grant_type: "client_credentials", audience: "api" } as never)],
+    ["an unknown field in a JSON token request", (c) => c.obtainToken({ grant_type: "client_credentials", tenant: "api" } as never)],
+    ["renewToken without access_token", (c) => c.renewToken({} as never)],
+    ["renewToken with an empty access_token", (c) => c.renewToken({ access_token: "" })],
+    ["renewToken with params that are not an object", (c) => c.renewToken(ACCESS_TOKEN as never)],
+    ["renewToken with an unknown field", (c) => c.renewToken({ access_token: ACCESS_TOKEN, client_secret: CLIENT_SECRET } as never)],
     ["Square revocation without access_token or merchant_id", (c) => c.revokeToken({ revoke_only_access_token: true } as never)],
     ["Square revocation with an empty access_token", (c) => c.revokeToken({ access_token: "" })],
     ["Square revocation with an empty merchant_id", (c) => c.revokeToken({ merchant_id: "" })],
@@ -169,7 +179,8 @@ for (const format of ["form", "json"] as const) {
     for (const [name, call] of badCalls[format]) {
       test(name, async () => {
         const { fetch, calls } = forbiddenFetch();
-        const client = createOAuthClient({ baseUrl: BASE, clientId: "id", clientSecret: CLIENT_SECRET, requestFormat: format, fetch });
+        const square = format === "json" ? { provider: squareAdapter } : {};
+        const client = createOAuthClient({ baseUrl: BASE, clientId: "id", clientSecret: CLIENT_SECRET, requestFormat: format, fetch, ...square }) as AnyClient;
         const error = await call(client).then(
           () => expect.unreachable("the call resolved"),
           (reason: unknown) => reason,
@@ -183,15 +194,16 @@ for (const format of ["form", "json"] as const) {
 }
 
 describe("calls that need a credential the client lacks reject with TypeError before any request", () => {
+  const square = { provider: squareAdapter, requestFormat: "json" } as const;
   const cases: [string, Omit<OAuthClientOptions, "baseUrl" | "fetch">, Call][] = [
-    ["renewToken without a client secret", { clientId: "id" }, (c) => c.renewToken({ access_token: ACCESS_TOKEN })],
-    ["renewToken without a client ID", { clientSecret: CLIENT_SECRET, clientAuthentication: "none" }, (c) => c.renewToken({ access_token: ACCESS_TOKEN })],
-    ["Square revocation without a client secret", { clientId: "id", requestFormat: "json" }, (c) => c.revokeToken({ access_token: ACCESS_TOKEN })],
+    ["renewToken without a client secret", { clientId: "id", ...square }, (c) => c.renewToken({ access_token: ACCESS_TOKEN })],
+    ["renewToken without a client ID", { clientSecret: CLIENT_SECRET, clientAuthentication: "none", ...square }, (c) => c.renewToken({ access_token: ACCESS_TOKEN })],
+    ["Square revocation without a client secret", { clientId: "id", ...square }, (c) => c.revokeToken({ access_token: ACCESS_TOKEN })],
   ];
   for (const [name, options, call] of cases) {
     test(name, async () => {
       const { fetch, calls } = forbiddenFetch();
-      const client = createOAuthClient({ baseUrl: BASE, fetch, ...options }) as OAuthClient<RequestFormat>;
+      const client = createOAuthClient({ baseUrl: BASE, fetch, ...options }) as AnyClient;
       await expect(call(client)).rejects.toThrow(TypeError);
       expect(calls).toHaveLength(0);
     });
@@ -256,14 +268,15 @@ describe("answers that break the contract", () => {
   });
 
   /** A client whose every operation goes to the crafted answer at `path`. */
-  function clientFor(path: string, requestFormat: RequestFormat = "form"): OAuthClient<RequestFormat> {
+  function clientFor(path: string, requestFormat: RequestFormat = "form"): AnyClient {
     return createOAuthClient({
       baseUrl,
       clientId: "id",
       clientSecret: CLIENT_SECRET,
       requestFormat,
       endpoints: { token: path, renew: path, revoke: path, introspect: path },
-    });
+      ...(requestFormat === "json" ? { provider: squareAdapter } : {}),
+    }) as AnyClient;
   }
   const refresh = (path: string) => clientFor(path).refreshToken({ refresh_token: REFRESH_TOKEN });
 
@@ -382,7 +395,7 @@ describe("answers that break the contract", () => {
   });
 
   test("a renewal without access_token is an OAuthResponseError", async () => {
-    const error = await rejection(clientFor("/no-access-token").renewToken({ access_token: ACCESS_TOKEN }));
+    const error = await rejection(clientFor("/no-access-token", "json").renewToken({ access_token: ACCESS_TOKEN }));
     expect(error).toBeInstanceOf(OAuthResponseError);
     expect(error.message).toContain('"access_token"');
   });
@@ -398,7 +411,7 @@ describe("answers that break the contract", () => {
 describe("transport failures", () => {
   test("a refused connection is an OAuthTransportError that quotes no secret", async () => {
     const port = await freePort();
-    const client = createOAuthClient({ baseUrl: `http://127.0.0.1:${port}`, clientId: "id", clientSecret: CLIENT_SECRET });
+    const client = createOAuthClient({ baseUrl: `http://127.0.0.1:${port}`, clientId: "id", clientSecret: CLIENT_SECRET, provider: squareAdapter });
     // One call at a time: a refused connection is retried with random back-off, so calls made together would
     // settle in any order, and one awaited late would count as an unhandled rejection.
     for (const call of [

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { buildAuthorizationUrl } from "../src/authorization-url";
-import { createPkcePair } from "../src/pkce";
+import { buildAuthorizationUrl } from "../src/oauth/authorization-url";
+import { createPkcePair } from "../src/oauth/pkce";
 
 describe("buildAuthorizationUrl", () => {
   test("writes the RFC 6749 §4.1.1 and RFC 7636 §4.3 parameters, keeping the endpoint's own query", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { createPkcePair, pkceChallenge, randomUrlSafeString } from "../src/pkce";
+import { createPkcePair, pkceChallenge, randomUrlSafeString } from "../src/oauth/pkce";
 
 describe("pkceChallenge", () => {
   test("matches the RFC 7636 Appendix B example", async () => {

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { createOAuthClient } from "../src/client";
+import { createOAuthClient } from "../src/index";
 import {
   createRedisTokenStore,
   TokenStoreLockLostError,

@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
-import { OAuthError } from "../src/errors";
+import { OAuthError } from "../src/index";
 import { createTokenManager, ReauthorizationRequiredError, type TokenFailedEvent, type TokenRefreshedEvent } from "../src/token-manager";
 import type { TokenServer } from "./helpers/token-server";
 import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";

@@ -1,5 +1,5 @@
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient } from "../src/client";
+import { createOAuthClient } from "../src/index";
 import { createTokenManager } from "../src/token-manager";
 import { recordingFetch } from "./helpers/recorder";
 

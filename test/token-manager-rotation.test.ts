@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { createOAuthClient } from "../src/client";
-import { OAuthError, OAuthResponseError, OAuthTransportError } from "../src/errors";
+import { createOAuthClient } from "../src/index";
+import { OAuthError, OAuthResponseError, OAuthTransportError } from "../src/index";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenRecord, TokenStore } from "../src/stores/token-store";
 import { createTokenManager, ReauthorizationRequiredError, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";

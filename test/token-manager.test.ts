@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { createOAuthClient } from "../src/client";
-import { computeExpiresAtMs, computeRefreshAtMs } from "../src/expiry";
+import { createOAuthClient } from "../src/index";
+import { computeExpiresAtMs, computeRefreshAtMs } from "../src/oauth/expiry";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenStore } from "../src/stores/token-store";
 import { cachedKeyCount, createTokenManager, type TokenFailedEvent, type TokenManagerOptions } from "../src/token-manager";

@@ -114,22 +114,24 @@ describe("TSDoc of the public API", () => {
     }
   });
 
-  test("OAuthClient.renewToken is @deprecated, and refreshToken is not", () => {
+  test("SquareMethods.renewToken is @deprecated, and OAuthClient.refreshToken is not", () => {
+    const square = moduleOf("index").getChildByName("SquareMethods") as DeclarationReflection;
     const client = moduleOf("index").getChildByName("OAuthClient") as DeclarationReflection;
+    expect(square.kind).toBe(ReflectionKind.Interface);
     expect(client.kind).toBe(ReflectionKind.Interface);
-    const tags = (method: string) =>
-      comments(client.getChildByName(method) as DeclarationReflection).flatMap((comment) => comment?.blockTags.map((tag) => tag.tag) ?? []);
-    expect(tags("renewToken")).toContain("@deprecated");
-    expect(tags("refreshToken")).not.toContain("@deprecated");
+    const tags = (owner: DeclarationReflection, method: string) =>
+      comments(owner.getChildByName(method) as DeclarationReflection).flatMap((comment) => comment?.blockTags.map((tag) => tag.tag) ?? []);
+    expect(tags(square, "renewToken")).toContain("@deprecated");
+    expect(tags(client, "refreshToken")).not.toContain("@deprecated");
   });
 });
 
 describe("deprecation as editors show it", () => {
   /** A file a user might write, kept in memory; it lives in test/ so `../src/index` resolves to the source. */
   const PROBE = join(ROOT, "test", "__tsdoc_probe__.ts");
-  const SOURCE = `import { createOAuthClient } from "../src/index";
+  const SOURCE = `import { createOAuthClient, squarePreset } from "../src/index";
 
-const client = createOAuthClient({ baseUrl: "https://auth.example.org", clientId: "id", clientSecret: "secret" });
+const client = createOAuthClient(squarePreset({ clientId: "sq0idp-app", clientSecret: "secret" }));
 export const renewed = client.renewToken({ access_token: "old-access-token" });
 export const renew = client.renewToken;
 export const refreshed = client.refreshToken({ refresh_token: "refresh-token" });

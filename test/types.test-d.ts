@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, test } from "vitest";
 import {
   createOAuthClient,
+  squarePreset,
   type components,
   type IntrospectionResponse,
   type OAuthClient,
@@ -101,12 +102,23 @@ describe("grant helpers", () => {
   });
 });
 
-describe("renewToken", () => {
-  test("needs access_token and answers Square's renewal", () => {
+describe("Square's methods", () => {
+  const square = createOAuthClient(squarePreset({ clientId: "sq0idp-app", clientSecret: "secret" }));
+
+  test("a standard client lists only the standard operations", () => {
+    // @ts-expect-error renewToken is Square's
+    void form.renewToken;
+    // @ts-expect-error retrieveTokenStatus is Square's
+    void json.retrieveTokenStatus;
+  });
+
+  test("a Square client adds renewToken, which needs access_token and answers Square's renewal", () => {
     // @ts-expect-error access_token is required
-    void form.renewToken({});
-    expectTypeOf(form.renewToken).toBeCallableWith({ access_token: "t" });
-    expectTypeOf(form.renewToken).returns.resolves.toEqualTypeOf<RenewTokenResponse>();
+    void square.renewToken({});
+    expectTypeOf(square.renewToken).toBeCallableWith({ access_token: "t" });
+    expectTypeOf(square.renewToken).returns.resolves.toEqualTypeOf<RenewTokenResponse>();
+    expectTypeOf(square.retrieveTokenStatus).toBeCallableWith({ access_token: "t" });
+    expectTypeOf(square).toMatchTypeOf<OAuthClient<"json">>();
   });
 });
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, test, vi } from "vitest";
-import { createOAuthClient, OAuthResponseError } from "../../src/index";
+import { createOAuthClient, OAuthResponseError, squareAdapter } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
 import { expectAnswer, operation, responseCases } from "../helpers/spec";
 
@@ -12,7 +12,7 @@ const credentials = { clientId: "s6BhdRkqt3", clientSecret: "7Fjfp0ZBr1KtDRbnfVd
 describe("endpoints", () => {
   test("an absolute URL for each operation is used instead of baseUrl", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({
+    const options = {
       baseUrl: "https://auth.invalid",
       fetch,
       ...credentials,
@@ -22,9 +22,12 @@ describe("endpoints", () => {
         revoke: `${prismUrl}/oauth2/revoke`,
         introspect: `${prismUrl}/oauth2/introspect`,
       },
-    });
+    };
+    const client = createOAuthClient(options);
+    // renewToken is Square's: a twin of the client with Square's adapter sends it.
+    const square = createOAuthClient({ ...options, provider: squareAdapter });
     await expectAnswer(client.clientCredentials({ scope: "read" }), tokenAnswer);
-    await expect(client.renewToken({ access_token: "EAAAEO-access-token" })).resolves.toMatchObject({ token_type: "bearer" });
+    await expect(square.renewToken({ access_token: "EAAAEO-access-token" })).resolves.toMatchObject({ token_type: "bearer" });
     await expect(client.revokeToken({ token: "tGzv3JOkF0XG5Qx2TlKWIA" })).resolves.toBeUndefined();
     await expect(client.introspectToken({ token: "2YotnFZFEjr1zCsicMWpAA" })).resolves.toMatchObject({ active: true });
     expect(exchanges.map((e) => e.url)).toEqual([
@@ -47,17 +50,20 @@ describe("endpoints", () => {
 
   test("a path is appended to baseUrl, and a path Prism does not know is answered 404", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({
+    const options = {
       baseUrl: `${prismUrl}/`,
       fetch,
       ...credentials,
       endpoints: { token: "/OAuth/Token", renew: "/v2/clients/{client_id}/renew" },
-    });
+    };
+    const client = createOAuthClient(options);
+    // renewToken is Square's: a twin of the client with Square's adapter sends it.
+    const square = createOAuthClient({ ...options, provider: squareAdapter });
     const error = await client.clientCredentials().catch((e: unknown) => e);
     // Prism's 404 is problem+json, not an OAuth error: the answer breaks the contract.
     expect(error).toBeInstanceOf(OAuthResponseError);
     expect(error).toMatchObject({ status: 404 });
-    await expect(client.renewToken({ access_token: "EAAAEO-access-token" })).rejects.toMatchObject({ status: 404 });
+    await expect(square.renewToken({ access_token: "EAAAEO-access-token" })).rejects.toMatchObject({ status: 404 });
     // Operations without an override keep the spec's path.
     await expect(client.revokeToken({ token: "tGzv3JOkF0XG5Qx2TlKWIA" })).resolves.toBeUndefined();
     expect(exchanges.map((e) => [e.url, e.status])).toEqual([
@@ -80,14 +86,17 @@ describe("endpoints", () => {
 describe("headers", () => {
   test("default headers go with every operation; per-call headers with that call only", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({
+    const options = {
       baseUrl: prismUrl,
       fetch,
       ...credentials,
       headers: { "X-App-Id": "app-id", "X-App-Token": "app-token" },
-    });
+    };
+    const client = createOAuthClient(options);
+    // renewToken is Square's: a twin of the client with Square's adapter sends it.
+    const square = createOAuthClient({ ...options, provider: squareAdapter });
     await client.clientCredentials({ scope: "api" }, { headers: { "X-Request-Id": "r-1" } });
-    await client.renewToken({ access_token: "EAAAEO-access-token" });
+    await square.renewToken({ access_token: "EAAAEO-access-token" });
     await client.revokeToken({ token: "tGzv3JOkF0XG5Qx2TlKWIA" }, { headers: { "x-app-token": "per-call-token" } });
     await client.introspectToken({ token: "2YotnFZFEjr1zCsicMWpAA" });
     expect(exchanges).toHaveLength(4);

@@ -1,5 +1,5 @@
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient, OAuthError, OAuthResponseError, statusAsIntrospection, type IntrospectionResponse } from "../../src/index";
+import { createOAuthClient, OAuthError, OAuthResponseError, squareAdapter, statusAsIntrospection, type IntrospectionResponse } from "../../src/index";
 import { recordingFetch, type Exchange } from "../helpers/recorder";
 import { expectAnswer, invoke, operation, responseCases, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from "../helpers/spec";
 
@@ -43,7 +43,7 @@ function squareClient(fetch: typeof globalThis.fetch) {
     clientSecret: TEST_CLIENT_SECRET,
     clientAuthentication: "client_secret_post",
     requestFormat: "json",
-    introspection: "square_token_status",
+    provider: squareAdapter,
   });
 }
 
@@ -84,7 +84,7 @@ describe("retrieveTokenStatus", () => {
 
   test("a form client asks the same way: the operation has no body to encode", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: prismUrl, fetch, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET });
+    const client = createOAuthClient({ baseUrl: prismUrl, fetch, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, provider: squareAdapter });
     await expectAnswer(client.retrieveTokenStatus({ access_token: ACCESS_TOKEN }), answers[0]!);
     expectStatusRequest(exchanges[0]!, ACCESS_TOKEN);
   });

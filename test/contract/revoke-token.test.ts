@@ -1,5 +1,5 @@
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient } from "../../src/index";
+import { createOAuthClient, squareAdapter } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
 import { describeContract, requestExamples, requestFormats, responseCases } from "../helpers/spec";
 
@@ -18,7 +18,25 @@ describe("revokeToken", () => {
 
   describeContract("revokeToken");
 
-  test("Square's JSON revocation writes Authorization: Client <secret> whatever the authentication method", async () => {
+  test("a JSON client with client_secret_basic revokes with HTTP Basic: JSON bodies mean nothing else", async () => {
+    const { fetch, exchanges } = recordingFetch();
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      clientId: "s6BhdRkqt3",
+      clientSecret: "7Fjfp0ZBr1KtDRbnfVdmIw",
+      clientAuthentication: "client_secret_basic",
+      requestFormat: "json",
+    });
+    await expect(client.revokeToken({ access_token: "EAAAEO-access-token" })).resolves.toBeUndefined();
+    expect(exchanges).toHaveLength(1);
+    expect(exchanges[0]!.violations).toBeNull();
+    expect(exchanges[0]!.requestHeaders.get("authorization")).toBe(`Basic ${btoa("s6BhdRkqt3:7Fjfp0ZBr1KtDRbnfVdmIw")}`);
+    expect(exchanges[0]!.requestHeaders.get("content-type")).toBe("application/json");
+    expect(JSON.parse(exchanges[0]!.requestBody)).toStrictEqual({ access_token: "EAAAEO-access-token" });
+  });
+
+  test("Square's adapter revokes with Authorization: Client <secret> whatever the authentication method", async () => {
     const secret = "sq0csp-XrIpW6nLH5YjaN5sG3DVP0hxbwT7o9MJdmUdXjBvIJk";
     const { fetch, exchanges } = recordingFetch();
     for (const clientAuthentication of ["client_secret_basic", "client_secret_post", "none"] as const) {
@@ -29,6 +47,7 @@ describe("revokeToken", () => {
         clientSecret: secret,
         clientAuthentication,
         requestFormat: "json",
+        provider: squareAdapter,
       });
       await expect(client.revokeToken({ access_token: "EAAAEO-access-token", revoke_only_access_token: true })).resolves.toBeUndefined();
     }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { createOAuthClient, OAuthTransportError, type OAuthClient, type OAuthClientOptions, type RequestFormat } from "../../src/index";
+import { createOAuthClient, OAuthTransportError, squareAdapter, type OAuthClient, type OAuthClientOptions, type RequestFormat, type SquareMethods } from "../../src/index";
 import { answerArb, expectNotPrinted, expectTypedError, fuzzTally, introspectionAnswerArb, toResponse, tokenAnswerArb, type GeneratedAnswer } from "../helpers/answers";
 
 /**
@@ -107,7 +107,7 @@ function sentSecrets(operation: Operation, first: GeneratedAnswer): string[] {
   return [first.access];
 }
 
-function call(client: OAuthClient<RequestFormat>, square: OAuthClient<RequestFormat>, operation: Operation, first: GeneratedAnswer): Promise<unknown> {
+function call(client: OAuthClient<RequestFormat>, square: OAuthClient<RequestFormat> & SquareMethods, operation: Operation, first: GeneratedAnswer): Promise<unknown> {
   switch (operation) {
     case "clientCredentials":
       return client.clientCredentials({ scope: "read write" });
@@ -156,14 +156,14 @@ describe("the client against generated answers", () => {
             ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
           };
           const client = createOAuthClient({ ...common, clientAuthentication });
-          const square = createOAuthClient({ ...common, requestFormat: "json", introspection: "square_token_status" });
+          const square = createOAuthClient({ ...common, requestFormat: "json", provider: squareAdapter });
           const first = exchanges[0]!.answer;
           // Tokens a body only quotes in free text, and that the call did not send, cannot be known to be secrets.
           const secrets = [CLIENT_SECRET, ...sentSecrets(operation, first), ...exchanges.flatMap((e) => e.answer.planted)];
 
           let result: unknown;
           try {
-            result = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat>, operation, first);
+            result = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat> & SquareMethods, operation, first);
             tally.results += 1;
           } catch (error) {
             expectTypedError(error, secrets, true);
@@ -199,8 +199,8 @@ describe("the client against generated answers", () => {
         };
         const common = { baseUrl: "https://auth.example.org", clientId: "fuzz-client", clientSecret: CLIENT_SECRET, fetch: fetch as typeof globalThis.fetch, timeoutMs: 5, retry: false as const };
         const client = createOAuthClient(common);
-        const square = createOAuthClient({ ...common, requestFormat: "json", introspection: "square_token_status" });
-        const outcome = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat>, operation, answer).then(
+        const square = createOAuthClient({ ...common, requestFormat: "json", provider: squareAdapter });
+        const outcome = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat> & SquareMethods, operation, answer).then(
           () => undefined,
           (error: unknown) => error,
         );

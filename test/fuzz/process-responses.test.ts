@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { computeExpiresAtMs } from "../../src/expiry";
+import { computeExpiresAtMs } from "../../src/oauth/expiry";
 import {
   processIntrospectionResponse,
   processRenewResponse,
@@ -9,7 +9,7 @@ import {
   processTokenStatusResponse,
   statusAsIntrospection,
   type RawAnswer,
-} from "../../src/response";
+} from "../../src/index";
 import {
   answerArb,
   expectNotPrinted,

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { createOAuthClient, OAuthError, OAuthTransportError, type OAuthClientOptions } from "../../src/index";
+import { createOAuthClient, OAuthError, OAuthTransportError, squareAdapter, type OAuthClientOptions } from "../../src/index";
 import { startTokenServer, type TokenServer } from "../helpers/token-server";
 import { track } from "../helpers/track";
 
@@ -30,7 +30,7 @@ const tooMany = (retryAfter?: string): Answer => ({ status: 429, headers: retryA
 const ok: Answer = { status: 200, body: TOKEN_ANSWER };
 
 function client(options: Partial<OAuthClientOptions>) {
-  return createOAuthClient({ baseUrl: BASE, ...CREDENTIALS, ...options });
+  return createOAuthClient({ baseUrl: BASE, ...CREDENTIALS, ...options, provider: squareAdapter });
 }
 
 

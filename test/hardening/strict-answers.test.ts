@@ -7,9 +7,11 @@ import {
   OAuthError,
   OAuthResponseError,
   processTokenResponse,
+  squareAdapter,
   type OAuthClient,
   type OAuthClientOptions,
   type RequestFormat,
+  type SquareMethods,
 } from "../../src/index";
 import { createSecretCollector } from "../helpers/secrets";
 import { startTokenServer } from "../helpers/token-server";
@@ -39,6 +41,8 @@ const answers: Record<string, Crafted> = {
   "/word-expires-in": { status: 200, headers: JSON_HEADERS, body: token({ expires_in: "an hour" }) },
   "/huge-expires-in": { status: 200, headers: JSON_HEADERS, body: token({ expires_in: 2 ** 60 }) },
   "/expires-at-1900": { status: 200, headers: JSON_HEADERS, body: token({ expires_at: "1900-01-01T00:00:00Z" }) },
+  "/expires-at-month-13": { status: 200, headers: JSON_HEADERS, body: token({ expires_at: "2026-13-01T00:00:00Z" }) },
+  "/expires-at-negative": { status: 200, headers: JSON_HEADERS, body: token({ expires_at: -1 }) },
   "/html-200": { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" }, body: "<!doctype html><title>Sign in</title>" },
   "/not-json": { status: 200, headers: JSON_HEADERS, body: '{"access_token": "' },
   "/error-200": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ error: "invalid_client", error_description: "Unknown client." }) },
@@ -85,15 +89,16 @@ afterAll(async () => {
   expect(secrets.check().objects).toBeGreaterThan(20);
 });
 
-function clientFor(path: string, options: Partial<OAuthClientOptions> = {}, requestFormat: RequestFormat = "form"): OAuthClient<RequestFormat> {
+function clientFor(path: string, options: Partial<OAuthClientOptions> = {}, requestFormat: RequestFormat = "form"): OAuthClient<RequestFormat> & SquareMethods {
   return createOAuthClient({
+    provider: squareAdapter,
     baseUrl,
     clientId: "id",
     clientSecret: CLIENT_SECRET,
     requestFormat,
     endpoints: { token: path, renew: path, revoke: path, introspect: path, tokenStatus: path },
     ...options,
-  });
+  }) as OAuthClient<RequestFormat> & SquareMethods;
 }
 
 async function rejection(outcome: Promise<unknown>): Promise<Error> {
@@ -137,11 +142,16 @@ describe("fields", () => {
     ["/fractional-expires-in", '"expires_in" must be a non-negative integer'],
     ["/word-expires-in", '"expires_in" must be a non-negative integer'],
     ["/huge-expires-in", '"expires_in" must be a non-negative integer'],
-    ["/expires-at-1900", '"expires_at" must be an ISO 8601 string or Unix seconds, not before 1970'],
+    ["/expires-at-month-13", '"expires_at" must be a date-time string or a non-negative integer'],
+    ["/expires-at-negative", '"expires_at" must be a date-time string or a non-negative integer'],
   ])("%s is an OAuthResponseError: %s", async (path, message) => {
     const error = await rejection(refresh(path));
     expect(error).toBeInstanceOf(OAuthResponseError);
     expect(error.message).toContain(message);
+  });
+
+  test("a date-time before 1970 is a date-time, as the spec's Timestamp says: the token is already expired", async () => {
+    await expect(secrets.settle(refresh("/expires-at-1900"))).resolves.toMatchObject({ expires_at: "1900-01-01T00:00:00Z" });
   });
 });
 

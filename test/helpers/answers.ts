@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, expect } from "vitest";
-import { OAuthError, OAuthResponseError, OAuthTransportError } from "../../src/errors";
-import type { RawAnswer } from "../../src/response";
+import { OAuthError, OAuthResponseError, OAuthTransportError } from "../../src/index";
+import type { RawAnswer } from "../../src/index";
 import { printedForms } from "./secrets";
 
 /**

@@ -12,7 +12,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
-import { createOAuthClient } from "../../src/client";
+import { createOAuthClient } from "../../src/index";
 import { createRedisTokenStore } from "../../src/stores/redis";
 import { createTokenManager, type TokenFailedEvent, type TokenRefreshedEvent } from "../../src/token-manager";
 

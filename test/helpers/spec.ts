@@ -7,7 +7,7 @@
 import { bundle, createConfig } from "@redocly/openapi-core";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient, OAuthError, type ClientAuthenticationMethod, type OAuthClient, type OAuthClientOptions, type RequestFormat } from "../../src/index";
+import { createOAuthClient, OAuthError, squareAdapter, voucherifyAdapter, type ClientAuthenticationMethod, type OAuthClient, type OAuthClientOptions, type RequestFormat, type SquareMethods } from "../../src/index";
 import { recordingFetch, type Exchange } from "./recorder";
 
 export const SPEC_PATH = fileURLToPath(new URL("../../spec/openapi.yaml", import.meta.url));
@@ -214,6 +214,8 @@ export function callFor(example: RequestExample): ExampleCall {
       ...(clientSecret === undefined ? {} : { clientSecret }),
       clientAuthentication: authentication,
       requestFormat: example.format,
+      // Square's operations and Square's JSON revocation are the Square adapter's.
+      ...(clientHeader || example.operationId === "retrieveTokenStatus" ? { provider: squareAdapter } : {}),
     },
     params,
     authentication,
@@ -224,7 +226,7 @@ export function callFor(example: RequestExample): ExampleCall {
 
 /** Calls the client method named by an operationId; discovery operations are `discover()`'s, not the client's. */
 export function invoke(
-  client: OAuthClient<RequestFormat>,
+  client: OAuthClient<RequestFormat> & Partial<SquareMethods>,
   operationId: OperationId,
   params: Record<string, unknown>,
   options?: { headers?: Record<string, string>; signal?: AbortSignal },
@@ -233,13 +235,13 @@ export function invoke(
     case "obtainToken":
       return client.obtainToken(params as never, options);
     case "renewToken":
-      return client.renewToken(params as never, options);
+      return client.renewToken!(params as never, options);
     case "revokeToken":
       return client.revokeToken(params as never, options);
     case "introspectToken":
       return client.introspectToken(params as never, options);
     case "retrieveTokenStatus":
-      return client.retrieveTokenStatus(params as never, options);
+      return client.retrieveTokenStatus!(params as never, options);
     case "getAuthorizationServerMetadata":
     case "getOpenIdConfiguration":
       throw new Error(`${operationId} is read by discover(), not by a client method`);
@@ -255,6 +257,18 @@ export function parseBody(body: string, format: RequestFormat): unknown {
 export function asSent(value: Record<string, unknown>, format: RequestFormat): Record<string, unknown> {
   if (format === "json") return value;
   return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, String(v)]));
+}
+
+/**
+ * A provider's error answers are read by its adapter only: a client meets Square's or Voucherify's named
+ * examples with an adapter of that provider's error shapes (and nothing else of it), and every other answer
+ * with the options of its request example.
+ */
+export function providerFor(example: string | undefined = "", base?: OAuthClientOptions["provider"]): Pick<OAuthClientOptions, "provider"> {
+  const adapter = example.startsWith("square_") ? squareAdapter : example.startsWith("voucherify_") ? voucherifyAdapter : undefined;
+  if (!adapter) return base ? { provider: base } : {};
+  const errorReaders = [...(base?.errorReaders ?? []), ...(adapter.errorReaders ?? [])];
+  return { provider: { ...base, name: base?.name ?? `${adapter.name} errors`, errorReaders } };
 }
 
 /**
@@ -319,7 +333,7 @@ export function describeContract(operationId: BodyOperationId): void {
     for (const answer of answers) {
       test(answer.title, async () => {
         const { fetch, exchanges } = recordingFetch();
-        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
+        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options, ...providerFor(answer.example, call.options.provider) });
         await expectAnswer(invoke(client, operationId, call.params, { headers: answer.requestHeaders }), answer);
         expect(exchanges).toHaveLength(1);
         expect(exchanges[0]!.status).toBe(answer.status);

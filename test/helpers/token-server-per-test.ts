@@ -3,7 +3,7 @@
  * fixed instant their clocks start from.
  */
 import { afterEach, beforeEach } from "vitest";
-import { createOAuthClient } from "../../src/client";
+import { createOAuthClient } from "../../src/index";
 import { startTokenServer, type TokenServer } from "./token-server";
 
 /** Where each test's clock starts. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createOAuthClient, squarePreset, SQUARE_BASE_URLS, type SquarePresetOptions } from "../../src/index";
+import { createOAuthClient, squareAdapter, squarePreset, SQUARE_BASE_URLS, type SquarePresetOptions } from "../../src/index";
 import { startPrism, type RunningPrism } from "../helpers/prism";
 import { expectAccepted, loadProviderSpec, PROVIDER_SPECS } from "../helpers/providers";
 import { recordingFetch, type Exchange } from "../helpers/recorder";
@@ -52,14 +52,14 @@ describe("squarePreset", () => {
       clientSecret: APPLICATION_SECRET,
       clientAuthentication: "client_secret_post",
       requestFormat: "json",
-      introspection: "square_token_status",
+      provider: squareAdapter,
     });
     expect(squarePreset({ clientId: APPLICATION_ID, environment: "sandbox", squareVersion: "2025-08-20" })).toStrictEqual({
       baseUrl: "https://connect.squareupsandbox.com",
       clientId: APPLICATION_ID,
       clientAuthentication: "none",
       requestFormat: "json",
-      introspection: "square_token_status",
+      provider: squareAdapter,
       headers: { "Square-Version": "2025-08-20" },
     });
   });

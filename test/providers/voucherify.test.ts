@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createOAuthClient, OAuthError, voucherifyPreset, VOUCHERIFY_SCOPES, type VoucherifyPresetOptions } from "../../src/index";
+import { createOAuthClient, OAuthError, voucherifyAdapter, voucherifyPreset, VOUCHERIFY_SCOPES, type VoucherifyPresetOptions } from "../../src/index";
 import { startPrism, type RunningPrism } from "../helpers/prism";
 import { expectAccepted, loadProviderSpec, PROVIDER_SPECS, violations } from "../helpers/providers";
 import { recordingFetch, type Exchange } from "../helpers/recorder";
@@ -53,6 +53,7 @@ describe("voucherifyPreset", () => {
       requestFormat: "form",
       endpoints: { token: "/v1/oauth/token", revoke: "/v1/oauth/token/revoke", introspect: "/v1/oauth/introspect" },
       allowedScopes: VOUCHERIFY_SCOPES,
+      provider: voucherifyAdapter,
       headers: { "X-App-Id": APP_ID, "X-App-Token": APP_TOKEN },
     });
     expect(voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, cluster: "us1.api" }).baseUrl).toBe("https://us1.api.voucherify.io");

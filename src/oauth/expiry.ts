@@ -1,4 +1,3 @@
-import { timestampMs } from "./response";
 
 /** The lifetime fields of a token answer, as a server may send them. */
 export interface LifetimeFields {
@@ -10,6 +9,21 @@ export interface LifetimeFields {
 
 const DIGITS = /^\d+(\.\d+)?$/;
 
+/**
+ * A timestamp of an answer in epoch milliseconds: Unix seconds (a number, or a string of digits, which is not
+ * a year for `Date.parse`) or an ISO 8601 string; `NaN` for anything else. The one reading of `expires_at`,
+ * shared by the token manager and the token status mapping.
+ *
+ * @param value - the field's value as it arrived.
+ * @returns epoch milliseconds, or `NaN`.
+ * @see https://www.rfc-editor.org/rfc/rfc3339#section-5.6
+ */
+export function timestampMs(value: unknown): number {
+  if (typeof value === "number") return value * 1000;
+  if (typeof value !== "string") return NaN;
+  return DIGITS.test(value) ? Number(value) * 1000 : Date.parse(value);
+}
+
 function fromExpiresIn(value: unknown, sentAtMs: number): number {
   const seconds = typeof value === "string" && DIGITS.test(value) ? Number(value) : value;
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
@@ -19,9 +33,9 @@ function fromExpiresIn(value: unknown, sentAtMs: number): number {
 }
 
 function fromExpiresAt(value: unknown): number {
-  // The same reading as answer validation, so every accepted answer can be stored.
+  // Every date the answer check accepts can be stored; one in the past is a token already expired.
   const parsed = timestampMs(value);
-  if (!Number.isFinite(parsed) || parsed < 0) throw new TypeError(`"expires_at" must be an ISO 8601 string or Unix seconds`);
+  if (!Number.isFinite(parsed)) throw new TypeError(`"expires_at" must be an ISO 8601 string or Unix seconds`);
   return parsed;
 }
 

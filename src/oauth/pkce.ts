@@ -1,3 +1,6 @@
+import { CodeVerifier } from "../../generated/spec";
+import { checkValue } from "../core/validate";
+
 /**
  * A PKCE verifier with its S256 challenge (RFC 7636).
  *
@@ -14,13 +17,12 @@ export interface PkcePair {
   code_challenge_method: "S256";
 }
 
-const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
-
-/** Throws `TypeError` unless `value` is an RFC 7636 §4.1 code verifier; the client's token request checks with it too. */
+/**
+ * Throws `TypeError` unless `value` is a code verifier as the spec's `CodeVerifier` schema declares it (RFC 7636
+ * §4.1); the token request checks it the same way.
+ */
 export function checkCodeVerifier(value: unknown): void {
-  if (typeof value !== "string" || !VERIFIER.test(value)) {
-    throw new TypeError("code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)");
-  }
+  checkValue(CodeVerifier, value, "code_verifier");
 }
 
 function base64url(bytes: Uint8Array): string {

@@ -1,0 +1,322 @@
+import createClient, { type Client } from "openapi-fetch";
+import type { paths } from "../../generated/schema";
+import { operations, type OperationNode } from "../../generated/spec";
+import { redirectError } from "./answers";
+import type { ClientAuthentication } from "./auth";
+import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
+import {
+  backoffMs,
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_TIMEOUT_MS,
+  errorCode,
+  neverSent,
+  readBody,
+  resolveRetry,
+  RETRY_STATUSES,
+  retryAfterMs,
+  sleep,
+  type RetryOptions,
+} from "./transport";
+
+/**
+ * The one request path: every call, the client's own and `client.api`'s, goes through openapi-fetch typed by
+ * the spec's `paths`, with one middleware (endpoint overrides and client authentication, by operation) and
+ * one fetch (body encoding, time limit, retries, bounded reads, the redirect policy).
+ */
+
+/**
+ * The spec's operations, by operationId.
+ *
+ * @see https://spec.openapis.org/oas/v3.1.0#operation-object
+ */
+export type OperationId = keyof typeof operations;
+/**
+ * The names the `endpoints` option takes (the spec's `x-endpoint`).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
+export type EndpointName = { [K in OperationId]: (typeof operations)[K] extends { endpoint: infer E extends string } ? E : never }[OperationId];
+
+/**
+ * Per-call options.
+ *
+ * @see https://developer.mozilla.org/en-US/docs/Web/API/AbortSignal
+ */
+export interface CallOptions {
+  /** Aborts the request and its retries; the call then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Extra headers for this call only. */
+  headers?: Record<string, string>;
+  /** Time limit of each attempt of this call, in ms; overrides the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Retries of this call; overrides the client's `retry` as a whole. */
+  retry?: RetryOptions | false;
+  /**
+   * Body parameters a server needs that the spec does not list, sent as given. They never replace a field of
+   * the request, a field the spec declares, or client authentication.
+   */
+  extraParams?: Record<string, string>;
+}
+
+/** What the request core is made from: the transport half of the client's options. */
+export interface RequestCoreOptions {
+  /** The server's base URL, without a trailing slash. */
+  baseUrl: string;
+  /** Per-endpoint path (`/OAuth/Token`) or absolute URL, by the spec's endpoint names. */
+  endpoints?: Partial<Record<string, string>>;
+  fetch?: typeof globalThis.fetch;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  retry?: RetryOptions | false;
+  maxResponseBytes?: number;
+  /** Follow redirects; only for requests that carry no credential (discovery). Default `false`. */
+  followRedirects?: boolean;
+  /** The client authentication of an operation the spec has the client authenticate at. */
+  authentication?: (operationId: OperationId) => ClientAuthentication | undefined;
+}
+
+/**
+ * An answer as the client read it: the `Response`, and its body (text on success, parsed JSON or text on
+ * failure, `undefined` when there was none).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
+ */
+export interface RawAnswer {
+  response: Response;
+  body: unknown;
+}
+
+/** The transport policy of one call. */
+interface Policy {
+  timeoutMs: number;
+  retry: Readonly<Required<RetryOptions>> | undefined;
+  /** Safe to send again after a failure; by default the operation's `x-idempotent`. */
+  idempotent: boolean | undefined;
+  /** Keep a success's body aside for the caller instead of handing on a readable copy. */
+  keepBody: boolean;
+}
+
+/** The request core a client is built on. */
+export interface RequestCore {
+  /** openapi-fetch typed by the spec's `paths`, with the client's base URL, authentication and transport policy. */
+  readonly api: Client<paths>;
+  /** The options of one call through {@link RequestCore.api}, for {@link RequestCore.answer} to read. */
+  init(call: CallOptions | undefined, idempotent?: boolean): { fetch: (request: Request) => Promise<Response>; signal?: AbortSignal; parseAs: "stream" };
+  /** The answer of a call made with {@link RequestCore.init}. */
+  answer(result: { response: Response; error?: unknown }): RawAnswer;
+}
+
+const FORM = "application/x-www-form-urlencoded";
+/** setTimeout's largest delay; a longer time limit is no time limit. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** Statuses whose answers carry no body, so a copy of such an answer must be made without one. */
+const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
+/**
+ * Whether the global fetch is Node's own (undici). It copies a request's body before sending, to be able to
+ * send it again after a redirect, in every redirect mode but "error": refusing redirects with "error" saves
+ * that copy, about a tenth of a token request (`npm run bench`). Other fetches get "manual", which hands the
+ * 3xx back, so its status and target reach the error message.
+ */
+const NODE_FETCH = typeof (globalThis as { process?: { versions?: { undici?: unknown } } }).process?.versions?.undici === "string";
+const byPath = new Map<string, OperationId>();
+for (const id of Object.keys(operations) as OperationId[]) byPath.set(`${operations[id].method} ${operations[id].path}`, id);
+
+/** A body as fields until the request is sent, so client authentication can add its own. */
+class PendingBody {
+  constructor(readonly fields: Record<string, unknown>) {}
+}
+
+/**
+ * What openapi-fetch builds for each call in place of a `Request`: the URL and init, handed to `fetch(url,
+ * init)` as they are. A real `Request` here would be built twice, once by openapi-fetch and again inside
+ * `fetch`; this is most of openapi-fetch's cost over a plain `fetch` call.
+ */
+class PendingRequest {
+  readonly method: string | undefined;
+  operation: OperationNode | undefined;
+  constructor(
+    public url: string,
+    readonly init: RequestInit & { headers: Headers; body?: unknown },
+  ) {
+    this.method = init.method;
+  }
+}
+
+/** Answers are kept aside for the caller, so a success is not copied to be read. */
+const bodies = new WeakMap<Response, string>();
+
+/** Node's fetch refused a redirect (redirect: "error"): its cause says so, with no status or location. */
+function isRefusedRedirect(error: unknown): boolean {
+  return error instanceof TypeError && error.cause instanceof Error && error.cause.message === "unexpected redirect";
+}
+
+function serialize(body: unknown, headers: Headers): BodyInit | undefined {
+  if (!(body instanceof PendingBody)) return body as BodyInit | undefined;
+  const { fields } = body;
+  if (headers.get("content-type") !== FORM) return JSON.stringify(fields);
+  const params = new URLSearchParams();
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const item of value) params.append(key, String(item));
+    else params.append(key, String(value));
+  }
+  return params.toString();
+}
+
+/**
+ * Makes the request core of a client.
+ *
+ * @param options - base URL, endpoint overrides, fetch, headers, time limit, retries, body limit, and the
+ *   client authentication of each operation.
+ * @returns the typed openapi-fetch client and the helpers that read its answers.
+ */
+export function createRequestCore(options: RequestCoreOptions): RequestCore {
+  const { baseUrl, endpoints = {}, authentication } = options;
+  const fetchImpl = options.fetch;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const defaults: Policy = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, retry: resolveRetry(options.retry), idempotent: undefined, keepBody: false };
+
+  function policyOf(call: CallOptions | undefined, idempotent: boolean | undefined, keepBody: boolean): Policy {
+    return {
+      timeoutMs: call?.timeoutMs ?? defaults.timeoutMs,
+      retry: call?.retry === undefined ? defaults.retry : resolveRetry(call.retry),
+      idempotent,
+      keepBody,
+    };
+  }
+
+  /**
+   * One attempt: sends the request and reads the whole answer within `limitMs`. A fetch that ignores its
+   * signal cannot hang the call: the time-out or the caller's abort settles it anyway.
+   */
+  async function attempt(request: PendingRequest, body: BodyInit | undefined, limitMs: number, policy: Policy): Promise<Response> {
+    const signal = request.init.signal ?? undefined;
+    if (signal?.aborted) throw signal.reason;
+    const controller = new AbortController();
+    const forward = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", forward);
+    let timedOut = false;
+    const expire = () => {
+      timedOut = true;
+      controller.abort();
+    };
+    const timer = limitMs < MAX_TIMER_MS ? setTimeout(expire, limitMs) : undefined;
+    let answered = false;
+    const exchange = async (): Promise<Response> => {
+      const response = await (fetchImpl ?? globalThis.fetch)(request.url, { ...request.init, body, signal: controller.signal });
+      answered = true;
+      if (response.type === "opaqueredirect") return response;
+      const text = await readBody(response, maxBytes, controller.signal, fetchImpl === undefined);
+      if (response.ok && policy.keepBody) {
+        bodies.set(response, text);
+        return response;
+      }
+      // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit.
+      const { status, statusText, headers, url } = response;
+      const copy = new Response(text === "" || NULL_BODY_STATUSES.includes(status) ? null : text, { status, statusText, headers });
+      // A constructed Response has no URL; errors and redirect messages use it.
+      if (url) Object.defineProperty(copy, "url", { value: url });
+      return copy;
+    };
+    try {
+      // The runtime's fetch ends on an abort, and so do its body reads. A custom fetch may not: the call settles
+      // on the exchange or on the abort, whichever comes first.
+      if (fetchImpl === undefined) return await exchange();
+      return await new Promise<Response>((resolve, reject) => {
+        controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
+        exchange().then(resolve, reject);
+      });
+    } catch (cause) {
+      if (signal?.aborted) throw signal.reason;
+      const where = `${request.operation?.endpoint ?? request.method ?? "POST"} request to ${new URL(request.url).host}`;
+      if (timedOut) throw new OAuthTransportError(`${where} timed out after ${limitMs} ms`, { timedOut: true });
+      if (cause instanceof OAuthResponseError || cause instanceof OAuthError) throw cause;
+      if (isRefusedRedirect(cause)) throw redirectError("", 0, undefined, `${where}: `);
+      const code = errorCode(cause);
+      const what = answered ? "the answer broke off" : "no answer";
+      throw new OAuthTransportError(`${where} failed: ${what}${code ? ` (${code})` : ""}`, { cause, notSent: !answered && neverSent(cause) });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", forward);
+    }
+  }
+
+  /**
+   * Sends a request, retrying as {@link RetryOptions} says: idempotent requests on 429, 503 and connection
+   * failures; the others only when the request provably never left.
+   */
+  async function transport(request: PendingRequest, policy: Policy): Promise<Response> {
+    const body = serialize(request.init.body, request.init.headers);
+    const idempotent = policy.idempotent ?? request.operation?.idempotent === true;
+    const { retry, timeoutMs } = policy;
+    const started = Date.now();
+    let limitMs = timeoutMs;
+    for (let n = 1; ; n++) {
+      let response: Response | undefined;
+      let failure: unknown;
+      try {
+        response = await attempt(request, body, limitMs, policy);
+      } catch (error) {
+        failure = error;
+      }
+      const retryable =
+        response !== undefined
+          ? idempotent && RETRY_STATUSES.includes(response.status)
+          : failure instanceof OAuthTransportError && !failure.timedOut && (idempotent || failure.notSent);
+      if (retry !== undefined && retryable && n < retry.maxAttempts) {
+        const wait = (response && retryAfterMs(response)) ?? backoffMs(retry, n);
+        const remaining = retry.maxElapsedMs - (Date.now() - started) - wait;
+        if (remaining > 0) {
+          await sleep(wait, request.init.signal ?? undefined);
+          limitMs = Math.min(timeoutMs, remaining);
+          continue;
+        }
+      }
+      if (response !== undefined) return response;
+      throw failure;
+    }
+  }
+
+  const api = createClient<paths>({
+    baseUrl,
+    fetch: (request) => transport(request as unknown as PendingRequest, defaults),
+    Request: PendingRequest as unknown as typeof Request,
+    // A copy: client authentication adds its fields to it, never to the caller's object.
+    bodySerializer: (fields: unknown) => new PendingBody({ ...(fields as Record<string, unknown>) }),
+    headers: { Accept: "application/json", ...options.headers },
+    // Token requests carry credentials: a redirect is never followed; it is refused, or handed back as it is.
+    redirect: options.followRedirects ? "follow" : fetchImpl === undefined && NODE_FETCH ? "error" : "manual",
+  });
+
+  api.use({
+    onRequest({ request: sent, schemaPath, params }) {
+      const request = sent as unknown as PendingRequest;
+      const id = byPath.get(`${request.method} ${schemaPath}`);
+      if (id === undefined) return undefined;
+      const operation: OperationNode = operations[id];
+      request.operation = operation;
+      const override = operation.endpoint === undefined ? undefined : endpoints[operation.endpoint];
+      if (override !== undefined) {
+        const target = override.startsWith("/") ? `${baseUrl}${override}` : override;
+        const path = (params as { path?: Record<string, unknown> }).path ?? {};
+        request.url = target.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(path[name])));
+      }
+      const auth = authentication?.(id);
+      const body = request.init.body;
+      auth?.apply({ headers: request.init.headers, fields: body instanceof PendingBody ? body.fields : undefined });
+      return undefined;
+    },
+  });
+
+  return {
+    api,
+    init(call, idempotent) {
+      const policy = policyOf(call, idempotent, true);
+      return { fetch: (request) => transport(request as unknown as PendingRequest, policy), signal: call?.signal, parseAs: "stream" };
+    },
+    answer({ response, error }) {
+      return { response, body: response.ok ? bodies.get(response) : error };
+    },
+  };
+}

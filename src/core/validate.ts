@@ -1,0 +1,273 @@
+import type { SchemaNode } from "../../generated/spec";
+
+/**
+ * Checks of arguments and answers. Argument checks throw a {@link TypeError} with a stable `code` before
+ * anything is sent; the checks of a request or an answer against the spec read the generated description,
+ * so a field the spec adds is accepted and a field it drops is refused, with no change here.
+ */
+
+/**
+ * The `code` of every argument error: the value given is not one the option or field takes.
+ *
+ * @see https://nodejs.org/api/errors.html#err_invalid_arg_value
+ */
+export const ERR_INVALID_ARG_VALUE = "ERR_INVALID_ARG_VALUE";
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * A bad argument: a `TypeError` with a stable `code`, thrown before any request.
+ *
+ * @param message - names the option or field and what it must be.
+ */
+export function argumentError(message: string): TypeError & { code: string } {
+  return Object.assign(new TypeError(message), { code: ERR_INVALID_ARG_VALUE });
+}
+
+/** A non-null object that is not an array. */
+export function isPlainObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Throws unless `value` is a plain object. */
+export function checkObject(value: unknown, name: string): asserts value is JsonObject {
+  if (!isPlainObject(value)) throw argumentError(`${name} must be an object`);
+}
+
+/** Throws unless `value` is a non-empty string. */
+export function checkNonEmptyString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== "string" || value === "") throw argumentError(`${name} must be a non-empty string`);
+}
+
+/** Throws unless `value` is `undefined` or a positive number (`Infinity` when `allowInfinity`). */
+export function checkPositive(value: unknown, name: string, allowInfinity = false): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || Number.isNaN(value) || value <= 0 || (!allowInfinity && !Number.isFinite(value))) {
+    throw argumentError(`${name} must be a positive number${allowInfinity ? " or Infinity" : ""}`);
+  }
+}
+
+const patterns = new Map<string, RegExp>();
+const INTEGER_STRING = /^\d+$/;
+
+function regex(pattern: string): RegExp {
+  let compiled = patterns.get(pattern);
+  if (compiled === undefined) patterns.set(pattern, (compiled = new RegExp(pattern, "u")));
+  return compiled;
+}
+
+function quoted(values: readonly unknown[]): string {
+  const texts = values.map((v) => JSON.stringify(v));
+  return texts.length <= 2 ? texts.join(" or ") : `one of ${texts.join(", ")}`;
+}
+
+/** What a schema asks for, as a message ends: "must be a non-empty string". */
+function expected(node: SchemaNode): string {
+  if (node.anyOf) return node.anyOf.map(expected).join(" or ");
+  if (node.const !== undefined) return JSON.stringify(node.const);
+  if (node.enum) return quoted(node.enum);
+  switch (node.type) {
+    case "string":
+      if (node.pattern !== undefined) return `a string matching ${node.pattern}`;
+      if (node.format === "uri") return "an absolute URL";
+      if (node.format === "date-time") return "a date-time string";
+      return node.minLength === 1 ? "a non-empty string" : "a string";
+    case "integer":
+      return node.minimum === 0 ? "a non-negative integer" : "an integer";
+    case "number":
+      return "a number";
+    case "boolean":
+      return "a boolean";
+    case "array":
+      return node.items ? `an array of ${plural(expected(node.items))}` : "an array";
+    case "object":
+      return "an object";
+    default:
+      return "a value";
+  }
+}
+
+function plural(text: string): string {
+  return text.replace(/^an? (.*?)(string|integer|number|boolean|object|URI)/, "$1$2s");
+}
+
+/**
+ * The value as the schema reads it, or `undefined` when it does not match. `lenient` (answers) reads an
+ * integer the spec marks `x-numeric-string` from a string of digits, as servers are seen to send `expires_in`.
+ */
+function read(node: SchemaNode, value: unknown, lenient: boolean): { value: unknown } | undefined {
+  if (node.anyOf) {
+    for (const alternative of node.anyOf) {
+      const match = read(alternative, value, lenient);
+      if (match) return match;
+    }
+    return undefined;
+  }
+  if (node.const !== undefined && value !== node.const) return undefined;
+  if (node.enum && !node.enum.includes(value)) return undefined;
+  switch (node.type) {
+    case "string": {
+      if (typeof value !== "string") return undefined;
+      if (node.minLength !== undefined && value.length < node.minLength) return undefined;
+      if (node.maxLength !== undefined && value.length > node.maxLength) return undefined;
+      if (node.pattern !== undefined && !regex(node.pattern).test(value)) return undefined;
+      if (node.format === "uri" && !URL.canParse(value)) return undefined;
+      if (node.format === "date-time" && !Number.isFinite(Date.parse(value))) return undefined;
+      return { value };
+    }
+    case "integer":
+    case "number": {
+      const number = lenient && node.numericString && typeof value === "string" && INTEGER_STRING.test(value) ? Number(value) : value;
+      if (typeof number !== "number" || !Number.isFinite(number)) return undefined;
+      if (node.type === "integer" && !Number.isSafeInteger(number)) return undefined;
+      if (node.minimum !== undefined && number < node.minimum) return undefined;
+      if (node.maximum !== undefined && number > node.maximum) return undefined;
+      return { value: number };
+    }
+    case "boolean":
+      return typeof value === "boolean" ? { value } : undefined;
+    case "array": {
+      if (!Array.isArray(value) || (node.minItems !== undefined && value.length < node.minItems)) return undefined;
+      if (!node.items) return { value };
+      const items: unknown[] = [];
+      for (const item of value) {
+        const match = read(node.items, item, lenient);
+        if (!match) return undefined;
+        items.push(match.value);
+      }
+      return { value: items };
+    }
+    case "object":
+      return isPlainObject(value) ? { value } : undefined;
+    default:
+      return { value };
+  }
+}
+
+/** The alternatives of a schema: its `anyOf`, or itself. */
+function alternatives(node: SchemaNode): readonly SchemaNode[] {
+  return node.anyOf ?? [node];
+}
+
+/** A property that every alternative fixes with `const` (`grant_type`): it selects the alternative. */
+function discriminator(options: readonly SchemaNode[]): string | undefined {
+  if (options.length < 2) return undefined;
+  const first = options[0]!.properties ?? {};
+  return Object.keys(first).find((name) => options.every((o) => o.properties?.[name]?.const !== undefined));
+}
+
+/** How well a value fits an alternative: fields it knows, less required fields missing. */
+function fit(option: SchemaNode, value: JsonObject): number {
+  const known = Object.keys(value).filter((key) => option.properties?.[key] !== undefined).length;
+  const missing = (option.required ?? []).filter((key) => value[key] === undefined).length;
+  return known - missing;
+}
+
+/** The alternative of a request's schema the value is for, chosen by its discriminator or by fit. */
+function chooseAlternative(node: SchemaNode, value: JsonObject): SchemaNode {
+  const options = alternatives(node);
+  const by = discriminator(options);
+  if (by !== undefined) {
+    const chosen = options.find((o) => o.properties![by]!.const === value[by]);
+    if (chosen === undefined) throw argumentError(`${by} must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
+    return chosen;
+  }
+  let best = options[0]!;
+  for (const option of options) {
+    if (requestProblem(option, value, "") === undefined) return option;
+    if (fit(option, value) > fit(best, value)) best = option;
+  }
+  return best;
+}
+
+/** The first thing wrong with a request body for one object alternative, or `undefined`. */
+function requestProblem(option: SchemaNode, body: JsonObject, what: string): string | undefined {
+  const properties = option.properties ?? {};
+  for (const key of Object.keys(body)) {
+    const value = body[key];
+    if (value === undefined) continue;
+    const field = properties[key];
+    if (field === undefined) return `${key} is not a field of ${what}`;
+    if (field.clientAuthentication) return `${key} comes from the client options; do not pass it in the request`;
+    if (!read(field, value, false)) return `${key} must be ${expected(field)}`;
+  }
+  for (const key of option.required ?? []) {
+    if (body[key] === undefined && !properties[key]?.clientAuthentication) return `${key} is required: it must be ${expected(properties[key] ?? {})}`;
+  }
+  return undefined;
+}
+
+/** A request checked against its schema: the body to send, and the alternative it matched. */
+export interface CheckedRequest<T = JsonObject> {
+  /** The fields to send: the caller's, without `undefined` ones; of the spec's type, as the check proved. */
+  body: T;
+  /** The schema (one alternative of a union) the request matched, with its marks. */
+  schema: SchemaNode;
+}
+
+/**
+ * Checks a request body against the spec's schema before anything is sent: every field must be one the
+ * schema declares, of its type, enum, pattern and length; required fields must be there; fields that client
+ * authentication fills in must not be. `undefined` fields are dropped, so none travels as "undefined".
+ *
+ * @param node - the schema of the request body, from the generated description.
+ * @param value - the caller's fields.
+ * @param what - the request, for messages: `"the token request"`.
+ * @returns the body to send and the schema alternative it matched.
+ * @throws {TypeError} naming the first field that is wrong.
+ */
+export function checkRequest<T = JsonObject>(node: SchemaNode, value: unknown, what: string): CheckedRequest<T> {
+  checkObject(value, what);
+  const schema = chooseAlternative(node, value);
+  const by = discriminator(alternatives(node));
+  const problem = requestProblem(schema, value, by === undefined ? what : `${what} with ${by} ${String(value[by])}`);
+  if (problem !== undefined) throw argumentError(problem);
+  const body: JsonObject = {};
+  for (const key of Object.keys(value)) if (value[key] !== undefined) body[key] = value[key];
+  return { body: body as T, schema };
+}
+
+/**
+ * Checks one value against a schema, for arguments that are not request bodies (a PKCE verifier).
+ *
+ * @throws {TypeError} `<name> must be …`.
+ */
+export function checkValue(node: SchemaNode, value: unknown, name: string): void {
+  if (!read(node, value, false)) throw argumentError(`${name} must be ${expected(node)}`);
+}
+
+/**
+ * Checks an answer body against the spec's schema: required fields present, every declared field of its
+ * type; undeclared fields pass through, except where the schema is closed (`additionalProperties: false`),
+ * which keeps only its own. An integer sent as a string of digits is read as that integer.
+ *
+ * @param node - the schema of the answer, from the generated description.
+ * @param body - the parsed JSON object.
+ * @param fail - throws the caller's error for a message such as `response body "expires_in" must be …`.
+ * @returns the body, read as the schema says.
+ */
+export function checkAnswer(node: SchemaNode, body: JsonObject, fail: (message: string) => never): JsonObject {
+  const options = alternatives(node);
+  const by = discriminator(options);
+  let schema = options[0]!;
+  if (by !== undefined) {
+    const chosen = options.find((o) => o.properties![by]!.const === body[by]);
+    if (chosen === undefined) fail(`response body "${by}" must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
+    schema = chosen;
+  } else if (options.length > 1) {
+    schema = options.reduce((best, option) => (fit(option, body) > fit(best, body) ? option : best));
+  }
+  const properties = schema.properties ?? {};
+  for (const key of schema.required ?? []) {
+    if (body[key] === undefined) fail(`response body "${key}" must be ${expected(properties[key] ?? {})}`);
+  }
+  const out: JsonObject = schema.closed ? {} : body;
+  for (const key of Object.keys(properties)) {
+    const value = body[key];
+    if (value === undefined) continue;
+    const match = read(properties[key]!, value, true);
+    if (!match) fail(`response body "${key}" must be ${expected(properties[key]!)}`);
+    if (match.value !== value || schema.closed) out[key] = match.value;
+  }
+  return out;
+}

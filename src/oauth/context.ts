@@ -1,0 +1,90 @@
+import type { ErrorReader } from "../core/answers";
+import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
+import type { CallOptions, RawAnswer, RequestCore } from "../core/request";
+import { argumentError, checkObject, isPlainObject } from "../core/validate";
+
+/**
+ * What every request step of a client shares: its request core and the settings its steps read. Provider
+ * adapters build their methods on it too.
+ *
+ * @see {@link ProviderAdapter.extend}
+ */
+export interface ClientContext {
+  /** The request core: openapi-fetch typed by the spec, with the client's transport policy. */
+  readonly core: RequestCore;
+  /** The client identifier, when there is one (Square's renew path holds it). */
+  readonly clientId: string | undefined;
+  /** The content type of request bodies, where the operation's spec offers it. */
+  readonly mediaType: MediaType;
+  /** The server's scope names, when requested scopes are checked before sending. */
+  readonly allowedScopes: ReadonlySet<string> | undefined;
+  /** The token types accepted in token answers, lower-cased. */
+  readonly tokenTypes: readonly string[];
+  /** Error body shapes read besides RFC 6749 §5.2. */
+  readonly errorReaders: readonly ErrorReader[];
+  /** The client's own secrets (its secret, its credential headers), as sent and form-encoded. */
+  readonly secrets: readonly string[];
+}
+
+/**
+ * The request body content types the client sends.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
+ */
+export type MediaType = "application/x-www-form-urlencoded" | "application/json";
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * The body schema of an operation for the client's content type, or the operation's own when it has only
+ * one (introspection is always a form).
+ */
+export function bodySchema<T>(bodies: Partial<Record<MediaType, T>>, mediaType: MediaType): { schema: T; mediaType: MediaType } {
+  const chosen = bodies[mediaType] !== undefined ? mediaType : (Object.keys(bodies)[0] as MediaType);
+  return { schema: bodies[chosen]!, mediaType: chosen };
+}
+
+/** Headers of one call: the call's own, then the content type of the body. */
+export function callHeaders(call: CallOptions | undefined, mediaType?: MediaType): Record<string, string> {
+  return mediaType === undefined ? { ...call?.headers } : { ...call?.headers, "Content-Type": mediaType };
+}
+
+/**
+ * Adds a call's `extraParams` to a checked body: parameters a server needs that the spec does not list.
+ * They never replace a field of the request, one the spec declares, or one client authentication fills in.
+ *
+ * @throws {TypeError} when a parameter is not a string or names such a field.
+ */
+export function withExtraParams(body: JsonObject, call: CallOptions | undefined, declared: readonly string[]): JsonObject {
+  const extra = call?.extraParams;
+  if (extra === undefined) return body;
+  checkObject(extra, "options.extraParams");
+  for (const [name, value] of Object.entries(extra)) {
+    if (typeof value !== "string") throw argumentError(`options.extraParams.${name} must be a string`);
+    if (name in body || declared.includes(name)) throw argumentError(`options.extraParams.${name} is a field of the request: pass it in the request itself`);
+  }
+  return { ...body, ...extra };
+}
+
+/**
+ * Validates an answer with a process step; an error is stripped of any secret of the request the server
+ * quoted back, and a result that quotes one prints it as `[REDACTED]`.
+ */
+export function settle<T>(context: ClientContext, process: (answer: RawAnswer) => T, answer: RawAnswer, sent: JsonObject | undefined): T {
+  const secrets = [...context.secrets, ...secretsOfFields(sent)];
+  let result: T;
+  try {
+    result = process(answer);
+  } catch (error) {
+    throw redactError(error, secrets);
+  }
+  const { body } = answer;
+  const quoted = typeof body === "string" && body !== "" ? secrets.filter((secret) => body.includes(secret)) : [];
+  return quoted.length === 0 ? result : hideSecrets(result, quoted);
+}
+
+/** The call's parameters, which must be an object. */
+export function paramsObject(params: unknown): JsonObject {
+  if (!isPlainObject(params)) throw argumentError("params must be an object");
+  return params;
+}

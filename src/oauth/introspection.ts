@@ -1,0 +1,63 @@
+import type { components } from "../../generated/schema";
+import { introspectTokenAnswer, introspectTokenRequest, operations } from "../../generated/spec";
+import { jsonAnswer, type ProcessOptions } from "../core/answers";
+import { hideSecrets } from "../core/redact";
+import type { CallOptions, RawAnswer } from "../core/request";
+import { checkRequest } from "../core/validate";
+import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext } from "./context";
+
+type Schemas = components["schemas"];
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * Parameters of `introspectToken`: RFC 7662's `token` and `token_type_hint`, or Voucherify's `access_token`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
+ */
+export type IntrospectTokenParams = DistributiveOmit<Schemas["IntrospectTokenForm"], "client_id" | "client_secret">;
+
+/**
+ * An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+ */
+export type IntrospectionResponse = Schemas["IntrospectionResponse"];
+
+/**
+ * Sends an introspection request (RFC 7662) checked against the spec, with the client's authentication.
+ *
+ * @param context - the client's request core and settings.
+ * @param params - the token to ask about.
+ * @param call - the call's signal, headers, time limit, retries and extra parameters.
+ * @returns the validated answer.
+ * @throws {TypeError} before any request, when a field is not one the spec describes.
+ * @throws {OAuthError} when the server refused.
+ * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
+ */
+export async function introspectionRequest(context: ClientContext, params: unknown, call?: CallOptions): Promise<IntrospectionResponse> {
+  const { schema: node, mediaType } = bodySchema(introspectTokenRequest, context.mediaType);
+  const { body: checked, schema } = checkRequest(node, params, "the introspect request");
+  const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
+  const { core } = context;
+  const result = await core.api.POST(operations.introspectToken.path, {
+    ...core.init(call),
+    body: body as Schemas["IntrospectTokenForm"],
+    headers: callHeaders(call, mediaType),
+  });
+  return settle(context, (answer) => processIntrospectionResponse(answer, { errorReaders: context.errorReaders }), core.answer(result), body);
+}
+
+/**
+ * Validates an introspection answer against the spec. An inactive token is returned as exactly
+ * `{ active: false }`, whatever else the server sent (the spec closes that shape).
+ *
+ * @param answer - the response and its body.
+ * @param options - the error shapes to read.
+ * @throws {OAuthError} when the server refused the request.
+ * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+ */
+export function processIntrospectionResponse(answer: RawAnswer, options?: ProcessOptions): IntrospectionResponse {
+  return hideSecrets(jsonAnswer(answer, introspectTokenAnswer, options) as IntrospectionResponse);
+}

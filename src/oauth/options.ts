@@ -1,0 +1,125 @@
+import { isClientAuthenticationMethod, CLIENT_AUTHENTICATION_METHODS } from "../core/auth";
+import type { CallOptions } from "../core/request";
+import { isLoopback } from "../core/transport";
+import { argumentError, checkNonEmptyString, checkObject, checkPositive, isPlainObject } from "../core/validate";
+import { operations } from "../../generated/spec";
+import type { OAuthClientOptions } from "./client";
+
+/** Checks of the client's options and of each call's options: all before any request. */
+
+const RETRY_KEYS: readonly string[] = ["maxAttempts", "maxElapsedMs", "baseDelayMs", "maxDelayMs"];
+/** The names the `endpoints` option takes: the spec's `x-endpoint` of each operation. */
+const ENDPOINT_NAMES: readonly string[] = Object.values(operations).flatMap((op) => ("endpoint" in op ? [op.endpoint] : []));
+
+/**
+ * Refuses a plain `http:` URL to a host that is not loopback, unless allowed.
+ *
+ * @throws {TypeError} naming the option.
+ */
+export function checkTransport(url: URL, name: string, allowInsecureHttp: boolean): void {
+  if (url.protocol === "http:" && !allowInsecureHttp && !isLoopback(url.hostname)) {
+    throw argumentError(`${name} must be an https URL: plain http is allowed only for loopback hosts, or with options.allowInsecureHttp`);
+  }
+}
+
+function checkRetry(retry: unknown, name: string): void {
+  if (retry === undefined || retry === false) return;
+  if (!isPlainObject(retry)) throw argumentError(`${name} must be an object or false`);
+  for (const key of Object.keys(retry)) if (!RETRY_KEYS.includes(key)) throw argumentError(`${name}.${key} is not a retry option (${RETRY_KEYS.join(", ")})`);
+  const { maxAttempts, maxElapsedMs, baseDelayMs, maxDelayMs } = retry;
+  if (maxAttempts !== undefined && (typeof maxAttempts !== "number" || !Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100)) {
+    throw argumentError(`${name}.maxAttempts must be an integer from 1 to 100`);
+  }
+  for (const [key, value] of [
+    ["maxElapsedMs", maxElapsedMs],
+    ["baseDelayMs", baseDelayMs],
+    ["maxDelayMs", maxDelayMs],
+  ] as const) {
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) {
+      throw argumentError(`${name}.${key} must be a non-negative finite number`);
+    }
+  }
+}
+
+/** Header names and values fetch would refuse (a newline in a value, say) are bad arguments, not transport failures. */
+function checkHeaders(headers: unknown, name: string): void {
+  if (headers === undefined) return;
+  if (!isPlainObject(headers) || Object.values(headers).some((value) => typeof value !== "string")) {
+    throw argumentError(`${name} must be an object of strings`);
+  }
+  try {
+    new Headers(headers as Record<string, string>);
+  } catch {
+    throw argumentError(`${name} holds a header name or value that HTTP does not allow`);
+  }
+}
+
+function checkStringList(value: unknown, name: string, what: string, noSpaces = false): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.length === 0 || value.some((x) => typeof x !== "string" || x === "" || (noSpaces && /\s/.test(x)))) {
+    throw argumentError(`${name} must be a non-empty array of ${what}`);
+  }
+}
+
+/**
+ * Checks the client's options.
+ *
+ * @throws {TypeError} naming the first option that is wrong; no secret is quoted.
+ */
+export function checkOptions(options: OAuthClientOptions): void {
+  checkObject(options, "options");
+  checkNonEmptyString(options.baseUrl, "options.baseUrl");
+  let base: URL;
+  try {
+    base = new URL(options.baseUrl);
+  } catch {
+    throw argumentError("options.baseUrl must be an absolute URL");
+  }
+  if (base.protocol !== "https:" && base.protocol !== "http:") throw argumentError("options.baseUrl must be an http or https URL");
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== "boolean") throw argumentError("options.allowInsecureHttp must be a boolean");
+  const insecure = options.allowInsecureHttp === true;
+  checkTransport(base, "options.baseUrl", insecure);
+  checkPositive(options.timeoutMs, "options.timeoutMs", true);
+  checkRetry(options.retry, "options.retry");
+  checkPositive(options.maxResponseBytes, "options.maxResponseBytes");
+  checkStringList(options.allowedTokenTypes, "options.allowedTokenTypes", "token type names");
+  checkStringList(options.allowedScopes, "options.allowedScopes", "scope names without spaces", true);
+  if (options.clientId !== undefined) checkNonEmptyString(options.clientId, "options.clientId");
+  if (options.clientSecret !== undefined) checkNonEmptyString(options.clientSecret, "options.clientSecret");
+  const auth = options.clientAuthentication;
+  if (auth !== undefined && !isClientAuthenticationMethod(auth) && !(isPlainObject(auth) && typeof auth.apply === "function")) {
+    throw argumentError(`options.clientAuthentication must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")}, or a client authentication strategy`);
+  }
+  if (options.requestFormat !== undefined && options.requestFormat !== "form" && options.requestFormat !== "json") {
+    throw argumentError('options.requestFormat must be "form" or "json"');
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== "function") throw argumentError("options.fetch must be a function");
+  checkHeaders(options.headers, "options.headers");
+  if (options.endpoints !== undefined) {
+    checkObject(options.endpoints, "options.endpoints");
+    for (const [name, value] of Object.entries(options.endpoints)) {
+      if (!ENDPOINT_NAMES.includes(name)) throw argumentError(`options.endpoints.${name} is not an endpoint (${ENDPOINT_NAMES.join(", ")})`);
+      if (value === undefined) continue;
+      checkNonEmptyString(value, `options.endpoints.${name}`);
+      const url = !value.startsWith("/") && URL.canParse(value) ? new URL(value) : undefined;
+      if (!value.startsWith("/") && url?.protocol !== "http:" && url?.protocol !== "https:") {
+        throw argumentError(`options.endpoints.${name} must be a path starting with "/" or an absolute http or https URL`);
+      }
+      if (url) checkTransport(url, `options.endpoints.${name}`, insecure);
+    }
+  }
+}
+
+/**
+ * Checks one call's options.
+ *
+ * @throws {TypeError} naming the first option that is wrong.
+ */
+export function checkCallOptions(options: CallOptions | undefined): void {
+  if (options === undefined) return;
+  checkObject(options, "call options");
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw argumentError("options.signal must be an AbortSignal");
+  checkHeaders(options.headers, "options.headers");
+  checkPositive(options.timeoutMs, "options.timeoutMs", true);
+  checkRetry(options.retry, "options.retry");
+}

@@ -1,0 +1,68 @@
+import type { components } from "../../generated/schema";
+import { operations, revokeTokenRequest } from "../../generated/spec";
+import { checkStatus, errorInSuccess, type ProcessOptions } from "../core/answers";
+import type { CallOptions, RawAnswer } from "../core/request";
+import { checkRequest } from "../core/validate";
+import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext } from "./context";
+import type { RequestFormat } from "./token";
+
+type Schemas = components["schemas"];
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * Parameters of `revokeToken`: the spec's form body (RFC 7009's `token` and `token_type_hint`, or
+ * Voucherify's `access_token`), or its JSON body (Square's fields), without the client's credentials.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
+ */
+export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOmit<
+  F extends "json" ? Schemas["SquareRevokeTokenRequest"] : Schemas["RevokeTokenForm"],
+  "client_id" | "client_secret"
+>;
+
+/**
+ * Sends a revocation request (RFC 7009) checked against the spec, with the client's authentication.
+ *
+ * @param context - the client's request core and settings.
+ * @param params - the token to revoke, as the spec's body for the client's content type declares it.
+ * @param call - the call's signal, headers, time limit, retries and extra parameters.
+ * @throws {TypeError} before any request, when a field is not one the spec describes.
+ * @throws {OAuthError} when the server refused, or answered 503: the token must then be assumed still valid.
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
+ */
+export async function revocationRequest(context: ClientContext, params: unknown, call?: CallOptions): Promise<void> {
+  const { schema: node, mediaType } = bodySchema(revokeTokenRequest, context.mediaType);
+  const { body: checked, schema } = checkRequest(node, params, "the revoke request");
+  const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
+  const { core } = context;
+  const result = await core.api.POST(operations.revokeToken.path, {
+    ...core.init(call),
+    body: body as Schemas["RevokeTokenForm"],
+    headers: callHeaders(call, mediaType),
+  });
+  settle(context, (answer) => processRevocationResponse(answer, { errorReaders: context.errorReaders }), core.answer(result), body);
+}
+
+/**
+ * Validates a revocation answer. Any 2xx is success whatever its body (RFC 7009 §2.2: the client ignores
+ * it), except an error body sent with status 200, in any shape the options read.
+ *
+ * @param answer - the response and its body.
+ * @param options - the error shapes to read.
+ * @throws {OAuthError} when the server refused, or answered 503: the token must then be assumed still valid.
+ * @throws {OAuthResponseError} when a failure answer is not an OAuth error (an HTML page).
+ * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.2
+ */
+export function processRevocationResponse(answer: RawAnswer, options?: ProcessOptions): void {
+  checkStatus(answer, options);
+  const { body } = answer;
+  if (typeof body !== "string" || body === "") return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return; // RFC 7009: the body of a successful revocation carries nothing the client needs.
+  }
+  const error = errorInSuccess(answer, parsed, options);
+  if (error) throw error;
+}

@@ -1,0 +1,140 @@
+import type { components } from "../../generated/schema";
+import { obtainTokenAnswer, obtainTokenRequest, operations } from "../../generated/spec";
+import { fail, jsonAnswer, type ProcessOptions } from "../core/answers";
+import { hideSecrets, redactError } from "../core/redact";
+import type { CallOptions, RawAnswer } from "../core/request";
+import { OAuthResponseError } from "../core/errors";
+import { argumentError, checkRequest } from "../core/validate";
+import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext } from "./context";
+
+type Schemas = components["schemas"];
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** Fields the client fills in from its options; callers never pass them. */
+type ClientFields = "client_id" | "client_secret";
+
+/**
+ * How the body of a token or revocation request is encoded: `form` (RFC 6749) or `json`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
+ */
+export type RequestFormat = "form" | "json";
+
+/**
+ * A token request as `obtainToken` takes it: a grant of the spec, without the client's credentials.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+ */
+export type TokenRequest<F extends RequestFormat = "form"> = DistributiveOmit<F extends "json" ? Schemas["TokenRequestJson"] : Schemas["TokenRequest"], ClientFields>;
+/**
+ * The fields of one grant, without `grant_type`, as its helper method takes them.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4
+ */
+export type GrantParams<G extends string, F extends RequestFormat = "form"> = DistributiveOmit<Extract<TokenRequest<F>, { grant_type: G }>, "grant_type">;
+
+/**
+ * A token answer (RFC 6749 §5.1), as the spec declares it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export type TokenResponse = Schemas["TokenResponse"];
+
+/**
+ * Options of {@link processTokenResponse}.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-7.1
+ */
+export interface ProcessTokenOptions extends ProcessOptions {
+  /**
+   * The token types accepted, compared case-insensitively. Default `["bearer"]`: a token of another type
+   * (`mac`, `DPoP`) cannot be sent the way a bearer token is, so it is refused rather than misused.
+   */
+  allowedTokenTypes?: readonly string[];
+}
+
+const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
+
+/** Checks requested scopes against the server's list; commas get their own message, as Voucherify refuses them. */
+function checkScopes(body: Record<string, unknown>, allowed: ReadonlySet<string> | undefined): void {
+  if (allowed === undefined) return;
+  const requested = [
+    ...(typeof body.scope === "string" ? body.scope.split(" ").filter(Boolean) : []),
+    ...(Array.isArray(body.scopes) ? (body.scopes as string[]) : []),
+  ];
+  for (const scope of requested) {
+    if (allowed.has(scope)) continue;
+    if (scope.includes(",")) throw argumentError(`scope "${scope}" is comma-separated: separate scopes with spaces`);
+    throw argumentError(`scope "${scope}" is not one of the server's scopes (${[...allowed].join(", ")})`);
+  }
+}
+
+/**
+ * Sends a token request: checks the grant against the spec, adds the client's authentication, and validates
+ * the answer. Only a grant the spec marks `x-idempotent` (client_credentials) is retried after a failure that
+ * may have reached the server: a code is single-use, a refresh token may rotate.
+ *
+ * @param context - the client's request core and settings.
+ * @param request - a grant of the spec, with `grant_type`.
+ * @param call - the call's signal, headers, time limit, retries and extra parameters.
+ * @returns the validated token answer.
+ * @throws {TypeError} before any request, when the grant or a field is not one the spec describes.
+ * @throws {OAuthError} when the server refused.
+ * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @throws {OAuthTransportError} when no complete answer arrived in time.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
+ */
+export async function tokenRequest(context: ClientContext, request: unknown, call?: CallOptions): Promise<TokenResponse> {
+  const { schema: node, mediaType } = bodySchema(obtainTokenRequest, context.mediaType);
+  const { body: checked, schema } = checkRequest(node, request, "the token request");
+  checkScopes(checked, context.allowedScopes);
+  const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
+  const { core } = context;
+  const result = await core.api.POST(operations.obtainToken.path, {
+    ...core.init(call, schema.idempotent === true),
+    body: body as Schemas["TokenRequest"],
+    headers: callHeaders(call, mediaType),
+  });
+  const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders };
+  return settle(context, (answer) => processTokenResponse(answer, options), core.answer(result), body);
+}
+
+/**
+ * Validates a token answer and returns it typed.
+ *
+ * Order: status (a redirect is refused), `WWW-Authenticate` challenge and error body, content type, JSON
+ * parse, top-level object, an error body sent with status 200, then each field the spec declares, and the
+ * token type. `expires_in` sent as a numeric string is returned as a number. The result prints its tokens as
+ * `[REDACTED]` (`JSON.stringify`, `util.inspect`); read them as properties, or spread the result into a plain
+ * object to store it whole.
+ *
+ * @param answer - the response and its body.
+ * @param options - the token types to accept (default bearer only) and the error shapes to read.
+ * @throws {OAuthError} when the server refused the request.
+ * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
+ */
+export function processTokenResponse(answer: RawAnswer, options?: ProcessTokenOptions): TokenResponse {
+  const body = jsonAnswer(answer, obtainTokenAnswer, options);
+  checkTokenType(answer, body, options?.allowedTokenTypes);
+  return hideSecrets(body as TokenResponse);
+}
+
+/**
+ * Refuses a token type the caller did not allow; the message quotes the type, never the tokens.
+ *
+ * @throws {OAuthResponseError} naming the allowed types.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-7.1
+ */
+export function checkTokenType(answer: RawAnswer, body: Record<string, unknown>, allowedTokenTypes: readonly string[] | undefined): void {
+  const allowed = allowedTokenTypes ?? DEFAULT_TOKEN_TYPES;
+  if (typeof body.token_type !== "string") return fail(answer, `response body "token_type" must be a non-empty string`);
+  const type = body.token_type.toLowerCase();
+  if (allowed.some((t) => t.toLowerCase() === type)) return;
+  const quoted = JSON.stringify(body.token_type.length > 60 ? `${body.token_type.slice(0, 60)}...` : body.token_type);
+  const message = `response body "token_type" must be ${allowed.join(" or ")} (compared case-insensitively), got ${quoted}`;
+  throw redactError(new OAuthResponseError(message, answer.response.status, { response: answer.response }), [
+    body.access_token as string | undefined,
+    body.refresh_token as string | undefined,
+  ]);
+}

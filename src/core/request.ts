@@ -153,7 +153,7 @@ function isRefusedRedirect(error: unknown): boolean {
 function serialize(body: unknown, headers: Headers): BodyInit | undefined {
   if (!(body instanceof PendingBody)) return body as BodyInit | undefined;
   const { fields } = body;
-  if (headers.get("content-type") !== FORM) return JSON.stringify(fields);
+  if (!headers.get("content-type")?.startsWith(FORM)) return JSON.stringify(fields);
   const params = new URLSearchParams();
   for (const key of Object.keys(fields)) {
     const value = fields[key];

@@ -481,12 +481,12 @@ export interface components {
             revoke_only_access_token?: boolean;
         };
         /**
-         * SquareRevokeTokenRequest
+         * RevokeTokenRequest (JSON)
          * @description Square's revocation request, sent as JSON with `Authorization: Client APPLICATION_SECRET`. Give
          *     `access_token` or `merchant_id`. Unless `revoke_only_access_token` is `true`, every token the seller
          *     granted to the application is revoked and the authorization ends.
          */
-        SquareRevokeTokenRequest: WithRequired<components["schemas"]["SquareRevokeTokenFields"], "access_token"> | WithRequired<components["schemas"]["SquareRevokeTokenFields"], "merchant_id">;
+        RevokeTokenJson: WithRequired<components["schemas"]["SquareRevokeTokenFields"], "access_token"> | WithRequired<components["schemas"]["SquareRevokeTokenFields"], "merchant_id">;
         /**
          * RevokeTokenResponse
          * @description Square's revocation answer.
@@ -764,7 +764,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": components["schemas"]["RevokeTokenForm"];
-                "application/json": components["schemas"]["SquareRevokeTokenRequest"];
+                "application/json": components["schemas"]["RevokeTokenJson"];
             };
         };
         responses: {

@@ -9,7 +9,7 @@ import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token
 /**
  * How a manager gets a new access token: `client_credentials` asks for one; `refresh_token` spends the stored
  * refresh token of the key, which {@link TokenManager.setTokens} seeds after the authorization code exchange.
- * The other fields (`scope`; with a JSON client Square's `scopes`) are sent with every request of the grant.
+ * The other fields (`scope`, or another field of the grant) are sent with every request of the grant.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
@@ -73,8 +73,8 @@ export interface TokenFailedEvent {
 }
 
 /**
- * Options of {@link createTokenManager}. With a JSON client (Square) `revokeRequest` is required, because the
- * RFC 7009 default cannot be sent in Square's shape.
+ * Options of {@link createTokenManager}. With a JSON client `revokeRequest` is required, because the
+ * RFC 7009 default is the spec's form body.
  *
  * @see {@link createTokenManager}
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
@@ -111,8 +111,8 @@ export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
   onFailed?: (event: TokenFailedEvent) => void;
   /**
    * The revocation request for a token set. Default (RFC 7009): the refresh token with `token_type_hint`
-   * `refresh_token` when there is one, else the access token. Square (`requestFormat: "json"`) needs
-   * `(t) => ({ access_token: t.access_token })`; Voucherify the same in a form.
+   * `refresh_token` when there is one, else the access token. A JSON client (the spec's JSON revocation body)
+   * needs `(t) => ({ access_token: t.access_token })`, and so does a server that names the token `access_token`.
    */
   revokeRequest?: RevokeRequestBuilder<F>;
 }

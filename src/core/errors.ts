@@ -1,7 +1,7 @@
 import type { components } from "../../generated/schema";
 
 /**
- * An error answer in any of the shapes the spec declares (RFC 6749 §5.2, Square, Voucherify).
+ * An error answer in any of the shapes the spec declares (RFC 6749 §5.2 and the providers' own).
  *
  * @see {@link OAuthError.body}
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
@@ -68,10 +68,10 @@ export interface OAuthErrorFields {
 }
 
 /**
- * The server answered with an OAuth error: an RFC 6749 §5.2 body, a provider's error body (Square's
- * `errors[]`, Voucherify's object), or an error status with no body at all.
+ * The server answered with an OAuth error: an RFC 6749 §5.2 body, a provider's error body (read by its
+ * adapter), or an error status with no body at all.
  *
- * `error` is the server's code (`invalid_grant`, Square's `UNAUTHORIZED`, Voucherify's `invalid_scope`), or
+ * `error` is the server's code (`invalid_grant`, or a provider's own such as `UNAUTHORIZED`), or
  * `http_<status>` when the answer carried none.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
@@ -89,7 +89,7 @@ export class OAuthError extends OAuthClientError {
   readonly status: number;
   /** The `WWW-Authenticate` challenge of a 401 answer, when there was one. */
   declare readonly www_authenticate?: string;
-  /** The provider's error body as the spec declares it (Square's `errors[]`, Voucherify's object). */
+  /** The error body as it arrived, in one of the shapes the spec declares. */
   declare readonly body?: ErrorResponseBody;
 
   constructor(fields: OAuthErrorFields, options: ErrorOptions = {}) {

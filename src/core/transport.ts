@@ -10,7 +10,7 @@ import { OAuthResponseError, OAuthTransportError } from "./errors";
  * `min(maxDelayMs, baseDelayMs * 2^(retry - 1))`), or after the server's `Retry-After` when it sends one.
  *
  * Only answers 429 and 503 and connection failures are retried, and only for operations that are safe to
- * repeat: client_credentials, introspection, revocation and Square's token status. Any other request, a
+ * repeat: those the spec marks `x-idempotent` (client_credentials, introspection, revocation). Any other request, a
  * refresh_token grant above all, is sent again only when it provably never reached the server (connection
  * refused, host name not found; {@link OAuthTransportError.notSent}), so a rotated refresh token is never spent
  * twice. A time-out is not retried. A caller's `AbortSignal` stops the retries too.

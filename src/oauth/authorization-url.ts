@@ -5,7 +5,7 @@
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
  */
 export interface AuthorizationUrlParams {
-  /** The server's authorization endpoint, such as `https://connect.squareup.com/oauth2/authorize`. */
+  /** The server's authorization endpoint, such as `https://auth.example.org/authorize`. */
   authorizationEndpoint: string;
   /** The client identifier. */
   clientId: string;
@@ -17,7 +17,7 @@ export interface AuthorizationUrlParams {
   state?: string;
   /** The PKCE S256 challenge from {@link createPkcePair}. */
   codeChallenge?: string;
-  /** Extra parameters, such as Square's `session` or OpenID Connect's `nonce` and `prompt`. */
+  /** Extra parameters, such as OpenID Connect's `nonce` and `prompt`, or a provider's own. */
   extraParams?: Record<string, string | undefined>;
 }
 

@@ -1,3 +1,4 @@
+import type { paths } from "../../generated/schema";
 import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
 import type { CallOptions, RawAnswer, RequestCore } from "../core/request";
@@ -12,7 +13,7 @@ import { argumentError, checkObject, isPlainObject } from "../core/validate";
 export interface ClientContext {
   /** The request core: openapi-fetch typed by the spec, with the client's transport policy. */
   readonly core: RequestCore;
-  /** The client identifier, when there is one (Square's renew path holds it). */
+  /** The client identifier, when there is one (a provider's path may hold it). */
   readonly clientId: string | undefined;
   /** The content type of request bodies, where the operation's spec offers it. */
   readonly mediaType: MediaType;
@@ -25,6 +26,11 @@ export interface ClientContext {
   /** The client's own secrets (its secret, its credential headers), as sent and form-encoded. */
   readonly secrets: readonly string[];
 }
+
+/** The request body of a POST path for a content type, as the spec declares it. */
+export type RequestBody<P extends keyof paths, M extends MediaType> = paths[P] extends { post: { requestBody?: { content: infer C } } } ? C[M & keyof C] : never;
+/** The JSON answer of a POST path's 200, as the spec declares it. */
+export type JsonAnswer<P extends keyof paths> = paths[P] extends { post: { responses: { 200: { content: { "application/json": infer A } } } } } ? A : never;
 
 /**
  * The request body content types the client sends.

@@ -3,7 +3,7 @@
 export interface LifetimeFields {
   /** Seconds (RFC 6749 §5.1); a numeric string is accepted too. */
   expires_in?: unknown;
-  /** An ISO 8601 string (Square) or Unix seconds (Voucherify). */
+  /** An ISO 8601 string or Unix seconds. */
   expires_at?: unknown;
 }
 

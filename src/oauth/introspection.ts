@@ -1,27 +1,25 @@
-import type { components } from "../../generated/schema";
 import { introspectTokenAnswer, introspectTokenRequest, operations } from "../../generated/spec";
 import { jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { checkRequest } from "../core/validate";
-import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext } from "./context";
+import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
 
-type Schemas = components["schemas"];
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
- * Parameters of `introspectToken`: RFC 7662's `token` and `token_type_hint`, or Voucherify's `access_token`.
+ * Parameters of `introspectToken`: the spec's form body (RFC 7662's `token` and `token_type_hint`, or `access_token`).
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
  */
-export type IntrospectTokenParams = DistributiveOmit<Schemas["IntrospectTokenForm"], "client_id" | "client_secret">;
+export type IntrospectTokenParams = DistributiveOmit<RequestBody<"/oauth2/introspect", "application/x-www-form-urlencoded">, "client_id" | "client_secret">;
 
 /**
  * An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
  */
-export type IntrospectionResponse = Schemas["IntrospectionResponse"];
+export type IntrospectionResponse = JsonAnswer<"/oauth2/introspect">;
 
 /**
  * Sends an introspection request (RFC 7662) checked against the spec, with the client's authentication.
@@ -42,7 +40,7 @@ export async function introspectionRequest(context: ClientContext, params: unkno
   const { core } = context;
   const result = await core.api.POST(operations.introspectToken.path, {
     ...core.init(call),
-    body: body as Schemas["IntrospectTokenForm"],
+    body: body as RequestBody<"/oauth2/introspect", MediaType>,
     headers: callHeaders(call, mediaType),
   });
   return settle(context, (answer) => processIntrospectionResponse(answer, { errorReaders: context.errorReaders }), core.answer(result), body);

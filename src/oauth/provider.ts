@@ -22,7 +22,7 @@ export interface ProviderAdapter<M extends object = object> {
   readonly name: string;
   /**
    * The client authentication of one operation where the provider's differs from the configured one
-   * (Square's `Authorization: Client <secret>` on revoke); `undefined` keeps the configured one.
+   * (a header of the provider's own on one operation); `undefined` keeps the configured one.
    */
   authentication?(operationId: OperationId, credentials: ClientCredentials): ClientAuthentication | undefined;
   /** The provider's error body shapes, read after RFC 6749 §5.2's. */

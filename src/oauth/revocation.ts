@@ -3,7 +3,7 @@ import { operations, revokeTokenRequest } from "../../generated/spec";
 import { checkStatus, errorInSuccess, type ProcessOptions } from "../core/answers";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { checkRequest } from "../core/validate";
-import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext } from "./context";
+import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext, type MediaType, type RequestBody } from "./context";
 import type { RequestFormat } from "./token";
 
 type Schemas = components["schemas"];
@@ -11,12 +11,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 /**
  * Parameters of `revokeToken`: the spec's form body (RFC 7009's `token` and `token_type_hint`, or
- * Voucherify's `access_token`), or its JSON body (Square's fields), without the client's credentials.
+ * `access_token`), or its JSON body, without the client's credentials.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2.1
  */
 export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOmit<
-  F extends "json" ? Schemas["SquareRevokeTokenRequest"] : Schemas["RevokeTokenForm"],
+  F extends "json" ? Schemas["RevokeTokenJson"] : Schemas["RevokeTokenForm"],
   "client_id" | "client_secret"
 >;
 
@@ -37,7 +37,7 @@ export async function revocationRequest(context: ClientContext, params: unknown,
   const { core } = context;
   const result = await core.api.POST(operations.revokeToken.path, {
     ...core.init(call),
-    body: body as Schemas["RevokeTokenForm"],
+    body: body as RequestBody<"/oauth2/revoke", MediaType>,
     headers: callHeaders(call, mediaType),
   });
   settle(context, (answer) => processRevocationResponse(answer, { errorReaders: context.errorReaders }), core.answer(result), body);

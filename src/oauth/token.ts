@@ -5,7 +5,7 @@ import { hideSecrets, redactError } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { OAuthResponseError } from "../core/errors";
 import { argumentError, checkRequest } from "../core/validate";
-import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext } from "./context";
+import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
 
 type Schemas = components["schemas"];
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -38,7 +38,7 @@ export type GrantParams<G extends string, F extends RequestFormat = "form"> = Di
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
-export type TokenResponse = Schemas["TokenResponse"];
+export type TokenResponse = JsonAnswer<"/oauth2/token">;
 
 /**
  * Options of {@link processTokenResponse}.
@@ -55,7 +55,7 @@ export interface ProcessTokenOptions extends ProcessOptions {
 
 const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
 
-/** Checks requested scopes against the server's list; commas get their own message, as Voucherify refuses them. */
+/** Checks requested scopes against the server's list; commas get their own message, as some servers refuse them. */
 function checkScopes(body: Record<string, unknown>, allowed: ReadonlySet<string> | undefined): void {
   if (allowed === undefined) return;
   const requested = [
@@ -92,7 +92,7 @@ export async function tokenRequest(context: ClientContext, request: unknown, cal
   const { core } = context;
   const result = await core.api.POST(operations.obtainToken.path, {
     ...core.init(call, schema.idempotent === true),
-    body: body as Schemas["TokenRequest"],
+    body: body as RequestBody<"/oauth2/token", MediaType>,
     headers: callHeaders(call, mediaType),
   });
   const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders };

@@ -1,10 +1,12 @@
 import type { OAuthClient } from "./oauth/client";
 import type { RevokeTokenParams } from "./oauth/revocation";
 import type { GrantParams, RequestFormat, TokenResponse } from "./oauth/token";
-import { OAuthError, OAuthResponseError } from "./core/errors";
+import { OAuthClientError, OAuthError, OAuthResponseError } from "./core/errors";
 import { computeExpiresAtMs, computeRefreshAtMs } from "./oauth/expiry";
 import { createMemoryTokenStore } from "./stores/memory";
 import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token-store";
+import { obtainTokenAnswer } from "../generated/spec";
+import { argumentError, checkAnswer, checkNonEmptyString, checkObject, checkPositive, isPlainObject } from "./core/validate";
 
 /**
  * How a manager gets a new access token: `client_credentials` asks for one; `refresh_token` spends the stored
@@ -197,7 +199,7 @@ export interface TokenManager {
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export class ReauthorizationRequiredError extends Error {
+export class ReauthorizationRequiredError extends OAuthClientError {
   /** Stable code for this class. */
   readonly code = "OAUTH_REAUTHORIZATION_REQUIRED" as const;
   /** The key of the token set. */
@@ -207,8 +209,7 @@ export class ReauthorizationRequiredError extends Error {
 
   constructor(key: string, reason: "invalid_grant" | "no_refresh_token", options: { cause?: unknown } = {}) {
     const why = reason === "invalid_grant" ? "the server refused the grant (invalid_grant)" : "no refresh token is stored";
-    super(`Token set "${key}" cannot be refreshed: ${why}; the user must authorize again`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "ReauthorizationRequiredError";
+    super("ReauthorizationRequiredError", `Token set "${key}" cannot be refreshed: ${why}; the user must authorize again`, options);
     this.key = key;
     this.reason = reason;
   }
@@ -242,55 +243,42 @@ interface CacheEntry {
   readonly token: Promise<string>;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== "string" || key === "") throw new TypeError("key must be a non-empty string");
-}
-
-function checkField(value: unknown, name: string, optional: boolean): void {
-  if (optional && value === undefined) return;
-  if (typeof value !== "string" || value === "") throw new TypeError(`${name} must be a non-empty string`);
+  checkNonEmptyString(key, "key");
 }
 
 function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
-  if (!isObject(options)) throw new TypeError("options must be an object");
+  if (!isPlainObject(options)) throw argumentError("options must be an object");
   const { client, grant } = options;
-  if (!isObject(client) || typeof client.clientCredentials !== "function" || typeof client.refreshToken !== "function") {
-    throw new TypeError("options.client must be a client made by createOAuthClient");
+  if (!isPlainObject(client) || typeof client.clientCredentials !== "function" || typeof client.refreshToken !== "function") {
+    throw argumentError("options.client must be a client made by createOAuthClient");
   }
-  if (!isObject(grant) || (grant.type !== "client_credentials" && grant.type !== "refresh_token")) {
-    throw new TypeError('options.grant.type must be "client_credentials" or "refresh_token"');
+  if (!isPlainObject(grant) || (grant.type !== "client_credentials" && grant.type !== "refresh_token")) {
+    throw argumentError('options.grant.type must be "client_credentials" or "refresh_token"');
   }
   const window = options.refreshWindowSeconds;
   if (window !== undefined && (typeof window !== "number" || !Number.isFinite(window) || window < 0)) {
-    throw new TypeError("options.refreshWindowSeconds must be a non-negative number");
+    throw argumentError("options.refreshWindowSeconds must be a non-negative number");
   }
-  const timeout = options.requestTimeoutMs;
-  if (timeout !== undefined && (typeof timeout !== "number" || Number.isNaN(timeout) || timeout <= 0)) {
-    throw new TypeError("options.requestTimeoutMs must be a positive number or Infinity");
-  }
+  checkPositive(options.requestTimeoutMs, "options.requestTimeoutMs", true);
   for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest"] as const) {
-    if (options[name] !== undefined && typeof options[name] !== "function") throw new TypeError(`options.${name} must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== "function") throw argumentError(`options.${name} must be a function`);
   }
   const store = options.store;
   if (store !== undefined) {
-    if (!isObject(store) || typeof store.get !== "function" || typeof store.set !== "function" || typeof store.delete !== "function") {
-      throw new TypeError("options.store must have get, set and delete methods");
+    if (!isPlainObject(store) || typeof store.get !== "function" || typeof store.set !== "function" || typeof store.delete !== "function") {
+      throw argumentError("options.store must have get, set and delete methods");
     }
-    if (store.withLock !== undefined && typeof store.withLock !== "function") throw new TypeError("options.store.withLock must be a function");
+    if (store.withLock !== undefined && typeof store.withLock !== "function") throw argumentError("options.store.withLock must be a function");
   }
 }
 
+/** A token set handed to `setTokens`, checked as the spec's token answer is. */
 function checkTokens(tokens: unknown): TokenResponse {
-  if (!isObject(tokens)) throw new TypeError("tokens must be a token answer object");
-  checkField(tokens.access_token, "tokens.access_token", false);
-  checkField(tokens.token_type, "tokens.token_type", false);
-  checkField(tokens.refresh_token, "tokens.refresh_token", true);
-  if (tokens.scope !== undefined && typeof tokens.scope !== "string") throw new TypeError("tokens.scope must be a string");
-  return tokens as TokenResponse;
+  checkObject(tokens, "tokens");
+  return checkAnswer(obtainTokenAnswer, tokens, (message) => {
+    throw argumentError(message);
+  }, "tokens") as TokenResponse;
 }
 
 /** The failure, described with codes only: server text may quote what was sent. */
@@ -437,7 +425,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   async function readStore(key: string): Promise<TokenRecord | undefined> {
     const record = await store.get(key);
     if (record === undefined || record === null) return undefined;
-    if (!isTokenRecord(record)) throw new TypeError(`store returned a malformed record for key "${key}"`);
+    if (!isTokenRecord(record)) throw argumentError(`store returned a malformed record for key "${key}"`);
     return record;
   }
 
@@ -614,7 +602,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   }
 
   function acquire(key: string): Promise<string> {
-    if (typeof key !== "string" || key === "") return Promise.reject(new TypeError("key must be a non-empty string"));
+    if (typeof key !== "string" || key === "") return Promise.reject(argumentError("key must be a non-empty string"));
     const t = now();
     if (t >= sweepAt) sweep(t);
     const slot = slotFor(key);
@@ -676,9 +664,9 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
 
     async invalidate(key = DEFAULT_KEY, invalidateOptions = {}) {
       checkKey(key);
-      if (!isObject(invalidateOptions)) throw new TypeError("options must be an object");
+      checkObject(invalidateOptions, "options");
       const rejected = invalidateOptions.accessToken;
-      if (rejected !== undefined) checkField(rejected, "options.accessToken", false);
+      if (rejected !== undefined) checkNonEmptyString(rejected, "options.accessToken");
       const matches = (record: TokenRecord) => rejected === undefined || record.access_token === rejected;
       const slot = slotFor(key);
       // A token already replaced is left alone: the 401 was for its predecessor.

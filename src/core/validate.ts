@@ -144,6 +144,17 @@ function read(node: SchemaNode, value: unknown, lenient: boolean): { value: unkn
   }
 }
 
+/**
+ * One field of an answer read as its schema says (an `x-numeric-string` integer from its digits), or
+ * `undefined` when it does not match; a field the spec does not declare is read as it is.
+ *
+ * @param node - the field's schema, or `undefined`.
+ * @param value - the field's value as it arrived.
+ */
+export function readAnswerField(node: SchemaNode | undefined, value: unknown): { value: unknown } | undefined {
+  return node === undefined ? { value } : read(node, value, true);
+}
+
 /** The alternatives of a schema: its `anyOf`, or itself. */
 function alternatives(node: SchemaNode): readonly SchemaNode[] {
   return node.anyOf ?? [node];
@@ -244,29 +255,30 @@ export function checkValue(node: SchemaNode, value: unknown, name: string): void
  * @param node - the schema of the answer, from the generated description.
  * @param body - the parsed JSON object.
  * @param fail - throws the caller's error for a message such as `response body "expires_in" must be …`.
+ * @param where - what the body is, for messages.
  * @returns the body, read as the schema says.
  */
-export function checkAnswer(node: SchemaNode, body: JsonObject, fail: (message: string) => never): JsonObject {
+export function checkAnswer(node: SchemaNode, body: JsonObject, fail: (message: string) => never, where = "response body"): JsonObject {
   const options = alternatives(node);
   const by = discriminator(options);
   let schema = options[0]!;
   if (by !== undefined) {
     const chosen = options.find((o) => o.properties![by]!.const === body[by]);
-    if (chosen === undefined) fail(`response body "${by}" must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
+    if (chosen === undefined) fail(`${where} "${by}" must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
     schema = chosen;
   } else if (options.length > 1) {
     schema = options.reduce((best, option) => (fit(option, body) > fit(best, body) ? option : best));
   }
   const properties = schema.properties ?? {};
   for (const key of schema.required ?? []) {
-    if (body[key] === undefined) fail(`response body "${key}" must be ${expected(properties[key] ?? {})}`);
+    if (body[key] === undefined) fail(`${where} "${key}" must be ${expected(properties[key] ?? {})}`);
   }
   const out: JsonObject = schema.closed ? {} : body;
   for (const key of Object.keys(properties)) {
     const value = body[key];
     if (value === undefined) continue;
     const match = read(properties[key]!, value, true);
-    if (!match) fail(`response body "${key}" must be ${expected(properties[key]!)}`);
+    if (!match) fail(`${where} "${key}" must be ${expected(properties[key]!)}`);
     if (match.value !== value || schema.closed) out[key] = match.value;
   }
   return out;

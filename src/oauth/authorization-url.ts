@@ -1,3 +1,5 @@
+import { argumentError } from "../core/validate";
+
 /**
  * Parameters of {@link buildAuthorizationUrl}.
  *
@@ -33,20 +35,20 @@ export interface AuthorizationUrlParams {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
  */
 export function buildAuthorizationUrl(params: AuthorizationUrlParams): string {
-  if (typeof params !== "object" || params === null) throw new TypeError("params must be an object");
+  if (typeof params !== "object" || params === null) throw argumentError("params must be an object");
   let url: URL;
   try {
     url = new URL(params.authorizationEndpoint);
   } catch {
-    throw new TypeError("authorizationEndpoint must be an absolute URL");
+    throw argumentError("authorizationEndpoint must be an absolute URL");
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError("authorizationEndpoint must be an http or https URL");
-  if (typeof params.clientId !== "string" || params.clientId === "") throw new TypeError("clientId must be a non-empty string");
+  if (url.protocol !== "https:" && url.protocol !== "http:") throw argumentError("authorizationEndpoint must be an http or https URL");
+  if (typeof params.clientId !== "string" || params.clientId === "") throw argumentError("clientId must be a non-empty string");
   const scope = Array.isArray(params.scope) ? params.scope.join(" ") : params.scope;
-  if (scope !== undefined && (typeof scope !== "string" || scope === "")) throw new TypeError("scope must be a non-empty string or list");
-  if (params.redirectUri !== undefined && !URL.canParse(params.redirectUri)) throw new TypeError("redirectUri must be an absolute URI");
+  if (scope !== undefined && (typeof scope !== "string" || scope === "")) throw argumentError("scope must be a non-empty string or list");
+  if (params.redirectUri !== undefined && !URL.canParse(params.redirectUri)) throw argumentError("redirectUri must be an absolute URI");
   if (params.codeChallenge !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.codeChallenge)) {
-    throw new TypeError("codeChallenge must be a base64url S256 challenge (43 characters)");
+    throw argumentError("codeChallenge must be a base64url S256 challenge (43 characters)");
   }
   const query = url.searchParams;
   query.set("response_type", "code");

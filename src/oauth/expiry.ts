@@ -1,3 +1,5 @@
+import { obtainTokenAnswer } from "../../generated/spec";
+import { argumentError, readAnswerField } from "../core/validate";
 
 /** The lifetime fields of a token answer, as a server may send them. */
 export interface LifetimeFields {
@@ -8,6 +10,8 @@ export interface LifetimeFields {
 }
 
 const DIGITS = /^\d+(\.\d+)?$/;
+/** The token answer's fields, as the spec declares them: expiry reads `expires_in` and `expires_at` as answers are checked. */
+const FIELDS = obtainTokenAnswer.properties ?? {};
 
 /**
  * A timestamp of an answer in epoch milliseconds: Unix seconds (a number, or a string of digits, which is not
@@ -24,18 +28,20 @@ export function timestampMs(value: unknown): number {
   return DIGITS.test(value) ? Number(value) * 1000 : Date.parse(value);
 }
 
+// One reading with answer validation: a value the answer check accepts is read the same way here.
 function fromExpiresIn(value: unknown, sentAtMs: number): number {
-  const seconds = typeof value === "string" && DIGITS.test(value) ? Number(value) : value;
+  const seconds = readAnswerField(FIELDS.expires_in, value)?.value;
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-    throw new TypeError(`"expires_in" must be a non-negative number of seconds`);
+    throw argumentError(`"expires_in" must be a non-negative integer number of seconds`);
   }
   return sentAtMs + seconds * 1000;
 }
 
 function fromExpiresAt(value: unknown): number {
-  // Every date the answer check accepts can be stored; one in the past is a token already expired.
-  const parsed = timestampMs(value);
-  if (!Number.isFinite(parsed)) throw new TypeError(`"expires_at" must be an ISO 8601 string or Unix seconds`);
+  // One in the past is a token already expired.
+  const read = readAnswerField(FIELDS.expires_at, value);
+  const parsed = read === undefined ? NaN : timestampMs(read.value);
+  if (!Number.isFinite(parsed)) throw argumentError(`"expires_at" must be an ISO 8601 string or Unix seconds`);
   return parsed;
 }
 

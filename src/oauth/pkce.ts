@@ -1,5 +1,5 @@
 import { CodeVerifier } from "../../generated/spec";
-import { checkValue } from "../core/validate";
+import { argumentError, checkValue } from "../core/validate";
 
 /**
  * A PKCE verifier with its S256 challenge (RFC 7636).
@@ -39,7 +39,7 @@ function base64url(bytes: Uint8Array): string {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.1
  */
 export function randomUrlSafeString(byteLength = 32): string {
-  if (!Number.isInteger(byteLength) || byteLength < 16 || byteLength > 96) throw new TypeError("byteLength must be an integer from 16 to 96");
+  if (!Number.isInteger(byteLength) || byteLength < 16 || byteLength > 96) throw argumentError("byteLength must be an integer from 16 to 96");
   return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 

@@ -1,4 +1,6 @@
+import { OAuthClientError } from "../core/errors";
 import { isTokenRecord, type TokenRecord, type TokenStore } from "./token-store";
+import { argumentError, checkObject, isPlainObject } from "../core/validate";
 
 /**
  * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.
@@ -119,7 +121,7 @@ export type TokenStoreUnavailableReason =
  * @see {@link RedisTokenStoreOptions.onUnavailable}
  * @see https://redis.io/docs/latest/develop/clients/nodejs/produsage/
  */
-export class TokenStoreUnavailableError extends Error {
+export class TokenStoreUnavailableError extends OAuthClientError {
   /** Stable code for this class. */
   readonly code = "TOKEN_STORE_UNAVAILABLE" as const;
   /** What the store was doing. */
@@ -129,8 +131,7 @@ export class TokenStoreUnavailableError extends Error {
   readonly reason: TokenStoreUnavailableReason;
 
   constructor(fields: { operation: TokenStoreUnavailableError["operation"]; key: string; reason: TokenStoreUnavailableReason; detail: string }, options: { cause?: unknown } = {}) {
-    super(`Token store unavailable: ${fields.operation} of token set "${fields.key}" failed (${fields.reason}): ${fields.detail}`, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = "TokenStoreUnavailableError";
+    super("TokenStoreUnavailableError", `Token store unavailable: ${fields.operation} of token set "${fields.key}" failed (${fields.reason}): ${fields.detail}`, options);
     this.operation = fields.operation;
     this.key = fields.key;
     this.reason = fields.reason;
@@ -144,7 +145,7 @@ export class TokenStoreUnavailableError extends Error {
  * @see {@link RedisTokenStoreOptions.lockWaitMs}
  * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
  */
-export class TokenStoreLockTimeoutError extends Error {
+export class TokenStoreLockTimeoutError extends OAuthClientError {
   /** Stable code for this class. */
   readonly code = "TOKEN_STORE_LOCK_TIMEOUT" as const;
   /** The key of the token set. */
@@ -153,8 +154,7 @@ export class TokenStoreLockTimeoutError extends Error {
   readonly waitedMs: number;
 
   constructor(key: string, waitedMs: number) {
-    super(`Token set "${key}" is locked by another process: its lock was still held after ${waitedMs} ms`);
-    this.name = "TokenStoreLockTimeoutError";
+    super("TokenStoreLockTimeoutError", `Token set "${key}" is locked by another process: its lock was still held after ${waitedMs} ms`);
     this.key = key;
     this.waitedMs = waitedMs;
   }
@@ -171,7 +171,7 @@ export class TokenStoreLockTimeoutError extends Error {
  * @see {@link RedisTokenStoreOptions.lockTtlMs}
  * @see https://redis.io/docs/latest/develop/use/patterns/distributed-locks/
  */
-export class TokenStoreLockLostError extends Error {
+export class TokenStoreLockLostError extends OAuthClientError {
   /** Stable code for this class. */
   readonly code = "TOKEN_STORE_LOCK_LOST" as const;
   /** What found the lock lost: its renewal (reported to `onError` only), or a write, which was not done. */
@@ -180,8 +180,7 @@ export class TokenStoreLockLostError extends Error {
   readonly key: string;
 
   constructor(key: string, operation: TokenStoreLockLostError["operation"]) {
-    super(`Token set "${key}" lost its lock while its holder worked (it expired or was removed)${operation === "renew" ? "" : `: the ${operation} was not done`}`);
-    this.name = "TokenStoreLockLostError";
+    super("TokenStoreLockLostError", `Token set "${key}" lost its lock while its holder worked (it expired or was removed)${operation === "renew" ? "" : `: the ${operation} was not done`}`);
     this.key = key;
     this.operation = operation;
   }
@@ -226,20 +225,20 @@ type Operation = TokenStoreUnavailableError["operation"];
 type PendingChange = { kind: "set"; raw: string } | { kind: "delete"; raw: string | undefined };
 
 function checkOptions(options: RedisTokenStoreOptions): void {
-  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
-  if (typeof options.client !== "object" || options.client === null || typeof options.client.sendCommand !== "function") {
-    throw new TypeError("options.client must have a sendCommand method (a node-redis client, or an adapter)");
+  checkObject(options, "options");
+  if (!isPlainObject(options.client) || typeof options.client.sendCommand !== "function") {
+    throw argumentError("options.client must have a sendCommand method (a node-redis client, or an adapter)");
   }
-  if (options.prefix !== undefined && typeof options.prefix !== "string") throw new TypeError("options.prefix must be a string");
+  if (options.prefix !== undefined && typeof options.prefix !== "string") throw argumentError("options.prefix must be a string");
   for (const name of ["lockTtlMs", "lockWaitMs", "pollIntervalMs", "commandTimeoutMs"] as const) {
     const value = options[name];
     const ok = typeof value === "number" && Number.isFinite(value) && (name === "lockWaitMs" ? value >= 0 : value > 0);
-    if (value !== undefined && !ok) throw new TypeError(`options.${name} must be a ${name === "lockWaitMs" ? "non-negative" : "positive"} finite number`);
+    if (value !== undefined && !ok) throw argumentError(`options.${name} must be a ${name === "lockWaitMs" ? "non-negative" : "positive"} finite number`);
   }
   if (options.onUnavailable !== undefined && options.onUnavailable !== "throw" && options.onUnavailable !== "memory") {
-    throw new TypeError('options.onUnavailable must be "throw" or "memory"');
+    throw argumentError('options.onUnavailable must be "throw" or "memory"');
   }
-  if (options.onError !== undefined && typeof options.onError !== "function") throw new TypeError("options.onError must be a function");
+  if (options.onError !== undefined && typeof options.onError !== "function") throw argumentError("options.onError must be a function");
 }
 
 const decoder = new TextDecoder();
@@ -386,7 +385,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       value = undefined;
     }
     // The value is not quoted: it may hold a token.
-    if (!isTokenRecord(value)) throw new TypeError(`Redis key "${tokenKey(key)}" does not hold a token record`);
+    if (!isTokenRecord(value)) throw argumentError(`Redis key "${tokenKey(key)}" does not hold a token record`);
     return value;
   }
 

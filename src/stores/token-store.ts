@@ -1,3 +1,4 @@
+import { isPlainObject } from "../core/validate";
 /**
  * One token set as a {@link TokenStore} keeps it: flat, JSON-serializable, wire fields in snake_case.
  *
@@ -60,7 +61,7 @@ export interface TokenStore {
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export function isTokenRecord(value: unknown): value is TokenRecord {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const record = value as Record<string, unknown>;
+  if (!isPlainObject(value)) return false;
+  const record = value;
   return typeof record.access_token === "string" && typeof record.token_type === "string";
 }

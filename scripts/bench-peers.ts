@@ -37,7 +37,9 @@ const quantile = (values: number[], q: number) => {
 const median = (values: number[]) => quantile(values, 0.5);
 
 async function startServer() {
-  const child = spawn(process.execPath, [fileURLToPath(new URL("./bench/token-server.mjs", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL("./bench/token-server.mjs", import.meta.url))], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const [chunk] = (await once(child.stdout!, "data")) as [Buffer];
   return { url: `http://127.0.0.1:${chunk.toString().trim()}`, stop: () => child.kill("SIGTERM") };
 }
@@ -57,7 +59,10 @@ function contenders(baseUrl: string): Contender[] {
   const o4wAuth = oauth.ClientSecretBasic(clientSecret);
   const openidConfig = new openid.Configuration(as, clientId, clientSecret);
   openid.allowInsecureRequests(openidConfig);
-  const simple = new simpleOauth2.ClientCredentials({ client: { id: clientId, secret: clientSecret }, auth: { tokenHost: baseUrl, tokenPath: "/oauth2/token" } });
+  const simple = new simpleOauth2.ClientCredentials({
+    client: { id: clientId, secret: clientSecret },
+    auth: { tokenHost: baseUrl, tokenPath: "/oauth2/token" },
+  });
 
   return [
     {
@@ -65,7 +70,11 @@ function contenders(baseUrl: string): Contender[] {
       request: () =>
         fetch(tokenUrl, {
           method: "POST",
-          headers: { Authorization: basic, "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+          headers: {
+            Authorization: basic,
+            "Content-Type": "application/x-www-form-urlencoded",
+            Accept: "application/json",
+          },
           body: "grant_type=client_credentials&scope=read",
         }).then((r) => r.json()),
     },
@@ -76,7 +85,11 @@ function contenders(baseUrl: string): Contender[] {
         fetch(tokenUrl, {
           method: "POST",
           redirect: "error",
-          headers: { Authorization: basic, "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+          headers: {
+            Authorization: basic,
+            "Content-Type": "application/x-www-form-urlencoded",
+            Accept: "application/json",
+          },
           body: "grant_type=client_credentials&scope=read",
         }).then((r) => r.json()),
     },
@@ -95,7 +108,13 @@ function contenders(baseUrl: string): Contender[] {
         oauth.processClientCredentialsResponse(
           as,
           o4wClient,
-          await oauth.clientCredentialsGrantRequest(as, o4wClient, o4wAuth, { scope: "read" }, { [oauth.allowInsecureRequests]: true }),
+          await oauth.clientCredentialsGrantRequest(
+            as,
+            o4wClient,
+            o4wAuth,
+            { scope: "read" },
+            { [oauth.allowInsecureRequests]: true },
+          ),
         ),
     },
     { name: "openid-client", request: () => openid.clientCredentialsGrant(openidConfig, { scope: "read" }) },
@@ -135,7 +154,10 @@ async function requestTimes(): Promise<Map<string, Timing>> {
     return new Map(
       [...perRound].map(([name, times]) => {
         const ratios = times.map((t, i) => t / raw[i]!);
-        return [name, { us: median(times), ratio: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75) }];
+        return [
+          name,
+          { us: median(times), ratio: median(ratios), low: quantile(ratios, 0.25), high: quantile(ratios, 0.75) },
+        ];
       }),
     );
   } finally {
@@ -171,7 +193,8 @@ function importTimes(): { empty: number; over: Map<string, number> } {
   for (let i = 0; i < IMPORT_RUNS; i++) {
     const empty = processTime(undefined);
     empties.push(empty);
-    for (const [name, specifier] of shuffled(Object.entries(IMPORTS))) diffs.get(name)!.push(processTime(specifier) - empty);
+    for (const [name, specifier] of shuffled(Object.entries(IMPORTS)))
+      diffs.get(name)!.push(processTime(specifier) - empty);
   }
   return { empty: median(empties), over: new Map([...diffs].map(([name, values]) => [name, median(values)])) };
 }
@@ -189,12 +212,19 @@ const fmt = (n: number, digits = 2) => n.toFixed(digits);
 // What users run: the package as built, not the sources through tsx (whose keepNames adds a call per closure).
 const built = spawnSync(process.execPath, ["--import", "tsx", "scripts/build.ts"], { cwd: ROOT, stdio: "ignore" });
 if (built.status !== 0) throw new Error("npm run build failed");
-const { createOAuthClient } = (await import(new URL("../dist/index.js", import.meta.url).href)) as { createOAuthClient: typeof CreateOAuthClient };
+const { createOAuthClient } = (await import(new URL("../dist/index.js", import.meta.url).href)) as {
+  createOAuthClient: typeof CreateOAuthClient;
+};
 
-console.log(`\n## Token request, client_credentials, local node:http server (built package; ${ROUNDS} interleaved rounds × ${PER_ROUND} requests, medians)\n`);
+console.log(
+  `\n## Token request, client_credentials, local node:http server (built package; ${ROUNDS} interleaved rounds × ${PER_ROUND} requests, medians)\n`,
+);
 const times = await requestTimes();
-console.log("| contender | µs per request | × raw fetch (median of per-round ratios) | middle half of the per-round ratios |\n| --- | ---: | ---: | ---: |");
-for (const [name, { us, ratio, low, high }] of times) console.log(`| ${name} | ${fmt(us, 1)} | ${fmt(ratio)}× | ${fmt(low)}–${fmt(high)}× |`);
+console.log(
+  "| contender | µs per request | × raw fetch (median of per-round ratios) | middle half of the per-round ratios |\n| --- | ---: | ---: | ---: |",
+);
+for (const [name, { us, ratio, low, high }] of times)
+  console.log(`| ${name} | ${fmt(us, 1)} | ${fmt(ratio)}× | ${fmt(low)}–${fmt(high)}× |`);
 
 console.log("\n## Browser bundle, esbuild --minify, gzip -9\n");
 console.log("| bundle | min+gz |\n| --- | ---: |");
@@ -217,4 +247,5 @@ const targets: [string, number, number, string][] = [
   ["cold import, ms over an empty node", over.get("oauth-token-client")!, 10, " ms"],
 ];
 console.log("\n## Targets, this run\n\n| target | measured | at most | met |\n| --- | ---: | ---: | --- |");
-for (const [name, value, limit, unit] of targets) console.log(`| ${name} | ${fmt(value)}${unit} | ${fmt(limit)}${unit} | ${value <= limit ? "yes" : "no"} |`);
+for (const [name, value, limit, unit] of targets)
+  console.log(`| ${name} | ${fmt(value)}${unit} | ${fmt(limit)}${unit} | ${value <= limit ? "yes" : "no"} |`);

@@ -28,7 +28,12 @@ const RUN_MS = 7_000;
 const workers: RedisWorker[] = [];
 let run = 0;
 
-async function spawnWorkers(count: number, redis: RunningRedis, server: TokenServer, config: Partial<WorkerConfig>): Promise<RedisWorker[]> {
+async function spawnWorkers(
+  count: number,
+  redis: RunningRedis,
+  server: TokenServer,
+  config: Partial<WorkerConfig>,
+): Promise<RedisWorker[]> {
   const prefix = `bench-${process.pid}-${++run}:`;
   const started = Array.from({ length: count }, () =>
     startRedisWorker({
@@ -62,11 +67,14 @@ async function windows(redis: RunningRedis, server: TokenServer, noLock: boolean
   const requests = server.tokenRequests() - before;
   const refreshAt = pool
     .flatMap((w) => w.events)
-    .flatMap((e) => (e.event.type === "refreshed" ? [e.event.expiresAtMs! - Math.min(WINDOW_S * 1000, LIFETIME_MS / 2)] : []))
+    .flatMap((e) =>
+      e.event.type === "refreshed" ? [e.event.expiresAtMs! - Math.min(WINDOW_S * 1000, LIFETIME_MS / 2)] : [],
+    )
     .sort((a, b) => a - b);
   // Windows as the first token of each defines them: from one due time to the next.
   const bounds: number[] = [];
-  for (const at of refreshAt) if (bounds.length === 0 || at >= bounds[bounds.length - 1]! + (LIFETIME_MS - WINDOW_S * 1000) / 2) bounds.push(at);
+  for (const at of refreshAt)
+    if (bounds.length === 0 || at >= bounds[bounds.length - 1]! + (LIFETIME_MS - WINDOW_S * 1000) / 2) bounds.push(at);
   const perWindow = bounds.map((end, k) => issuedAt.filter((at) => at >= (bounds[k - 1] ?? 0) && at < end).length);
   const calls = done.reduce((sum, d) => sum + d.calls, 0);
   const errors = done.flatMap((d) => d.errors).length;
@@ -79,7 +87,11 @@ async function windows(redis: RunningRedis, server: TokenServer, noLock: boolean
 async function killHolder(redis: RunningRedis, server: TokenServer, lockTtlMs: number): Promise<void> {
   const issuedAt: number[] = [];
   server.lifetime = () => (issuedAt.push(Date.now()), { expires_in: 3600 });
-  const [holder, ...others] = await spawnWorkers(3, redis, server, { lockTtlMs, lockWaitMs: lockTtlMs * 4, pollIntervalMs: 50 });
+  const [holder, ...others] = await spawnWorkers(3, redis, server, {
+    lockTtlMs,
+    lockWaitMs: lockTtlMs * 4,
+    pollIntervalMs: 50,
+  });
   const before = server.requests.length;
   server.hold();
   holder!.send({ type: "get", id: 1 });
@@ -117,7 +129,9 @@ async function downLatency(): Promise<void> {
           await store.get("k").catch((e: { reason?: string }) => (reason = e.reason ?? String(e)));
           times.push(Math.round(performance.now() - start));
         }
-        console.log(`  Redis ${hang ? "hung (SIGSTOP)" : "killed"}, ${disableOfflineQueue ? "disableOfflineQueue" : "offline queue      "}: typed error (${reason}) after ${times.join(", ")} ms (commandTimeoutMs 2000)`);
+        console.log(
+          `  Redis ${hang ? "hung (SIGSTOP)" : "killed"}, ${disableOfflineQueue ? "disableOfflineQueue" : "offline queue      "}: typed error (${reason}) after ${times.join(", ")} ms (commandTimeoutMs 2000)`,
+        );
       } finally {
         client.destroy();
         await redis.stop();
@@ -130,7 +144,9 @@ async function main(): Promise<void> {
   const redis = await startRedisServer();
   const server = await startTokenServer();
   try {
-    console.log(`1. ${N} processes x ${M} concurrent getAccessToken(), ${RUN_MS} ms, token lifetime ${LIFETIME_MS} ms, refresh window ${WINDOW_S * 1000} ms`);
+    console.log(
+      `1. ${N} processes x ${M} concurrent getAccessToken(), ${RUN_MS} ms, token lifetime ${LIFETIME_MS} ms, refresh window ${WINDOW_S * 1000} ms`,
+    );
     await windows(redis, server, true);
     await windows(redis, server, false);
     console.log("2. kill -9 of the lock holder while its token request is held; two other processes waiting");

@@ -31,11 +31,15 @@ function countingStore(): TokenStore & { reads: number; writes: number } {
 }
 
 function rate(calls: number, ms: number): string {
-  return `${((calls / ms) * 1000 / 1e6).toFixed(2)} M calls/s`;
+  return `${(((calls / ms) * 1000) / 1e6).toFixed(2)} M calls/s`;
 }
 
 async function cachedPath(server: TokenServer): Promise<void> {
-  const client = createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
+  const client = createOAuthClient({
+    baseUrl: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+  });
   const store = countingStore();
   const tokens = createTokenManager({ client, grant: { type: "client_credentials" }, store });
   await tokens.getAccessToken();
@@ -71,15 +75,27 @@ async function cachedPath(server: TokenServer): Promise<void> {
   console.log(`  await getAccessToken()            ${rate(N, best(awaited))} / ${rate(N, median(awaited))}`);
   console.log(`  getAccessToken() without await    ${rate(N, best(fired))} / ${rate(N, median(fired))}`);
   console.log(`  await getAccessToken(key), 1,000 keys ${rate(N, best(manyKeys))} / ${rate(N, median(manyKeys))}`);
-  console.log(`  server requests during the loops: ${server.requests.length - requestsBefore}; store reads: ${store.reads - readsBefore}`);
+  console.log(
+    `  server requests during the loops: ${server.requests.length - requestsBefore}; store reads: ${store.reads - readsBefore}`,
+  );
   if (sink === 0) console.log("(unreachable)");
 }
 
-async function boundaryFakeClock(server: TokenServer, grant: "client_credentials" | "refresh_token", callers: number, expiries: number): Promise<void> {
+async function boundaryFakeClock(
+  server: TokenServer,
+  grant: "client_credentials" | "refresh_token",
+  callers: number,
+  expiries: number,
+): Promise<void> {
   let t = Date.parse("2030-01-01T00:00:00Z");
-  const client = createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
+  const client = createOAuthClient({
+    baseUrl: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+  });
   const tokens: TokenManager = createTokenManager({ client, grant: { type: grant }, now: () => t });
-  if (grant === "refresh_token") await tokens.setTokens("default", await client.exchangeAuthorizationCode({ code: server.issueCode() }));
+  if (grant === "refresh_token")
+    await tokens.setTokens("default", await client.exchangeAuthorizationCode({ code: server.issueCode() }));
   else await tokens.getAccessToken();
   const before = server.tokenRequests();
   const replayedBefore = server.replayedRefreshTokens.length;
@@ -103,7 +119,11 @@ async function boundaryFakeClock(server: TokenServer, grant: "client_credentials
 async function boundaryRealClock(server: TokenServer, workers: number, durationMs: number): Promise<void> {
   server.lifetime = () => ({ expires_in: 1 });
   server.delayMs = 5;
-  const client = createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret });
+  const client = createOAuthClient({
+    baseUrl: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+  });
   const tokens = createTokenManager({ client, grant: { type: "client_credentials" }, refreshWindowSeconds: 0 });
   const before = server.tokenRequests();
   const start = Date.now();
@@ -139,6 +159,7 @@ async function withServer(part: (server: TokenServer) => Promise<void>): Promise
 await withServer(cachedPath);
 console.log("token requests across expiry boundaries (fake clock; every caller fires after the expiry):");
 for (const grant of ["client_credentials", "refresh_token"] as const) {
-  for (const callers of [100, 1_000, 10_000]) await withServer((server) => boundaryFakeClock(server, grant, callers, 20));
+  for (const callers of [100, 1_000, 10_000])
+    await withServer((server) => boundaryFakeClock(server, grant, callers, 20));
 }
 await withServer((server) => boundaryRealClock(server, 200, 3_500));

@@ -24,7 +24,9 @@ const openapiFetchDefault: Plugin = {
   name: "openapi-fetch-default",
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^openapi-fetch$/ }, (args) =>
-      args.namespace === "openapi-fetch-default" ? { path: args.path, external: true } : { path: args.path, namespace: "openapi-fetch-default" },
+      args.namespace === "openapi-fetch-default"
+        ? { path: args.path, external: true }
+        : { path: args.path, namespace: "openapi-fetch-default" },
     );
     pluginBuild.onLoad({ filter: /.*/, namespace: "openapi-fetch-default" }, () => ({
       contents: 'module.exports = require("openapi-fetch").default;',
@@ -50,7 +52,10 @@ for (const format of ["esm", "cjs"] as const) {
 }
 
 const declarations = generateDtsBundle(
-  Object.values(ENTRIES).map((filePath) => ({ filePath: `${ROOT}${filePath}`, output: { noBanner: true, exportReferencedTypes: false } })),
+  Object.values(ENTRIES).map((filePath) => ({
+    filePath: `${ROOT}${filePath}`,
+    output: { noBanner: true, exportReferencedTypes: false },
+  })),
   { preferredConfigPath: `${ROOT}tsconfig.src.json` },
 );
 Object.keys(ENTRIES).forEach((name, i) => {

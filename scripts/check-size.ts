@@ -21,7 +21,9 @@ for (const [name, contents] of Object.entries(OWN_BUNDLES) as [keyof typeof OWN_
   const budget = BUDGETS[name];
   const ok = bytes <= budget;
   failed ||= !ok;
-  console.log(`${ok ? "ok  " : "FAIL"} ${name}: ${(bytes / 1024).toFixed(2)} KB min+gz (budget ${(budget / 1024).toFixed(2)} KB)`);
+  console.log(
+    `${ok ? "ok  " : "FAIL"} ${name}: ${(bytes / 1024).toFixed(2)} KB min+gz (budget ${(budget / 1024).toFixed(2)} KB)`,
+  );
 }
 if (failed) {
   console.error("A bundle is over its budget: shrink it, or raise the budget in scripts/check-size.ts with a reason.");

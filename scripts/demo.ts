@@ -31,7 +31,11 @@ try {
     redirect_uri: "https://app.example.org/callback",
     code_verifier: verifier,
   });
-  show("obtainToken (authorization_code + PKCE)", { ...token, access_token: mask(token.access_token), refresh_token: mask(token.refresh_token) });
+  show("obtainToken (authorization_code + PKCE)", {
+    ...token,
+    access_token: mask(token.access_token),
+    refresh_token: mask(token.refresh_token),
+  });
 
   const introspection = await client.introspectToken({ token: token.access_token, token_type_hint: "access_token" });
   show("introspectToken", introspection);
@@ -44,12 +48,18 @@ try {
     rotated: refreshed.refresh_token !== undefined,
   });
 
-  await client.revokeToken({ token: refreshed.refresh_token ?? token.refresh_token!, token_type_hint: "refresh_token" });
+  await client.revokeToken({
+    token: refreshed.refresh_token ?? token.refresh_token!,
+    token_type_hint: "refresh_token",
+  });
   show("revokeToken", { revoked: true });
 
   try {
     // Ask the mock for its documented invalid_grant answer, as a server sends for an expired refresh token.
-    await client.refreshToken({ refresh_token: token.refresh_token! }, { headers: { Prefer: "code=400, example=invalid_grant" } });
+    await client.refreshToken(
+      { refresh_token: token.refresh_token! },
+      { headers: { Prefer: "code=400, example=invalid_grant" } },
+    );
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     show("refreshToken with an expired refresh token → OAuthError", {

@@ -28,8 +28,12 @@ const openapiTs = `${ROOT}node_modules/openapi-typescript/bin/cli.js`;
 execFileSync(process.execPath, [openapiTs, ...(check ? ["--check"] : [])], { cwd: ROOT, stdio: "inherit" });
 
 const result = await bundle({ ref: SPEC, config: await createConfig({}) });
-if (result.problems.length > 0) throw new Error(`spec/openapi.yaml does not bundle: ${result.problems.map((p) => p.message).join("; ")}`);
-const doc = result.bundle.parsed as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json>; securitySchemes?: Record<string, Json> } };
+if (result.problems.length > 0)
+  throw new Error(`spec/openapi.yaml does not bundle: ${result.problems.map((p) => p.message).join("; ")}`);
+const doc = result.bundle.parsed as {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Json>; securitySchemes?: Record<string, Json> };
+};
 
 /** Named component schemas, emitted once as constants and referred to by name. */
 const named = new Map<string, string>();
@@ -45,7 +49,18 @@ function deref(schema: Json): Json {
   return node;
 }
 
-const KEEP = ["type", "const", "enum", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "format"] as const;
+const KEEP = [
+  "type",
+  "const",
+  "enum",
+  "pattern",
+  "minLength",
+  "maxLength",
+  "minimum",
+  "maximum",
+  "minItems",
+  "format",
+] as const;
 const MARKS = {
   "x-secret": "secret",
   "x-client-authentication": "clientAuthentication",
@@ -119,12 +134,16 @@ for (const [path, item] of Object.entries(doc.paths)) {
     if (op["x-idempotent"] === true) entry.idempotent = true;
     // The client's own authentication applies where the operation accepts HTTP Basic client credentials.
     const schemes = ((op.security as Json[] | undefined) ?? []).flatMap((requirement) => Object.keys(requirement));
-    if (schemes.some((name) => doc.components.securitySchemes?.[name]?.scheme === "basic")) entry.clientAuthentication = true;
+    if (schemes.some((name) => doc.components.securitySchemes?.[name]?.scheme === "basic"))
+      entry.clientAuthentication = true;
     if (op.deprecated === true) entry.deprecated = true;
     if (pathParams.length > 0) entry.pathParams = pathParams;
     operations.push(`  ${id}: ${JSON.stringify(entry)},`);
     const requests = Object.entries(content).map(([type, media]) => `${JSON.stringify(type)}: ${emit(media.schema)}`);
-    if (requests.length > 0) bodies.push(`/** The request bodies of \`${id}\`, by content type. */\nexport const ${id}Request = { ${requests.join(", ")} } as const;`);
+    if (requests.length > 0)
+      bodies.push(
+        `/** The request bodies of \`${id}\`, by content type. */\nexport const ${id}Request = { ${requests.join(", ")} } as const;`,
+      );
     const success = Object.entries(op.responses).find(([status]) => /^2\d\d$/.test(status))?.[1];
     const answer = success?.content?.["application/json"]?.schema;
     if (answer) bodies.push(`/** The JSON answer of \`${id}\`. */\nexport const ${id}Answer = ${emit(answer)};`);
@@ -136,7 +155,11 @@ const secrets = new Set<string>();
 function collectSecrets(node: unknown, name?: string): void {
   if (typeof node !== "object" || node === null) return;
   const schema = node as Json;
-  if (name !== undefined && (schema["x-secret"] === true || (typeof schema.$ref === "string" && deref(schema)["x-secret"] === true))) secrets.add(name);
+  if (
+    name !== undefined &&
+    (schema["x-secret"] === true || (typeof schema.$ref === "string" && deref(schema)["x-secret"] === true))
+  )
+    secrets.add(name);
   for (const [key, value] of Object.entries(schema)) {
     if (key === "properties" && typeof value === "object" && value !== null) {
       for (const [prop, sub] of Object.entries(value as Json)) collectSecrets(sub, prop);

@@ -12,7 +12,9 @@ export function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -33,7 +35,11 @@ export async function startPrism(specPath: string, timeoutMs = 60_000): Promise<
   const group = spawnGroup(process.execPath, [PRISM, "mock", specPath, "-h", "127.0.0.1", "-p", String(port)]);
   const url = `http://127.0.0.1:${port}`;
   // Any HTTP answer means Prism is serving; the body does not matter.
-  const answers = () => fetch(`${url}/oauth2/introspect`, { method: "POST", signal: AbortSignal.timeout(1000) }).then(() => true, () => false);
+  const answers = () =>
+    fetch(`${url}/oauth2/introspect`, { method: "POST", signal: AbortSignal.timeout(1000) }).then(
+      () => true,
+      () => false,
+    );
   try {
     await waitUntilReady(group, `Prism on ${url}`, answers, timeoutMs, 200);
   } catch (error) {

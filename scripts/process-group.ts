@@ -71,7 +71,13 @@ export function spawnGroup(command: string, args: string[]): ProcessGroup {
  *
  * @see https://nodejs.org/api/child_process.html#subprocesssignalcode
  */
-export async function waitUntilReady(group: ProcessGroup, name: string, ready: () => Promise<boolean>, timeoutMs: number, intervalMs: number): Promise<void> {
+export async function waitUntilReady(
+  group: ProcessGroup,
+  name: string,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ended = group.ended();

@@ -7,14 +7,41 @@
 export { createOAuthClient, type ClientWith, type OAuthClient, type OAuthClientOptions } from "./oauth/client";
 export type { ClientContext, MediaType } from "./oauth/context";
 export type { ProviderAdapter } from "./oauth/provider";
-export { checkTokenType, processTokenResponse, tokenRequest, type GrantParams, type ProcessTokenOptions, type RequestFormat, type TokenRequest, type TokenResponse } from "./oauth/token";
+export {
+  checkTokenType,
+  processTokenResponse,
+  tokenRequest,
+  type GrantParams,
+  type ProcessTokenOptions,
+  type RequestFormat,
+  type TokenRequest,
+  type TokenResponse,
+} from "./oauth/token";
 export { processRevocationResponse, revocationRequest, type RevokeTokenParams } from "./oauth/revocation";
-export { introspectionRequest, processIntrospectionResponse, type IntrospectionResponse, type IntrospectTokenParams } from "./oauth/introspection";
+export {
+  introspectionRequest,
+  processIntrospectionResponse,
+  type IntrospectionResponse,
+  type IntrospectTokenParams,
+} from "./oauth/introspection";
 export type { CallOptions, EndpointName, OperationId, RawAnswer } from "./core/request";
 export type { RetryOptions } from "./core/transport";
-export { CLIENT_AUTHENTICATION_METHODS, clientAuthentication, type ClientAuthentication, type ClientAuthenticationMethod, type AuthenticatedRequest } from "./core/auth";
+export {
+  CLIENT_AUTHENTICATION_METHODS,
+  clientAuthentication,
+  type ClientAuthentication,
+  type ClientAuthenticationMethod,
+  type AuthenticatedRequest,
+} from "./core/auth";
 export type { ErrorReader, ProcessOptions } from "./core/answers";
-export { OAuthClientError, OAuthError, OAuthResponseError, OAuthTransportError, type ErrorResponseBody, type OAuthErrorFields } from "./core/errors";
+export {
+  OAuthClientError,
+  OAuthError,
+  OAuthResponseError,
+  OAuthTransportError,
+  type ErrorResponseBody,
+  type OAuthErrorFields,
+} from "./core/errors";
 export { ERR_INVALID_ARG_VALUE } from "./core/validate";
 /**
  * The spec's types, generated from `spec/openapi.yaml` by openapi-typescript: `paths`, each operation's
@@ -40,7 +67,13 @@ export {
 } from "./token-manager";
 export { createMemoryTokenStore } from "./stores/memory";
 export type { TokenRecord, TokenStore } from "./stores/token-store";
-export { discover, metadataPreset, type AuthorizationServerMetadata, type DiscoverOptions, type MetadataPresetOptions } from "./providers/discovery";
+export {
+  discover,
+  metadataPreset,
+  type AuthorizationServerMetadata,
+  type DiscoverOptions,
+  type MetadataPresetOptions,
+} from "./providers/discovery";
 export {
   processRenewResponse,
   processTokenStatusResponse,
@@ -55,5 +88,12 @@ export {
   type SquarePresetOptions,
   type SquareTokenStatus,
 } from "./providers/square";
-export { voucherifyAdapter, voucherifyPreset, VOUCHERIFY_SCOPES, type VoucherifyCluster, type VoucherifyPresetOptions, type VoucherifyScope } from "./providers/voucherify";
+export {
+  voucherifyAdapter,
+  voucherifyPreset,
+  VOUCHERIFY_SCOPES,
+  type VoucherifyCluster,
+  type VoucherifyPresetOptions,
+  type VoucherifyScope,
+} from "./providers/voucherify";
 export { twoBAPreset, type TwoBAPresetOptions } from "./providers/twoba";

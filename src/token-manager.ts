@@ -6,7 +6,14 @@ import { computeExpiresAtMs, computeRefreshAtMs } from "./oauth/expiry";
 import { createMemoryTokenStore } from "./stores/memory";
 import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token-store";
 import { obtainTokenAnswer } from "../generated/spec";
-import { argumentError, checkAnswer, checkNonEmptyString, checkObject, checkPositive, isPlainObject } from "./core/validate";
+import {
+  argumentError,
+  checkAnswer,
+  checkNonEmptyString,
+  checkObject,
+  checkPositive,
+  isPlainObject,
+} from "./core/validate";
 
 /**
  * How a manager gets a new access token: `client_credentials` asks for one; `refresh_token` spends the stored
@@ -208,8 +215,13 @@ export class ReauthorizationRequiredError extends OAuthClientError {
   readonly reason: "invalid_grant" | "no_refresh_token";
 
   constructor(key: string, reason: "invalid_grant" | "no_refresh_token", options: { cause?: unknown } = {}) {
-    const why = reason === "invalid_grant" ? "the server refused the grant (invalid_grant)" : "no refresh token is stored";
-    super("ReauthorizationRequiredError", `Token set "${key}" cannot be refreshed: ${why}; the user must authorize again`, options);
+    const why =
+      reason === "invalid_grant" ? "the server refused the grant (invalid_grant)" : "no refresh token is stored";
+    super(
+      "ReauthorizationRequiredError",
+      `Token set "${key}" cannot be refreshed: ${why}; the user must authorize again`,
+      options,
+    );
     this.key = key;
     this.reason = reason;
   }
@@ -250,7 +262,11 @@ function checkKey(key: unknown): asserts key is string {
 function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
   if (!isPlainObject(options)) throw argumentError("options must be an object");
   const { client, grant } = options;
-  if (!isPlainObject(client) || typeof client.clientCredentials !== "function" || typeof client.refreshToken !== "function") {
+  if (
+    !isPlainObject(client) ||
+    typeof client.clientCredentials !== "function" ||
+    typeof client.refreshToken !== "function"
+  ) {
     throw argumentError("options.client must be a client made by createOAuthClient");
   }
   if (!isPlainObject(grant) || (grant.type !== "client_credentials" && grant.type !== "refresh_token")) {
@@ -262,23 +278,35 @@ function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
   }
   checkPositive(options.requestTimeoutMs, "options.requestTimeoutMs", true);
   for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest"] as const) {
-    if (options[name] !== undefined && typeof options[name] !== "function") throw argumentError(`options.${name} must be a function`);
+    if (options[name] !== undefined && typeof options[name] !== "function")
+      throw argumentError(`options.${name} must be a function`);
   }
   const store = options.store;
   if (store !== undefined) {
-    if (!isPlainObject(store) || typeof store.get !== "function" || typeof store.set !== "function" || typeof store.delete !== "function") {
+    if (
+      !isPlainObject(store) ||
+      typeof store.get !== "function" ||
+      typeof store.set !== "function" ||
+      typeof store.delete !== "function"
+    ) {
       throw argumentError("options.store must have get, set and delete methods");
     }
-    if (store.withLock !== undefined && typeof store.withLock !== "function") throw argumentError("options.store.withLock must be a function");
+    if (store.withLock !== undefined && typeof store.withLock !== "function")
+      throw argumentError("options.store.withLock must be a function");
   }
 }
 
 /** A token set handed to `setTokens`, checked as the spec's token answer is. */
 function checkTokens(tokens: unknown): TokenResponse {
   checkObject(tokens, "tokens");
-  return checkAnswer(obtainTokenAnswer, tokens, (message) => {
-    throw argumentError(message);
-  }, "tokens") as TokenResponse;
+  return checkAnswer(
+    obtainTokenAnswer,
+    tokens,
+    (message) => {
+      throw argumentError(message);
+    },
+    "tokens",
+  ) as TokenResponse;
 }
 
 /** The failure, described with codes only: server text may quote what was sent. */
@@ -342,7 +370,9 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   const windowMs = (options.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS) * 1000;
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const { onRefreshed, onFailed } = options;
-  const revokeRequest = (options.revokeRequest ?? defaultRevokeRequest) as (tokens: TokenRecord) => RevokeTokenParams<RequestFormat>;
+  const revokeRequest = (options.revokeRequest ?? defaultRevokeRequest) as (
+    tokens: TokenRecord,
+  ) => RevokeTokenParams<RequestFormat>;
   const { type: grantType, ...grantParams } = options.grant as TokenManagerGrant<RequestFormat>;
   const requestedScope = typeof grantParams.scope === "string" ? grantParams.scope : undefined;
   const slots = new Map<string, Slot>();
@@ -361,7 +391,12 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     return Number.isFinite(timeoutMs) ? { signal: AbortSignal.timeout(timeoutMs) } : {};
   }
 
-  function remember(slot: Slot, epoch: number, record: TokenRecord, refreshAt = computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs)): void {
+  function remember(
+    slot: Slot,
+    epoch: number,
+    record: TokenRecord,
+    refreshAt = computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs),
+  ): void {
     if (slot.epoch === epoch) slot.entry = { record, refreshAt, token: Promise.resolve(record.access_token) };
   }
 
@@ -403,7 +438,13 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       if (slot.tail !== tail) return;
       slot.tail = undefined;
       // An idle key with nothing cached costs no memory.
-      if (slot.entry === undefined && slot.flight === undefined && slot.unpersisted === undefined && slots.get(key) === slot) slots.delete(key);
+      if (
+        slot.entry === undefined &&
+        slot.flight === undefined &&
+        slot.unpersisted === undefined &&
+        slots.get(key) === slot
+      )
+        slots.delete(key);
     });
     return result;
   }
@@ -455,8 +496,17 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     return pending;
   }
 
-  function recordFrom(answer: TokenResponse, sentAt: number, previous: TokenRecord | undefined, scope: string | undefined): TokenRecord {
-    const record: TokenRecord = { access_token: answer.access_token, token_type: answer.token_type, obtained_at_ms: sentAt };
+  function recordFrom(
+    answer: TokenResponse,
+    sentAt: number,
+    previous: TokenRecord | undefined,
+    scope: string | undefined,
+  ): TokenRecord {
+    const record: TokenRecord = {
+      access_token: answer.access_token,
+      token_type: answer.token_type,
+      obtained_at_ms: sentAt,
+    };
     const expiresAt = computeExpiresAtMs(answer, sentAt);
     if (expiresAt !== undefined) record.expires_at_ms = expiresAt;
     // RFC 6749 §6: no new refresh token in the answer means the old one stays valid.
@@ -472,7 +522,15 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
    * After a failure: hands back the current token while it has not expired (it was only inside the refresh
    * window), trying again after `retryAfterMs`; otherwise rethrows.
    */
-  function serveCurrentOrThrow(key: string, slot: Slot, epoch: number, record: TokenRecord | undefined, error: unknown, durationMs: number, retryAfterMs: number): string {
+  function serveCurrentOrThrow(
+    key: string,
+    slot: Slot,
+    epoch: number,
+    record: TokenRecord | undefined,
+    error: unknown,
+    durationMs: number,
+    retryAfterMs: number,
+  ): string {
     const t = now();
     const expiresAt = record?.expires_at_ms;
     const usable = record !== undefined && expiresAt !== undefined && t < expiresAt;
@@ -486,7 +544,15 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   async function obtain(key: string, slot: Slot, epoch: number, record: TokenRecord | undefined): Promise<string> {
     if (grantType === "refresh_token" && record?.refresh_token === undefined) {
       // Retrying cannot help: only a new authorization (setTokens) brings a refresh token.
-      return serveCurrentOrThrow(key, slot, epoch, record, new ReauthorizationRequiredError(key, "no_refresh_token"), 0, Infinity);
+      return serveCurrentOrThrow(
+        key,
+        slot,
+        epoch,
+        record,
+        new ReauthorizationRequiredError(key, "no_refresh_token"),
+        0,
+        Infinity,
+      );
     }
     const sentAt = now();
     let answer: TokenResponse;
@@ -494,7 +560,10 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       answer =
         grantType === "client_credentials"
           ? await client.clientCredentials(grantParams as GrantParams<"client_credentials">, callOptions())
-          : await client.refreshToken({ ...grantParams, refresh_token: record!.refresh_token! } as GrantParams<"refresh_token", RequestFormat>, callOptions());
+          : await client.refreshToken(
+              { ...grantParams, refresh_token: record!.refresh_token! } as GrantParams<"refresh_token", RequestFormat>,
+              callOptions(),
+            );
     } catch (error) {
       const durationMs = now() - sentAt;
       if (grantType === "refresh_token" && error instanceof OAuthError && error.requiresReauthorization) {
@@ -524,7 +593,14 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   }
 
   /** `invalid_grant` on a refresh: clears the dead token set, unless another process already replaced it. */
-  async function refused(key: string, slot: Slot, epoch: number, sent: TokenRecord, cause: OAuthError, durationMs: number): Promise<string> {
+  async function refused(
+    key: string,
+    slot: Slot,
+    epoch: number,
+    sent: TokenRecord,
+    cause: OAuthError,
+    durationMs: number,
+  ): Promise<string> {
     const failure = new ReauthorizationRequiredError(key, "invalid_grant", { cause });
     slot.entry = undefined;
     let current: TokenRecord | undefined;
@@ -556,7 +632,13 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
    * token when it is fresh, else the record, for a refresh. When the store fails, `known`, the freshest record
    * at hand, is served while it has not expired.
    */
-  async function lookup(key: string, slot: Slot, epoch: number, known: TokenRecord | undefined, locked: boolean): Promise<string | TokenRecord | undefined> {
+  async function lookup(
+    key: string,
+    slot: Slot,
+    epoch: number,
+    known: TokenRecord | undefined,
+    locked: boolean,
+  ): Promise<string | TokenRecord | undefined> {
     let record: TokenRecord | undefined;
     try {
       record = locked ? await newest(key, slot, true) : await readStore(key);

@@ -49,9 +49,18 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
     ["non-http baseUrl", { baseUrl: "ftp://auth.example.org" }],
     ["empty clientId", { baseUrl: BASE, clientId: "", clientSecret: CLIENT_SECRET }],
     ["empty clientSecret", { baseUrl: BASE, clientId: "id", clientSecret: "" }],
-    ["unknown authentication method", { baseUrl: BASE, clientId: "id", clientSecret: CLIENT_SECRET, clientAuthentication: "private_key_jwt" }],
-    ["client_secret_basic without a secret", { baseUrl: BASE, clientId: "id", clientAuthentication: "client_secret_basic" }],
-    ["client_secret_post without a secret", { baseUrl: BASE, clientId: "id", clientAuthentication: "client_secret_post" }],
+    [
+      "unknown authentication method",
+      { baseUrl: BASE, clientId: "id", clientSecret: CLIENT_SECRET, clientAuthentication: "private_key_jwt" },
+    ],
+    [
+      "client_secret_basic without a secret",
+      { baseUrl: BASE, clientId: "id", clientAuthentication: "client_secret_basic" },
+    ],
+    [
+      "client_secret_post without a secret",
+      { baseUrl: BASE, clientId: "id", clientAuthentication: "client_secret_post" },
+    ],
     ["a secret without a client ID", { baseUrl: BASE, clientSecret: CLIENT_SECRET }],
     ["unknown request format", { baseUrl: BASE, requestFormat: "xml" }],
     ["endpoints that are not an object", { baseUrl: BASE, endpoints: "/oauth2/token" }],
@@ -70,7 +79,8 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
   for (const [name, options] of cases) {
     test(name, () => {
       const { fetch, calls } = forbiddenFetch();
-      const withFetch = typeof options === "object" && options !== null && !("fetch" in options) ? { ...options, fetch } : options;
+      const withFetch =
+        typeof options === "object" && options !== null && !("fetch" in options) ? { ...options, fetch } : options;
       let thrown: unknown;
       try {
         createOAuthClient(withFetch as OAuthClientOptions);
@@ -84,7 +94,12 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
   }
 
   test("good options make a client whose printed form carries no secret", () => {
-    const client = createOAuthClient({ baseUrl: BASE, clientId: "id", clientSecret: CLIENT_SECRET, endpoints: { token: `${BASE}/v1/oauth/token` } });
+    const client = createOAuthClient({
+      baseUrl: BASE,
+      clientId: "id",
+      clientSecret: CLIENT_SECRET,
+      endpoints: { token: `${BASE}/v1/oauth/token` },
+    });
     expect(typeof client.obtainToken).toBe("function");
     expectNoSecret(client);
   });
@@ -101,76 +116,175 @@ const badCalls: Record<RequestFormat, [string, Call][]> = {
     ["obtainToken with null", (c) => c.obtainToken(null as never)],
     ["obtainToken with an array", (c) => c.obtainToken([] as never)],
     ["obtainToken without grant_type", (c) => c.obtainToken({ code: "abc" } as never)],
-    ["obtainToken with an unsupported grant_type", (c) => c.obtainToken({ grant_type: "password", username: "u", password: "p" } as never)],
+    [
+      "obtainToken with an unsupported grant_type",
+      (c) => c.obtainToken({ grant_type: "password", username: "u", password: "p" } as never),
+    ],
     ["obtainToken with an empty grant_type", (c) => c.obtainToken({ grant_type: "" } as never)],
     ["authorization_code without code", (c) => c.obtainToken({ grant_type: "authorization_code" } as never)],
     ["authorization_code with an empty code", (c) => c.obtainToken({ grant_type: "authorization_code", code: "" })],
-    ["authorization_code with a code that is not a string", (c) => c.obtainToken({ grant_type: "authorization_code", code: 42 } as never)],
+    [
+      "authorization_code with a code that is not a string",
+      (c) => c.obtainToken({ grant_type: "authorization_code", code: 42 } as never),
+    ],
     ["refresh_token without refresh_token", (c) => c.obtainToken({ grant_type: "refresh_token" } as never)],
-    ["refresh_token with an empty refresh_token", (c) => c.obtainToken({ grant_type: "refresh_token", refresh_token: "" })],
-    ["refresh_token with an empty scope", (c) => c.obtainToken({ grant_type: "refresh_token", refresh_token: REFRESH_TOKEN, scope: "" })],
+    [
+      "refresh_token with an empty refresh_token",
+      (c) => c.obtainToken({ grant_type: "refresh_token", refresh_token: "" }),
+    ],
+    [
+      "refresh_token with an empty scope",
+      (c) => c.obtainToken({ grant_type: "refresh_token", refresh_token: REFRESH_TOKEN, scope: "" }),
+    ],
     ["migration_token without migration_token", (c) => c.obtainToken({ grant_type: "migration_token" } as never)],
     ["client_credentials with an empty scope", (c) => c.clientCredentials({ scope: "" })],
-    ["a code_verifier of 42 characters", (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: VERIFIER.slice(0, 42) })],
-    ["a code_verifier of 129 characters", (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: "a".repeat(129) })],
-    ["a code_verifier with characters outside [A-Za-z0-9-._~]", (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: `${VERIFIER.slice(0, 42)}+=` })],
+    [
+      "a code_verifier of 42 characters",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: VERIFIER.slice(0, 42) }),
+    ],
+    [
+      "a code_verifier of 129 characters",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: "a".repeat(129) }),
+    ],
+    [
+      "a code_verifier with characters outside [A-Za-z0-9-._~]",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: `${VERIFIER.slice(0, 42)}+=` }),
+    ],
     ["an empty code_verifier", (c) => c.exchangeAuthorizationCode({ code: "abc", code_verifier: "" })],
     ["a relative redirect_uri", (c) => c.exchangeAuthorizationCode({ code: "abc", redirect_uri: "/callback" })],
-    ["a redirect_uri without a scheme", (c) => c.exchangeAuthorizationCode({ code: "abc", redirect_uri: "app.example.org/callback" })],
-    ["client_secret in the request", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, client_secret: CLIENT_SECRET } as never)],
+    [
+      "a redirect_uri without a scheme",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", redirect_uri: "app.example.org/callback" }),
+    ],
+    [
+      "client_secret in the request",
+      (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, client_secret: CLIENT_SECRET } as never),
+    ],
     ["client_id in the request", (c) => c.clientCredentials({ client_id: "other" } as never)],
-    ["Square's scopes with a form client", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: ["PAYMENTS_READ"] } as never)],
-    ["Square's short_lived with a form client", (c) => c.exchangeAuthorizationCode({ code: "abc", short_lived: true } as never)],
+    [
+      "Square's scopes with a form client",
+      (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: ["PAYMENTS_READ"] } as never),
+    ],
+    [
+      "Square's short_lived with a form client",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", short_lived: true } as never),
+    ],
     ["a field of another grant", (c) => c.clientCredentials({ code: "abc" } as never)],
     ["an unknown field", (c) => c.obtainToken({ grant_type: "client_credentials", tenant: "api" } as never)],
     ["a resource that is not an absolute URI", (c) => c.clientCredentials({ resource: "api.example.org" })],
     ["an empty audience", (c) => c.clientCredentials({ audience: "" })],
-    ["extraParams that override grant_type", (c) => c.clientCredentials(undefined, { extraParams: { grant_type: "password" } })],
-    ["extraParams that override a spec field", (c) => c.clientCredentials(undefined, { extraParams: { scope: "admin" } })],
+    [
+      "extraParams that override grant_type",
+      (c) => c.clientCredentials(undefined, { extraParams: { grant_type: "password" } }),
+    ],
+    [
+      "extraParams that override a spec field",
+      (c) => c.clientCredentials(undefined, { extraParams: { scope: "admin" } }),
+    ],
     ["extraParams that set client_id", (c) => c.clientCredentials(undefined, { extraParams: { client_id: "other" } })],
-    ["extraParams that are not strings", (c) => c.clientCredentials(undefined, { extraParams: { tenant: 42 } as never })],
+    [
+      "extraParams that are not strings",
+      (c) => c.clientCredentials(undefined, { extraParams: { tenant: 42 } as never }),
+    ],
     ["exchangeAuthorizationCode without code", (c) => c.exchangeAuthorizationCode({} as never)],
     ["refreshToken without refresh_token", (c) => c.refreshToken({} as never)],
     ["clientCredentials with params that are not an object", (c) => c.clientCredentials("scope=read" as never)],
     ["revokeToken without token", (c) => c.revokeToken({} as never)],
     ["revokeToken with only a token_type_hint", (c) => c.revokeToken({ token_type_hint: "access_token" } as never)],
     ["revokeToken with an empty token", (c) => c.revokeToken({ token: "" })],
-    ["revokeToken with both token and access_token", (c) => c.revokeToken({ token: ACCESS_TOKEN, access_token: ACCESS_TOKEN } as never)],
-    ["revokeToken with an unknown token_type_hint", (c) => c.revokeToken({ token: ACCESS_TOKEN, token_type_hint: "id_token" } as never)],
-    ["revokeToken with a token_type_hint for access_token", (c) => c.revokeToken({ access_token: ACCESS_TOKEN, token_type_hint: "access_token" } as never)],
-    ["revokeToken with client_secret", (c) => c.revokeToken({ token: ACCESS_TOKEN, client_secret: CLIENT_SECRET } as never)],
+    [
+      "revokeToken with both token and access_token",
+      (c) => c.revokeToken({ token: ACCESS_TOKEN, access_token: ACCESS_TOKEN } as never),
+    ],
+    [
+      "revokeToken with an unknown token_type_hint",
+      (c) => c.revokeToken({ token: ACCESS_TOKEN, token_type_hint: "id_token" } as never),
+    ],
+    [
+      "revokeToken with a token_type_hint for access_token",
+      (c) => c.revokeToken({ access_token: ACCESS_TOKEN, token_type_hint: "access_token" } as never),
+    ],
+    [
+      "revokeToken with client_secret",
+      (c) => c.revokeToken({ token: ACCESS_TOKEN, client_secret: CLIENT_SECRET } as never),
+    ],
     ["revokeToken with an unknown field", (c) => c.revokeToken({ token: ACCESS_TOKEN, reason: "logout" } as never)],
-    ["revokeToken with Square's merchant_id on a form client", (c) => c.revokeToken({ merchant_id: "ML7Q4AA3KN2YW" } as never)],
+    [
+      "revokeToken with Square's merchant_id on a form client",
+      (c) => c.revokeToken({ merchant_id: "ML7Q4AA3KN2YW" } as never),
+    ],
     ["revokeToken with params that are not an object", (c) => c.revokeToken(ACCESS_TOKEN as never)],
     ["introspectToken without token", (c) => c.introspectToken({} as never)],
     ["introspectToken with an empty access_token", (c) => c.introspectToken({ access_token: "" })],
-    ["introspectToken with both token and access_token", (c) => c.introspectToken({ token: ACCESS_TOKEN, access_token: ACCESS_TOKEN } as never)],
-    ["introspectToken with an unknown token_type_hint", (c) => c.introspectToken({ token: ACCESS_TOKEN, token_type_hint: "id_token" } as never)],
-    ["introspectToken with an unknown field", (c) => c.introspectToken({ token: ACCESS_TOKEN, scope: "read" } as never)],
+    [
+      "introspectToken with both token and access_token",
+      (c) => c.introspectToken({ token: ACCESS_TOKEN, access_token: ACCESS_TOKEN } as never),
+    ],
+    [
+      "introspectToken with an unknown token_type_hint",
+      (c) => c.introspectToken({ token: ACCESS_TOKEN, token_type_hint: "id_token" } as never),
+    ],
+    [
+      "introspectToken with an unknown field",
+      (c) => c.introspectToken({ token: ACCESS_TOKEN, scope: "read" } as never),
+    ],
     ["introspectToken with client_id", (c) => c.introspectToken({ token: ACCESS_TOKEN, client_id: "other" } as never)],
     ["introspectToken with params that are not an object", (c) => c.introspectToken(null as never)],
-    ["a signal that is not an AbortSignal", (c) => c.clientCredentials(undefined, { signal: { aborted: false } as never })],
+    [
+      "a signal that is not an AbortSignal",
+      (c) => c.clientCredentials(undefined, { signal: { aborted: false } as never }),
+    ],
     ["call options that are not an object", (c) => c.introspectToken({ token: ACCESS_TOKEN }, "fast" as never)],
     ["a call header value with a newline", (c) => c.clientCredentials(undefined, { headers: { "X-Trace": "a\nb" } })],
-    ["call headers that are not an object", (c) => c.revokeToken({ token: ACCESS_TOKEN }, { headers: "Prefer: code=200" as never })],
+    [
+      "call headers that are not an object",
+      (c) => c.revokeToken({ token: ACCESS_TOKEN }, { headers: "Prefer: code=200" as never }),
+    ],
   ],
   json: [
-    ["scopes that are not an array", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: "PAYMENTS_READ" } as never)],
-    ["scopes with an empty entry", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: ["PAYMENTS_READ", ""] } as never)],
-    ["short_lived that is not a boolean", (c) => c.exchangeAuthorizationCode({ code: "abc", short_lived: "yes" } as never)],
-    ["RFC 6749's scope on an authorization_code grant", (c) => c.exchangeAuthorizationCode({ code: "abc", scope: "read" } as never)],
+    [
+      "scopes that are not an array",
+      (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: "PAYMENTS_READ" } as never),
+    ],
+    [
+      "scopes with an empty entry",
+      (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: ["PAYMENTS_READ", ""] } as never),
+    ],
+    [
+      "short_lived that is not a boolean",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", short_lived: "yes" } as never),
+    ],
+    [
+      "RFC 6749's scope on an authorization_code grant",
+      (c) => c.exchangeAuthorizationCode({ code: "abc", scope: "read" } as never),
+    ],
     ["a scope that is not a string", (c) => c.refreshToken({ refresh_token: REFRESH_TOKEN, scope: 42 } as never)],
-    ["an unknown field in a JSON token request", (c) => c.obtainToken({ grant_type: "client_credentials", tenant: "api" } as never)],
+    [
+      "an unknown field in a JSON token request",
+      (c) => c.obtainToken({ grant_type: "client_credentials", tenant: "api" } as never),
+    ],
     ["renewToken without access_token", (c) => c.renewToken({} as never)],
     ["renewToken with an empty access_token", (c) => c.renewToken({ access_token: "" })],
     ["renewToken with params that are not an object", (c) => c.renewToken(ACCESS_TOKEN as never)],
-    ["renewToken with an unknown field", (c) => c.renewToken({ access_token: ACCESS_TOKEN, client_secret: CLIENT_SECRET } as never)],
-    ["Square revocation without access_token or merchant_id", (c) => c.revokeToken({ revoke_only_access_token: true } as never)],
+    [
+      "renewToken with an unknown field",
+      (c) => c.renewToken({ access_token: ACCESS_TOKEN, client_secret: CLIENT_SECRET } as never),
+    ],
+    [
+      "Square revocation without access_token or merchant_id",
+      (c) => c.revokeToken({ revoke_only_access_token: true } as never),
+    ],
     ["Square revocation with an empty access_token", (c) => c.revokeToken({ access_token: "" })],
     ["Square revocation with an empty merchant_id", (c) => c.revokeToken({ merchant_id: "" })],
     ["Square revocation with RFC 7009's token", (c) => c.revokeToken({ token: ACCESS_TOKEN } as never)],
-    ["Square revocation with a non-boolean revoke_only_access_token", (c) => c.revokeToken({ access_token: ACCESS_TOKEN, revoke_only_access_token: "true" } as never)],
-    ["Square revocation with client_id", (c) => c.revokeToken({ access_token: ACCESS_TOKEN, client_id: "other" } as never)],
+    [
+      "Square revocation with a non-boolean revoke_only_access_token",
+      (c) => c.revokeToken({ access_token: ACCESS_TOKEN, revoke_only_access_token: "true" } as never),
+    ],
+    [
+      "Square revocation with client_id",
+      (c) => c.revokeToken({ access_token: ACCESS_TOKEN, client_id: "other" } as never),
+    ],
   ],
 };
 
@@ -180,7 +294,14 @@ for (const format of ["form", "json"] as const) {
       test(name, async () => {
         const { fetch, calls } = forbiddenFetch();
         const square = format === "json" ? { provider: squareAdapter } : {};
-        const client = createOAuthClient({ baseUrl: BASE, clientId: "id", clientSecret: CLIENT_SECRET, requestFormat: format, fetch, ...square }) as AnyClient;
+        const client = createOAuthClient({
+          baseUrl: BASE,
+          clientId: "id",
+          clientSecret: CLIENT_SECRET,
+          requestFormat: format,
+          fetch,
+          ...square,
+        }) as AnyClient;
         const error = await call(client).then(
           () => expect.unreachable("the call resolved"),
           (reason: unknown) => reason,
@@ -196,9 +317,21 @@ for (const format of ["form", "json"] as const) {
 describe("calls that need a credential the client lacks reject with TypeError before any request", () => {
   const square = { provider: squareAdapter, requestFormat: "json" } as const;
   const cases: [string, Omit<OAuthClientOptions, "baseUrl" | "fetch">, Call][] = [
-    ["renewToken without a client secret", { clientId: "id", ...square }, (c) => c.renewToken({ access_token: ACCESS_TOKEN })],
-    ["renewToken without a client ID", { clientSecret: CLIENT_SECRET, clientAuthentication: "none", ...square }, (c) => c.renewToken({ access_token: ACCESS_TOKEN })],
-    ["Square revocation without a client secret", { clientId: "id", ...square }, (c) => c.revokeToken({ access_token: ACCESS_TOKEN })],
+    [
+      "renewToken without a client secret",
+      { clientId: "id", ...square },
+      (c) => c.renewToken({ access_token: ACCESS_TOKEN }),
+    ],
+    [
+      "renewToken without a client ID",
+      { clientSecret: CLIENT_SECRET, clientAuthentication: "none", ...square },
+      (c) => c.renewToken({ access_token: ACCESS_TOKEN }),
+    ],
+    [
+      "Square revocation without a client secret",
+      { clientId: "id", ...square },
+      (c) => c.revokeToken({ access_token: ACCESS_TOKEN }),
+    ],
   ];
   for (const [name, options, call] of cases) {
     test(name, async () => {
@@ -218,20 +351,56 @@ describe("answers that break the contract", () => {
   }
   const JSON_HEADERS = { "Content-Type": "application/json" };
   const answers: Record<string, Answer> = {
-    "/html-200": { status: 200, headers: { "Content-Type": "text/html" }, body: `<html><body>Welcome ${ACCESS_TOKEN}</body></html>` },
-    "/html-502": { status: 502, headers: { "Content-Type": "text/html" }, body: "<html><body>Bad gateway</body></html>" },
-    "/no-access-token": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ token_type: "Bearer", refresh_token: REFRESH_TOKEN }) },
-    "/empty-access-token": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ access_token: "", token_type: "Bearer" }) },
+    "/html-200": {
+      status: 200,
+      headers: { "Content-Type": "text/html" },
+      body: `<html><body>Welcome ${ACCESS_TOKEN}</body></html>`,
+    },
+    "/html-502": {
+      status: 502,
+      headers: { "Content-Type": "text/html" },
+      body: "<html><body>Bad gateway</body></html>",
+    },
+    "/no-access-token": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ token_type: "Bearer", refresh_token: REFRESH_TOKEN }),
+    },
+    "/empty-access-token": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ access_token: "", token_type: "Bearer" }),
+    },
     "/no-token-type": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ access_token: ACCESS_TOKEN }) },
-    "/bad-expires-in": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", expires_in: "soon" }) },
-    "/string-expires-in": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "bearer", expires_in: "3600" }) },
-    "/bad-expires-at": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", expires_at: "tomorrow" }) },
-    "/empty-refresh-token": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", refresh_token: "" }) },
+    "/bad-expires-in": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", expires_in: "soon" }),
+    },
+    "/string-expires-in": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "bearer", expires_in: "3600" }),
+    },
+    "/bad-expires-at": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", expires_at: "tomorrow" }),
+    },
+    "/empty-refresh-token": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", refresh_token: "" }),
+    },
     "/array": { status: 200, headers: JSON_HEADERS, body: JSON.stringify([ACCESS_TOKEN]) },
     // A bare token labelled JSON: short enough for V8's SyntaxError to quote it whole.
     "/not-json": { status: 200, headers: JSON_HEADERS, body: ACCESS_TOKEN },
     "/empty-json": { status: 200, headers: JSON_HEADERS, body: "" },
-    "/oauth-error-200": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ error: "invalid_grant", error_description: "Expired." }) },
+    "/oauth-error-200": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ error: "invalid_grant", error_description: "Expired." }),
+    },
     "/square-error-200": {
       status: 200,
       headers: JSON_HEADERS,
@@ -241,10 +410,18 @@ describe("answers that break the contract", () => {
     "/square-failure": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ success: false }) },
     "/revoke-html-200": { status: 200, headers: { "Content-Type": "text/html" }, body: "<p>ok</p>" },
     "/unavailable-503": { status: 503, headers: { "Retry-After": "30" } },
-    "/inactive-extra": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ active: false, username: "jdoe", access_token: ACCESS_TOKEN }) },
+    "/inactive-extra": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ active: false, username: "jdoe", access_token: ACCESS_TOKEN }),
+    },
     "/active-missing": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ scope: "read", client_id: "id" }) },
     "/active-string": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ active: "true" }) },
-    "/active-bad-exp": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ active: true, exp: "1798800000" }) },
+    "/active-bad-exp": {
+      status: 200,
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ active: true, exp: "1798800000" }),
+    },
   };
   let server: Server;
   let baseUrl: string;
@@ -321,7 +498,11 @@ describe("answers that break the contract", () => {
   }
 
   test("a numeric string expires_in is returned as a number", async () => {
-    await expect(refresh("/string-expires-in")).resolves.toStrictEqual({ access_token: ACCESS_TOKEN, token_type: "bearer", expires_in: 3600 });
+    await expect(refresh("/string-expires-in")).resolves.toStrictEqual({
+      access_token: ACCESS_TOKEN,
+      token_type: "bearer",
+      expires_in: 3600,
+    });
   });
 
   test("a JSON array is an OAuthResponseError", async () => {
@@ -345,7 +526,12 @@ describe("answers that break the contract", () => {
   test("an OAuth error body with status 200 is an OAuthError with status 200", async () => {
     const error = await rejection(refresh("/oauth-error-200"));
     expect(error).toBeInstanceOf(OAuthError);
-    expect(error).toMatchObject({ status: 200, error: "invalid_grant", error_description: "Expired.", requiresReauthorization: true });
+    expect(error).toMatchObject({
+      status: 200,
+      error: "invalid_grant",
+      error_description: "Expired.",
+      requiresReauthorization: true,
+    });
   });
 
   test("a Square error body with status 200 is an OAuthError with Square's code", async () => {
@@ -377,7 +563,9 @@ describe("answers that break the contract", () => {
   });
 
   test("an inactive introspection resolves to exactly { active: false }", async () => {
-    await expect(clientFor("/inactive-extra").introspectToken({ token: ACCESS_TOKEN })).resolves.toStrictEqual({ active: false });
+    await expect(clientFor("/inactive-extra").introspectToken({ token: ACCESS_TOKEN })).resolves.toStrictEqual({
+      active: false,
+    });
   });
 
   for (const path of ["/active-missing", "/active-string"]) {
@@ -411,7 +599,12 @@ describe("answers that break the contract", () => {
 describe("transport failures", () => {
   test("a refused connection is an OAuthTransportError that quotes no secret", async () => {
     const port = await freePort();
-    const client = createOAuthClient({ baseUrl: `http://127.0.0.1:${port}`, clientId: "id", clientSecret: CLIENT_SECRET, provider: squareAdapter });
+    const client = createOAuthClient({
+      baseUrl: `http://127.0.0.1:${port}`,
+      clientId: "id",
+      clientSecret: CLIENT_SECRET,
+      provider: squareAdapter,
+    });
     // One call at a time: a refused connection is retried with random back-off, so calls made together would
     // settle in any order, and one awaited late would count as an unhandled rejection.
     for (const call of [

@@ -31,7 +31,9 @@ describe("buildAuthorizationUrl", () => {
   });
 
   test("leaves out what was not given", () => {
-    const url = new URL(buildAuthorizationUrl({ authorizationEndpoint: "https://auth.example.org/authorize", clientId: "c" }));
+    const url = new URL(
+      buildAuthorizationUrl({ authorizationEndpoint: "https://auth.example.org/authorize", clientId: "c" }),
+    );
     expect([...url.searchParams.keys()]).toEqual(["response_type", "client_id"]);
   });
 
@@ -41,7 +43,10 @@ describe("buildAuthorizationUrl", () => {
     [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "" }, "clientId"],
     [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "c", scope: "" }, "scope"],
     [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "c", redirectUri: "/cb" }, "redirectUri"],
-    [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "c", codeChallenge: "plain-verifier" }, "codeChallenge"],
+    [
+      { authorizationEndpoint: "https://auth.example.org/a", clientId: "c", codeChallenge: "plain-verifier" },
+      "codeChallenge",
+    ],
   ])("rejects %j with a TypeError naming %s", (params, name) => {
     expect(() => buildAuthorizationUrl(params)).toThrow(new RegExp(name));
     expect(() => buildAuthorizationUrl(params)).toThrow(TypeError);

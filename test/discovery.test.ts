@@ -20,7 +20,10 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     requested.push(`${req.method} ${req.url}`);
     const route = routes.get(req.url ?? "") ?? { status: 404 };
-    res.writeHead(route.status, route.body === undefined ? {} : { "content-type": route.contentType ?? "application/json" });
+    res.writeHead(
+      route.status,
+      route.body === undefined ? {} : { "content-type": route.contentType ?? "application/json" },
+    );
     res.end(route.body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -69,7 +72,10 @@ describe("discover", () => {
     const issuer = `${base}/tenant/a`;
     serve("/tenant/a/.well-known/openid-configuration", metadataFor(issuer));
     await expect(discover(issuer)).resolves.toStrictEqual(metadataFor(issuer));
-    expect(requested).toEqual(["GET /.well-known/oauth-authorization-server/tenant/a", "GET /tenant/a/.well-known/openid-configuration"]);
+    expect(requested).toEqual([
+      "GET /.well-known/oauth-authorization-server/tenant/a",
+      "GET /tenant/a/.well-known/openid-configuration",
+    ]);
   });
 
   test("a trailing slash on the issuer asked for is not a mismatch", async () => {
@@ -112,10 +118,19 @@ describe("discover", () => {
   test.for([
     ["not JSON", "<html>sign in</html>", /is not valid JSON/],
     ["an array", [metadataFor("x")], /must be a JSON object/],
-    ["an endpoint that is not a URL", { issuer: "ISSUER", token_endpoint: "/token" }, /"token_endpoint" must be an absolute URL/],
-    ["a _supported field that is not a list", { issuer: "ISSUER", grant_types_supported: "client_credentials" }, /"grant_types_supported" must be an array of strings/],
+    [
+      "an endpoint that is not a URL",
+      { issuer: "ISSUER", token_endpoint: "/token" },
+      /"token_endpoint" must be an absolute URL/,
+    ],
+    [
+      "a _supported field that is not a list",
+      { issuer: "ISSUER", grant_types_supported: "client_credentials" },
+      /"grant_types_supported" must be an array of strings/,
+    ],
   ] as const)("refuses a document that is %s", async ([, document, message]) => {
-    const body = typeof document === "string" ? document : JSON.stringify(document).replace(/"ISSUER"/g, JSON.stringify(base));
+    const body =
+      typeof document === "string" ? document : JSON.stringify(document).replace(/"ISSUER"/g, JSON.stringify(base));
     serve("/.well-known/oauth-authorization-server", body);
     const error = await discover(base).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OAuthResponseError);
@@ -123,7 +138,12 @@ describe("discover", () => {
   });
 
   test("keeps fields it does not know, such as OpenID Connect's boolean *_supported flags", async () => {
-    const document = { ...metadataFor(base), claims_parameter_supported: false, request_uri_parameter_supported: false, jwks_uri: `${base}/jwks` };
+    const document = {
+      ...metadataFor(base),
+      claims_parameter_supported: false,
+      request_uri_parameter_supported: false,
+      jwks_uri: `${base}/jwks`,
+    };
     serve("/.well-known/oauth-authorization-server", document);
     await expect(discover(base)).resolves.toStrictEqual(document);
   });
@@ -156,15 +176,21 @@ describe("discover", () => {
 describe("discover() keeps the client's transport rules", () => {
   test("a server that never answers fails with a typed time-out instead of hanging", async () => {
     const silent: typeof fetch = () => new Promise<Response>(() => {});
-    const error = await discover("https://auth.example.org", { fetch: silent, timeoutMs: 200 }).catch((e: unknown) => e);
+    const error = await discover("https://auth.example.org", { fetch: silent, timeoutMs: 200 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OAuthTransportError);
     expect(error).toMatchObject({ timedOut: true, message: expect.stringContaining("timed out after 200 ms") });
   });
 
   test("a metadata document over maxResponseBytes is refused", async () => {
     const big: typeof fetch = async () =>
-      new Response(JSON.stringify({ issuer: "https://auth.example.org", padding: "x".repeat(5_000) }), { headers: { "Content-Type": "application/json" } });
-    const error = await discover("https://auth.example.org", { fetch: big, maxResponseBytes: 1_000 }).catch((e: unknown) => e);
+      new Response(JSON.stringify({ issuer: "https://auth.example.org", padding: "x".repeat(5_000) }), {
+        headers: { "Content-Type": "application/json" },
+      });
+    const error = await discover("https://auth.example.org", { fetch: big, maxResponseBytes: 1_000 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(OAuthResponseError);
     expect((error as Error).message).toContain("larger than 1000 bytes");
   });
@@ -173,10 +199,14 @@ describe("discover() keeps the client's transport rules", () => {
     const calls: unknown[] = [];
     const recording: typeof fetch = async (...args) => {
       calls.push(args);
-      return new Response(JSON.stringify({ issuer: "http://auth.example.org" }), { headers: { "Content-Type": "application/json" } });
+      return new Response(JSON.stringify({ issuer: "http://auth.example.org" }), {
+        headers: { "Content-Type": "application/json" },
+      });
     };
     await expect(discover("http://auth.example.org", { fetch: recording })).rejects.toThrow(TypeError);
     expect(calls).toHaveLength(0);
-    await expect(discover("http://auth.example.org", { fetch: recording, allowInsecureHttp: true })).resolves.toMatchObject({ issuer: "http://auth.example.org" });
+    await expect(
+      discover("http://auth.example.org", { fetch: recording, allowInsecureHttp: true }),
+    ).resolves.toMatchObject({ issuer: "http://auth.example.org" });
   });
 });

@@ -23,10 +23,21 @@ describe("HTML reference (npm run docs)", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "oauth-docs-"));
     output = join(dir, "reference.html");
-    execFileSync(process.execPath, [join(ROOT, "node_modules/@redocly/cli/bin/cli.js"), "build-docs", "oauth@v1", "--inlineBundle", "--output", output], {
-      cwd: ROOT,
-      stdio: "pipe",
-    });
+    execFileSync(
+      process.execPath,
+      [
+        join(ROOT, "node_modules/@redocly/cli/bin/cli.js"),
+        "build-docs",
+        "oauth@v1",
+        "--inlineBundle",
+        "--output",
+        output,
+      ],
+      {
+        cwd: ROOT,
+        stdio: "pipe",
+      },
+    );
     browser = await launchChromium();
     const context = await browser.newContext();
     // No network: every request that is not the file itself is refused and recorded.

@@ -3,12 +3,17 @@ import { createPkcePair, pkceChallenge, randomUrlSafeString } from "../src/oauth
 
 describe("pkceChallenge", () => {
   test("matches the RFC 7636 Appendix B example", async () => {
-    expect(await pkceChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")).toBe("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    expect(await pkceChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")).toBe(
+      "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    );
   });
 
-  test.each(["short", "x".repeat(129), `${"a".repeat(42)} `, `${"a".repeat(42)}+`])("rejects the malformed verifier %j", async (verifier) => {
-    await expect(pkceChallenge(verifier)).rejects.toThrow(TypeError);
-  });
+  test.each(["short", "x".repeat(129), `${"a".repeat(42)} `, `${"a".repeat(42)}+`])(
+    "rejects the malformed verifier %j",
+    async (verifier) => {
+      await expect(pkceChallenge(verifier)).rejects.toThrow(TypeError);
+    },
+  );
 });
 
 describe("createPkcePair", () => {

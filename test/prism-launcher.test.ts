@@ -11,7 +11,6 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
 
-
 describe("Prism, started by the tests in its own process group, when it fails to start", () => {
   const hooks = () => (["exit", "SIGINT", "SIGTERM"] as const).map((event) => process.listenerCount(event));
   /** A spec path that Prism opens and then waits on for ever: a FIFO nobody writes. */

@@ -54,13 +54,17 @@ function uniquePrefix(): string {
 }
 
 describe("createRedisTokenStore across processes", () => {
-  test("4 processes x 50 concurrent getAccessToken() over >= 3 expiry windows: one token request per window, no expired token", { timeout: 60_000 }, async () => {
+  test("4 processes x 50 concurrent getAccessToken() over >= 3 expiry windows: one token request per window, no expired token", {
+    timeout: 60_000,
+  }, async () => {
     const N = 4;
     const M = 50;
     const WINDOW_S = 0.8;
     lifetimeMs = 2_000;
     const prefix = uniquePrefix();
-    const pool = await Promise.all(Array.from({ length: N }, () => startWorker({ prefix, refreshWindowSeconds: WINDOW_S, pollIntervalMs: 20 })));
+    const pool = await Promise.all(
+      Array.from({ length: N }, () => startWorker({ prefix, refreshWindowSeconds: WINDOW_S, pollIntervalMs: 20 })),
+    );
     const startAt = Date.now() + 300;
     const untilAt = startAt + 7_000;
     for (const w of pool) w.send({ type: "run", startAt, untilAt, concurrency: M, pauseMs: 40 });
@@ -85,7 +89,9 @@ describe("createRedisTokenStore across processes", () => {
 
     // Window k runs up to the refresh time of token k (from that of token k-1): exactly one request arrives in each.
     const refreshAt = refreshed.map((expiresAt) => expiresAt - Math.min(WINDOW_S * 1000, lifetimeMs / 2));
-    const perWindow = refreshAt.map((end, k) => issuedAt.filter((at) => at >= (refreshAt[k - 1] ?? 0) && at < end).length);
+    const perWindow = refreshAt.map(
+      (end, k) => issuedAt.filter((at) => at >= (refreshAt[k - 1] ?? 0) && at < end).length,
+    );
     expect(perWindow).toEqual(Array.from({ length: requests }, () => 1));
 
     // No caller was handed a token at or after its expiry, by the server's clock.
@@ -103,11 +109,15 @@ describe("createRedisTokenStore across processes", () => {
     );
   });
 
-  test("a lock holder killed mid-refresh: another process refreshes once its lock expires, within lockTtlMs", { timeout: 60_000 }, async () => {
+  test("a lock holder killed mid-refresh: another process refreshes once its lock expires, within lockTtlMs", {
+    timeout: 60_000,
+  }, async () => {
     const LOCK_TTL_MS = 3_000;
     const prefix = uniquePrefix();
     const [holder, a, b] = await Promise.all(
-      Array.from({ length: 3 }, () => startWorker({ prefix, lockTtlMs: LOCK_TTL_MS, lockWaitMs: 20_000, pollIntervalMs: 50 })),
+      Array.from({ length: 3 }, () =>
+        startWorker({ prefix, lockTtlMs: LOCK_TTL_MS, lockWaitMs: 20_000, pollIntervalMs: 50 }),
+      ),
     );
     const check = createClient({ url: redis.url });
     check.on("error", () => {});
@@ -128,7 +138,8 @@ describe("createRedisTokenStore across processes", () => {
       await holder!.kill();
       server.release(); // the dead holder's request is answered into a closed socket
       const [fromA, fromB] = await Promise.all([a!.answer(2), b!.answer(3)]);
-      if (fromA.type === "error" || fromB.type === "error") expect.fail(`a survivor's call failed: ${JSON.stringify([fromA, fromB])}`);
+      if (fromA.type === "error" || fromB.type === "error")
+        expect.fail(`a survivor's call failed: ${JSON.stringify([fromA, fromB])}`);
       const recoveredAt = issuedAt[1]!; // the survivors' token request reached the server
       const recoveryMs = recoveredAt - killedAt;
 

@@ -68,13 +68,23 @@ function oauthClient() {
 
 function store(client: RedisCommandClient, options: Partial<RedisTokenStoreOptions> = {}) {
   // A generous time limit unless a test sets one: on a loaded machine a slow answer must not pass for an outage.
-  return createRedisTokenStore({ client, prefix: options.prefix ?? uniquePrefix(), commandTimeoutMs: 10_000, ...options });
+  return createRedisTokenStore({
+    client,
+    prefix: options.prefix ?? uniquePrefix(),
+    commandTimeoutMs: 10_000,
+    ...options,
+  });
 }
 
 function manager(s: ReturnType<typeof store>, options: Partial<TokenManagerBaseOptions> = {}) {
-  return createTokenManager({ client: oauthClient(), grant: { type: "client_credentials" }, store: s, now, ...options });
+  return createTokenManager({
+    client: oauthClient(),
+    grant: { type: "client_credentials" },
+    store: s,
+    now,
+    ...options,
+  });
 }
-
 
 describe("createRedisTokenStore records", () => {
   test("a record is JSON under <prefix>token:<key>; without a refresh token it expires a minute after the access token", async () => {
@@ -82,7 +92,13 @@ describe("createRedisTokenStore records", () => {
     const prefix = uniquePrefix();
     const s = store(client, { prefix });
     const expires = Date.now() + 120_000;
-    const record: TokenRecord = { access_token: "at-1", token_type: "Bearer", expires_at_ms: expires, obtained_at_ms: Date.now(), scope: "read" };
+    const record: TokenRecord = {
+      access_token: "at-1",
+      token_type: "Bearer",
+      expires_at_ms: expires,
+      obtained_at_ms: Date.now(),
+      scope: "read",
+    };
     await s.set("merchant-1", record);
     expect(JSON.parse((await client.get(`${prefix}token:merchant-1`))!)).toEqual(record);
     const ttl = await client.pTTL(`${prefix}token:merchant-1`);
@@ -99,13 +115,29 @@ describe("createRedisTokenStore records", () => {
     const client = await connect();
     const prefix = uniquePrefix();
     const s = store(client, { prefix });
-    await s.set("user", { access_token: "at", token_type: "Bearer", refresh_token: "rt", expires_at_ms: Date.now() + 1000, obtained_at_ms: Date.now() });
+    await s.set("user", {
+      access_token: "at",
+      token_type: "Bearer",
+      refresh_token: "rt",
+      expires_at_ms: Date.now() + 1000,
+      obtained_at_ms: Date.now(),
+    });
     await s.set("forever", { access_token: "at", token_type: "Bearer", obtained_at_ms: Date.now() });
     expect(await client.pTTL(`${prefix}token:user`)).toBe(-1);
     expect(await client.pTTL(`${prefix}token:forever`)).toBe(-1);
     // Replacing a short-lived record with a refresh-token one clears the old TTL.
-    await s.set("swap", { access_token: "at", token_type: "Bearer", expires_at_ms: Date.now() + 1000, obtained_at_ms: Date.now() });
-    await s.set("swap", { access_token: "at2", token_type: "Bearer", refresh_token: "rt2", obtained_at_ms: Date.now() });
+    await s.set("swap", {
+      access_token: "at",
+      token_type: "Bearer",
+      expires_at_ms: Date.now() + 1000,
+      obtained_at_ms: Date.now(),
+    });
+    await s.set("swap", {
+      access_token: "at2",
+      token_type: "Bearer",
+      refresh_token: "rt2",
+      obtained_at_ms: Date.now(),
+    });
     expect(await client.pTTL(`${prefix}token:swap`)).toBe(-1);
   });
 
@@ -127,7 +159,9 @@ describe("createRedisTokenStore records", () => {
         throw new Error(`${long}\n    at a second line that looks like a frame, quoting rt-secret-value`);
       },
     };
-    const error = (await createRedisTokenStore({ client }).get("k").catch((e: unknown) => e)) as TokenStoreUnavailableError;
+    const error = (await createRedisTokenStore({ client })
+      .get("k")
+      .catch((e: unknown) => e)) as TokenStoreUnavailableError;
     expect(error).toBeInstanceOf(TokenStoreUnavailableError);
     const cause = error.cause as Error;
     expect(cause.message).toBe(long.slice(0, 300));
@@ -153,7 +187,10 @@ describe("createRedisTokenStore shared by token managers", () => {
     const a = manager(store(await connect(), { prefix }));
     const b = manager(store(await connect(), { prefix }));
     for (let i = 0; i < 3; i++) {
-      const results = await Promise.all([...Array.from({ length: 200 }, () => a.getAccessToken()), ...Array.from({ length: 200 }, () => b.getAccessToken())]);
+      const results = await Promise.all([
+        ...Array.from({ length: 200 }, () => a.getAccessToken()),
+        ...Array.from({ length: 200 }, () => b.getAccessToken()),
+      ]);
       expect(new Set(results)).toEqual(new Set([server.issued[i]!.access_token]));
       expect(server.tokenRequests()).toBe(i + 1);
       t += HOUR;
@@ -163,12 +200,24 @@ describe("createRedisTokenStore shared by token managers", () => {
   test("a rotating refresh_token grant shared by two managers: one refresh per expiry, no refresh token replayed", async () => {
     const prefix = uniquePrefix();
     const c = oauthClient();
-    const a = createTokenManager({ client: c, grant: { type: "refresh_token" }, store: store(await connect(), { prefix }), now });
-    const b = createTokenManager({ client: c, grant: { type: "refresh_token" }, store: store(await connect(), { prefix }), now });
+    const a = createTokenManager({
+      client: c,
+      grant: { type: "refresh_token" },
+      store: store(await connect(), { prefix }),
+      now,
+    });
+    const b = createTokenManager({
+      client: c,
+      grant: { type: "refresh_token" },
+      store: store(await connect(), { prefix }),
+      now,
+    });
     await a.setTokens("user-1", await c.exchangeAuthorizationCode({ code: server.issueCode() }));
     for (let i = 1; i <= 3; i++) {
       t = T0 + i * HOUR;
-      const results = await Promise.all(Array.from({ length: 100 }, (_, n) => (n % 2 ? a : b).getAccessToken("user-1")));
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, n) => (n % 2 ? a : b).getAccessToken("user-1")),
+      );
       expect(new Set(results)).toEqual(new Set([server.issued[i]!.access_token]));
     }
     expect(server.tokenRequests()).toBe(4);
@@ -277,7 +326,12 @@ describe("createRedisTokenStore withLock", () => {
 });
 
 describe("createRedisTokenStore lock lost while its holder works", () => {
-  const record = (name: string, obtainedAt: number): TokenRecord => ({ access_token: `at-${name}`, token_type: "Bearer", refresh_token: `rt-${name}`, obtained_at_ms: obtainedAt });
+  const record = (name: string, obtainedAt: number): TokenRecord => ({
+    access_token: `at-${name}`,
+    token_type: "Bearer",
+    refresh_token: `rt-${name}`,
+    obtained_at_ms: obtainedAt,
+  });
 
   test.each(["deleted", "taken by another process"] as const)(
     "lock %s mid-task: set and delete of the key are refused with TokenStoreLockLostError, reported, and write nothing",
@@ -295,10 +349,16 @@ describe("createRedisTokenStore lock lost while its holder works", () => {
         else await client.set(lock, "another-owner", { PX: 5_000 });
         // What the next holder stored meanwhile.
         await client.set(`${prefix}token:k`, JSON.stringify(record("theirs", 2)));
-        const errors = await Promise.all([s.set("k", record("mine-again", 3)), s.delete("k")].map((p) => p.catch((e: unknown) => e)));
+        const errors = await Promise.all(
+          [s.set("k", record("mine-again", 3)), s.delete("k")].map((p) => p.catch((e: unknown) => e)),
+        );
         for (const [i, error] of errors.entries()) {
           expect(error).toBeInstanceOf(TokenStoreLockLostError);
-          expect(error).toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", key: "k", operation: i === 0 ? "set" : "delete" });
+          expect(error).toMatchObject({
+            code: "TOKEN_STORE_LOCK_LOST",
+            key: "k",
+            operation: i === 0 ? "set" : "delete",
+          });
         }
         return "done";
       });
@@ -340,7 +400,12 @@ describe("createRedisTokenStore lock lost while its holder works", () => {
     const refreshing = tokens.getAccessToken();
     await server.waitForRequests(1);
     // The holder stalled past its lock's expiry; another process took the lock and stored a newer token.
-    const theirs: TokenRecord = { access_token: "at-theirs", token_type: "Bearer", expires_at_ms: T0 + HOUR, obtained_at_ms: T0 + 1 };
+    const theirs: TokenRecord = {
+      access_token: "at-theirs",
+      token_type: "Bearer",
+      expires_at_ms: T0 + HOUR,
+      obtained_at_ms: T0 + 1,
+    };
     await client.set(`${prefix}lock:default`, "another-process", { PX: 10_000 });
     await client.set(`${prefix}token:default`, JSON.stringify(theirs));
     server.release();
@@ -359,7 +424,9 @@ describe("createRedisTokenStore lock lost while its holder works", () => {
     const own = await ownRedis(undefined, { cluster: true });
     const client = await connect(own.url);
     const prefix = uniquePrefix();
-    const [lockSlot, tokenSlot] = await Promise.all(["lock", "token"].map((kind) => client.sendCommand(["CLUSTER", "KEYSLOT", `${prefix}${kind}:k`])));
+    const [lockSlot, tokenSlot] = await Promise.all(
+      ["lock", "token"].map((kind) => client.sendCommand(["CLUSTER", "KEYSLOT", `${prefix}${kind}:k`])),
+    );
     expect(lockSlot).not.toBe(tokenSlot);
     const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
     const s = store(client, { prefix, onError: (e) => reported.push(e) });
@@ -368,7 +435,10 @@ describe("createRedisTokenStore lock lost while its holder works", () => {
       expect(JSON.parse((await client.get(`${prefix}token:k`))!)).toEqual(record("mine", 1));
       await client.set(`${prefix}lock:k`, "another-owner", { PX: 5_000 });
       await expect(s.delete("k")).rejects.toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", operation: "delete" });
-      await expect(s.set("k", record("mine-again", 2))).rejects.toMatchObject({ code: "TOKEN_STORE_LOCK_LOST", operation: "set" });
+      await expect(s.set("k", record("mine-again", 2))).rejects.toMatchObject({
+        code: "TOKEN_STORE_LOCK_LOST",
+        operation: "set",
+      });
     });
     expect(JSON.parse((await client.get(`${prefix}token:k`))!)).toEqual(record("mine", 1));
     // The CROSSSLOT answer is how the store learns it runs on a cluster, not a failure.
@@ -415,7 +485,10 @@ describe("createRedisTokenStore when Redis is down", () => {
       ["get, offline queue", () => sQueued.get("k")],
       ["withLock, offline queue", () => sQueued.withLock("k", async () => "ran")],
       ["get, disableOfflineQueue", () => sOffline.get("k")],
-      ["getAccessToken, disableOfflineQueue", () => manager(sOffline, { onFailed: (e) => failures.push(e) }).getAccessToken()],
+      [
+        "getAccessToken, disableOfflineQueue",
+        () => manager(sOffline, { onFailed: (e) => failures.push(e) }).getAccessToken(),
+      ],
     ];
     for (const [name, operation] of operations) {
       const { ms, result } = await timed(operation());
@@ -444,7 +517,9 @@ describe("createRedisTokenStore when Redis is down", () => {
       expect(ms).toBeLessThan(BOUND_MS + 1_500);
       const lock = await timed(s.withLock("k", async () => "ran"));
       expect(rejection(lock.result)).toMatchObject({ reason: "timeout", operation: "lock" });
-      console.log(`[redis hung] get rejected after ${ms} ms, withLock after ${lock.ms} ms (commandTimeoutMs=${BOUND_MS})`);
+      console.log(
+        `[redis hung] get rejected after ${ms} ms, withLock after ${lock.ms} ms (commandTimeoutMs=${BOUND_MS})`,
+      );
     } finally {
       process.kill(own.pid, "SIGCONT");
     }
@@ -465,9 +540,19 @@ describe("createRedisTokenStore when Redis is down", () => {
     const s = store(client, { commandTimeoutMs: BOUND_MS });
     await own.stop();
     await new Promise((r) => setTimeout(r, 200));
-    const record: TokenRecord = { access_token: "at-secret-value", token_type: "Bearer", refresh_token: "rt-secret-value", obtained_at_ms: Date.now() };
+    const record: TokenRecord = {
+      access_token: "at-secret-value",
+      token_type: "Bearer",
+      refresh_token: "rt-secret-value",
+      obtained_at_ms: Date.now(),
+    };
     const error = await s.set("user-1", record).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "TOKEN_STORE_UNAVAILABLE", operation: "set", key: "user-1", reason: "connection" });
+    expect(error).toMatchObject({
+      code: "TOKEN_STORE_UNAVAILABLE",
+      operation: "set",
+      key: "user-1",
+      reason: "connection",
+    });
     const printed = [String(error), inspect(error, { depth: 10 }), JSON.stringify(error)].join("\n");
     expect(printed).toContain("ClientOfflineError");
     expect(printed).not.toContain("secret-value");
@@ -495,7 +580,12 @@ describe("createRedisTokenStore when Redis is down", () => {
     const client = await connect(own.url);
     const prefix = uniquePrefix();
     const reported: (TokenStoreUnavailableError | TokenStoreLockLostError)[] = [];
-    const s = store(client, { prefix, commandTimeoutMs: BOUND_MS, onUnavailable: "memory", onError: (e) => reported.push(e) });
+    const s = store(client, {
+      prefix,
+      commandTimeoutMs: BOUND_MS,
+      onUnavailable: "memory",
+      onError: (e) => reported.push(e),
+    });
     const tokens = manager(s, { now: Date.now, refreshWindowSeconds: 0 });
     const before = await tokens.getAccessToken("svc");
     await own.stop();
@@ -515,7 +605,9 @@ describe("createRedisTokenStore when Redis is down", () => {
     while (!client.isReady && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 1_100)); // past the fallback's retry pause
     expect((await s.get("svc"))?.access_token).toBe(server.issued[1]!.access_token);
-    expect(JSON.parse((await check.get(`${prefix}token:svc`))!)).toMatchObject({ access_token: server.issued[1]!.access_token });
+    expect(JSON.parse((await check.get(`${prefix}token:svc`))!)).toMatchObject({
+      access_token: server.issued[1]!.access_token,
+    });
     expect(server.tokenRequests()).toBe(2);
     console.log(`[redis down, memory fallback] getAccessToken answered in ${ms} ms (commandTimeoutMs=${BOUND_MS})`);
   });
@@ -527,7 +619,12 @@ describe("createRedisTokenStore when Redis is down", () => {
     const start = Date.now();
     vi.useFakeTimers({ toFake: ["Date"], now: start });
     try {
-      const shortLived = (i: number): TokenRecord => ({ access_token: `at-${i}`, token_type: "Bearer", expires_at_ms: start + 1_000, obtained_at_ms: start });
+      const shortLived = (i: number): TokenRecord => ({
+        access_token: `at-${i}`,
+        token_type: "Bearer",
+        expires_at_ms: start + 1_000,
+        obtained_at_ms: start,
+      });
       for (let i = 0; i < 50; i++) await s.set(`svc-${i}`, shortLived(i));
       // Redis keeps a record with a refresh token until it is deleted, and one whose token lives on.
       const user: TokenRecord = { ...shortLived(50), refresh_token: "rt-user" };
@@ -546,13 +643,23 @@ describe("createRedisTokenStore when Redis is down", () => {
     }
   });
 
-  test('memory fallback write-back never overwrites a newer record another process stored', async () => {
+  test("memory fallback write-back never overwrites a newer record another process stored", async () => {
     const own = await ownRedis();
     const prefix = uniquePrefix();
     const client = await connect(own.url, { disableOfflineQueue: true });
     const s = store(client, { prefix, onUnavailable: "memory" });
-    const older: TokenRecord = { access_token: "at-older", token_type: "Bearer", refresh_token: "rt-older", obtained_at_ms: 1_000 };
-    const newer: TokenRecord = { access_token: "at-newer", token_type: "Bearer", refresh_token: "rt-newer", obtained_at_ms: 2_000 };
+    const older: TokenRecord = {
+      access_token: "at-older",
+      token_type: "Bearer",
+      refresh_token: "rt-older",
+      obtained_at_ms: 1_000,
+    };
+    const newer: TokenRecord = {
+      access_token: "at-newer",
+      token_type: "Bearer",
+      refresh_token: "rt-newer",
+      obtained_at_ms: 2_000,
+    };
     await own.stop();
     await s.set("user", older); // kept in memory
     await ownRedis(own.port);

@@ -43,30 +43,72 @@ let echoUrl: string;
  * A server that quotes back everything it was sent, as careless servers and debug proxies do: the body and
  * the Authorization header, in the error description, the error URI, extra fields, a challenge and a redirect.
  */
-function echoAnswer(request: IncomingMessage, body: string): { status: number; headers: Record<string, string>; body: string } {
+function echoAnswer(
+  request: IncomingMessage,
+  body: string,
+): { status: number; headers: Record<string, string>; body: string } {
   const seen = `${body} ${request.headers.authorization ?? ""}`;
   const path = request.url ?? "";
   const json = { "Content-Type": "application/json" };
-  if (path.startsWith("/error-200")) return { status: 200, headers: json, body: JSON.stringify({ error: "invalid_request", error_description: `got ${seen}` }) };
+  if (path.startsWith("/error-200"))
+    return {
+      status: 200,
+      headers: json,
+      body: JSON.stringify({ error: "invalid_request", error_description: `got ${seen}` }),
+    };
   if (path.startsWith("/square")) {
-    return { status: 401, headers: json, body: JSON.stringify({ errors: [{ category: "AUTHENTICATION_ERROR", code: "UNAUTHORIZED", detail: `bad ${seen}` }] }) };
+    return {
+      status: 401,
+      headers: json,
+      body: JSON.stringify({
+        errors: [{ category: "AUTHENTICATION_ERROR", code: "UNAUTHORIZED", detail: `bad ${seen}` }],
+      }),
+    };
   }
-  if (path.startsWith("/voucherify")) return { status: 400, headers: json, body: JSON.stringify({ code: 400, key: "invalid_grant", message: seen, details: seen }) };
-  if (path.startsWith("/challenge")) return { status: 401, headers: { "WWW-Authenticate": `Basic realm="${seen.replace(/["\r\n]/g, "")}"` }, body: "" };
-  if (path.startsWith("/html")) return { status: 502, headers: { "Content-Type": "text/html" }, body: `<pre>${seen}</pre>` };
-  if (path.startsWith("/redirect")) return { status: 302, headers: { Location: `https://login.example.org/?echo=${encodeURIComponent(seen)}` }, body: "" };
+  if (path.startsWith("/voucherify"))
+    return {
+      status: 400,
+      headers: json,
+      body: JSON.stringify({ code: 400, key: "invalid_grant", message: seen, details: seen }),
+    };
+  if (path.startsWith("/challenge"))
+    return { status: 401, headers: { "WWW-Authenticate": `Basic realm="${seen.replace(/["\r\n]/g, "")}"` }, body: "" };
+  if (path.startsWith("/html"))
+    return { status: 502, headers: { "Content-Type": "text/html" }, body: `<pre>${seen}</pre>` };
+  if (path.startsWith("/redirect"))
+    return {
+      status: 302,
+      headers: { Location: `https://login.example.org/?echo=${encodeURIComponent(seen)}` },
+      body: "",
+    };
   if (path.startsWith("/quote-200")) {
     // A success for every operation, that quotes the request in a field no secret is expected in.
-    const result = { access_token: ISSUED_TOKEN, token_type: "Bearer", active: true, expires_at: "2030-01-01T00:00:00Z", note: `got ${seen}` };
+    const result = {
+      access_token: ISSUED_TOKEN,
+      token_type: "Bearer",
+      active: true,
+      expires_at: "2030-01-01T00:00:00Z",
+      note: `got ${seen}`,
+    };
     return { status: 200, headers: json, body: JSON.stringify(result) };
   }
   if (path.startsWith("/token-type")) {
-    return { status: 200, headers: json, body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN }) };
+    return {
+      status: 200,
+      headers: json,
+      body: JSON.stringify({ access_token: ACCESS_TOKEN, token_type: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN }),
+    };
   }
   return {
     status: 400,
     headers: json,
-    body: JSON.stringify({ error: "invalid_grant", error_description: `refused ${seen}`, error_uri: `https://errors.example.org/?q=${seen}`, echo: seen, access_token: ACCESS_TOKEN }),
+    body: JSON.stringify({
+      error: "invalid_grant",
+      error_description: `refused ${seen}`,
+      error_uri: `https://errors.example.org/?q=${seen}`,
+      echo: seen,
+      access_token: ACCESS_TOKEN,
+    }),
   };
 }
 
@@ -100,7 +142,14 @@ type AnyClient = OAuthClient<RequestFormat> & Partial<SquareMethods>;
 function clientOf(baseUrl: string, options: Partial<OAuthClientOptions> = {}): AnyClient {
   const square = options.requestFormat === "json" ? { provider: squareAdapter } : {};
   return collector.add(
-    createOAuthClient({ baseUrl, clientId: "secrets-client", clientSecret: CLIENT_SECRET, retry: { baseDelayMs: 1, maxDelayMs: 5 }, ...square, ...options }),
+    createOAuthClient({
+      baseUrl,
+      clientId: "secrets-client",
+      clientSecret: CLIENT_SECRET,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...square,
+      ...options,
+    }),
   ) as AnyClient;
 }
 
@@ -118,8 +167,7 @@ function everyCall(client: AnyClient, json: boolean): Promise<unknown>[] {
       client.renewToken!({ access_token: ACCESS_TOKEN }),
       client.revokeToken({ access_token: ACCESS_TOKEN }),
     );
-  }
-  else calls.push(client.revokeToken({ token: REFRESH_TOKEN, token_type_hint: "refresh_token" }));
+  } else calls.push(client.revokeToken({ token: REFRESH_TOKEN, token_type_hint: "refresh_token" }));
   return calls;
 }
 
@@ -127,7 +175,9 @@ describe("scenarios", () => {
   test("successes against the token server: results print no token", async () => {
     for (const clientAuthentication of ["client_secret_basic", "client_secret_post"] as const) {
       const client = clientOf(tokenServer.url, { clientAuthentication });
-      const first = (await collector.settle(client.exchangeAuthorizationCode({ code: tokenServer.issueCode() }))) as { refresh_token: string };
+      const first = (await collector.settle(client.exchangeAuthorizationCode({ code: tokenServer.issueCode() }))) as {
+        refresh_token: string;
+      };
       await collector.settle(client.refreshToken({ refresh_token: first.refresh_token }));
       await collector.settle(client.clientCredentials({ scope: "read" }));
       await collector.settle(client.revokeToken({ token: first.refresh_token }));
@@ -163,14 +213,28 @@ describe("scenarios", () => {
   });
 
   test("wrong client credentials: a 401 with a challenge", async () => {
-    const client = collector.add(createOAuthClient({ baseUrl: tokenServer.url, clientId: "secrets-client", clientSecret: SQUARE_SECRET }));
+    const client = collector.add(
+      createOAuthClient({ baseUrl: tokenServer.url, clientId: "secrets-client", clientSecret: SQUARE_SECRET }),
+    );
     await collector.settle(client.refreshToken({ refresh_token: REFRESH_TOKEN }));
   });
 
   test("a server that quotes back what it was sent, in every error shape and in a success", async () => {
-    for (const path of ["/rfc", "/error-200", "/square", "/voucherify", "/challenge", "/html", "/redirect", "/token-type", "/quote-200"]) {
+    for (const path of [
+      "/rfc",
+      "/error-200",
+      "/square",
+      "/voucherify",
+      "/challenge",
+      "/html",
+      "/redirect",
+      "/token-type",
+      "/quote-200",
+    ]) {
       for (const json of [false, true]) {
-        for (const clientAuthentication of json ? [undefined] : (["client_secret_basic", "client_secret_post"] as const)) {
+        for (const clientAuthentication of json
+          ? [undefined]
+          : (["client_secret_basic", "client_secret_post"] as const)) {
           const client = clientOf(echoUrl, {
             clientSecret: json ? SQUARE_SECRET : CLIENT_SECRET,
             requestFormat: json ? "json" : "form",
@@ -188,27 +252,55 @@ describe("scenarios", () => {
     await Promise.all(everyCall(down, false).map((outcome) => collector.settle(outcome)));
     const controller = new AbortController();
     controller.abort(new Error("caller gave up"));
-    await collector.settle(clientOf(tokenServer.url).refreshToken({ refresh_token: REFRESH_TOKEN }, { signal: controller.signal }));
+    await collector.settle(
+      clientOf(tokenServer.url).refreshToken({ refresh_token: REFRESH_TOKEN }, { signal: controller.signal }),
+    );
   });
 
   test("arguments refused before sending", async () => {
     const client = clientOf(tokenServer.url);
-    await collector.settle(client.refreshToken({ refresh_token: REFRESH_TOKEN, client_secret: CLIENT_SECRET } as never));
-    await collector.settle(clientOf(tokenServer.url, { requestFormat: "json" }).renewToken!({ access_token: ACCESS_TOKEN, extra: REFRESH_TOKEN } as never));
+    await collector.settle(
+      client.refreshToken({ refresh_token: REFRESH_TOKEN, client_secret: CLIENT_SECRET } as never),
+    );
+    await collector.settle(
+      clientOf(tokenServer.url, { requestFormat: "json" }).renewToken!({
+        access_token: ACCESS_TOKEN,
+        extra: REFRESH_TOKEN,
+      } as never),
+    );
     await collector.settle(client.revokeToken({ token: ACCESS_TOKEN, access_token: REFRESH_TOKEN } as never));
-    expect(() => collector.add(createOAuthClient({ baseUrl: "http://auth.example.org", clientId: "id", clientSecret: CLIENT_SECRET }))).toThrow();
+    expect(() =>
+      collector.add(
+        createOAuthClient({ baseUrl: "http://auth.example.org", clientId: "id", clientSecret: CLIENT_SECRET }),
+      ),
+    ).toThrow();
   });
 
   test("answers validated directly, with tokens in them", () => {
     const json = { "Content-Type": "application/json" };
     const cases: [(a: never) => unknown, number, unknown][] = [
-      [processTokenResponse, 200, { access_token: ACCESS_TOKEN, token_type: "Bearer", refresh_token: REFRESH_TOKEN, id_token: ACCESS_TOKEN }],
-      [processTokenResponse, 200, { access_token: ACCESS_TOKEN, token_type: "bearer", expires_in: -1, refresh_token: REFRESH_TOKEN }],
-      [processTokenResponse, 400, { error: "invalid_grant", refresh_token: REFRESH_TOKEN, error_description: `no ${REFRESH_TOKEN}` }],
+      [
+        processTokenResponse,
+        200,
+        { access_token: ACCESS_TOKEN, token_type: "Bearer", refresh_token: REFRESH_TOKEN, id_token: ACCESS_TOKEN },
+      ],
+      [
+        processTokenResponse,
+        200,
+        { access_token: ACCESS_TOKEN, token_type: "bearer", expires_in: -1, refresh_token: REFRESH_TOKEN },
+      ],
+      [
+        processTokenResponse,
+        400,
+        { error: "invalid_grant", refresh_token: REFRESH_TOKEN, error_description: `no ${REFRESH_TOKEN}` },
+      ],
       [processIntrospectionResponse, 200, { active: true, access_token: ACCESS_TOKEN, scope: "read" }],
     ];
     for (const [step, status, body] of cases) {
-      const answer = { response: new Response(null, { status, headers: json }), body: status === 200 ? JSON.stringify(body) : body };
+      const answer = {
+        response: new Response(null, { status, headers: json }),
+        body: status === 200 ? JSON.stringify(body) : body,
+      };
       try {
         collector.add(step(answer as never));
       } catch (error) {
@@ -221,11 +313,24 @@ describe("scenarios", () => {
     const client = clientOf(tokenServer.url, { timeoutMs: 500 });
     let t = Date.parse("2030-01-01T00:00:00Z");
     const tokens = collector.add(
-      createTokenManager({ client, grant: { type: "refresh_token" }, now: () => t, onFailed: (e) => collector.add(e), onRefreshed: (e) => collector.add(e) }),
+      createTokenManager({
+        client,
+        grant: { type: "refresh_token" },
+        now: () => t,
+        onFailed: (e) => collector.add(e),
+        onRefreshed: (e) => collector.add(e),
+      }),
     );
-    await tokens.setTokens("user", (await clientOf(tokenServer.url).exchangeAuthorizationCode({ code: tokenServer.issueCode() })) as never);
+    await tokens.setTokens(
+      "user",
+      (await clientOf(tokenServer.url).exchangeAuthorizationCode({ code: tokenServer.issueCode() })) as never,
+    );
     // Each call fails (the token expired and the server fails); what it rejects with is collected.
-    const rejection = (outcome: Promise<string>) => outcome.then(() => expect.unreachable("a token came back"), (error: unknown) => collector.add(error));
+    const rejection = (outcome: Promise<string>) =>
+      outcome.then(
+        () => expect.unreachable("a token came back"),
+        (error: unknown) => collector.add(error),
+      );
     for (const failure of ["server_error", "reset", "stall", "bad_gateway_html", "invalid_grant"] as Failure[]) {
       t += 2 * 3_600_000;
       tokenServer.failNext(failure);
@@ -233,7 +338,9 @@ describe("scenarios", () => {
     }
     await rejection(tokens.getAccessToken("user")); // reauthorization required
     await rejection(tokens.getAccessToken("nobody"));
-    const credentials = collector.add(createTokenManager({ client, grant: { type: "client_credentials" }, onRefreshed: (e) => collector.add(e) }));
+    const credentials = collector.add(
+      createTokenManager({ client, grant: { type: "client_credentials" }, onRefreshed: (e) => collector.add(e) }),
+    );
     // The string it resolves to is the token itself, handed over on purpose: only a failure is collected.
     await credentials.getAccessToken().catch((error: unknown) => collector.add(error));
     tokenServer.failNext("unavailable", 3);
@@ -246,7 +353,9 @@ describe("the search", () => {
   test("no printed form of any collected object shows any secret", () => {
     for (const issued of tokenServer.issued) collector.secret(issued.access_token, issued.refresh_token);
     const { objects, secrets, characters } = collector.check();
-    console.info(`[secrets] ${objects} objects printed (${characters} characters), searched for ${secrets} secrets: none found`);
+    console.info(
+      `[secrets] ${objects} objects printed (${characters} characters), searched for ${secrets} secrets: none found`,
+    );
     expect(objects).toBeGreaterThan(150);
     expect(secrets).toBeGreaterThan(20);
   });

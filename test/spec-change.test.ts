@@ -14,20 +14,36 @@ import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type * as ClientModule from "../src/index";
 import type * as GeneratedSpec from "../generated/spec";
-import { copyProject, differingFiles, editFile, PROJECT_ROOT, removeProjectCopy, runInCopy, writeCopyFile, type CommandRun } from "./helpers/spec-copy";
+import {
+  copyProject,
+  differingFiles,
+  editFile,
+  PROJECT_ROOT,
+  removeProjectCopy,
+  runInCopy,
+  writeCopyFile,
+  type CommandRun,
+} from "./helpers/spec-copy";
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 /** A valid PKCE verifier: 43 characters of the unreserved set. */
 const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CLIENT_OPTIONS = { clientId: "client-1", clientSecret: "secret-1234567890", clientAuthentication: "client_secret_post" } as const;
+const CLIENT_OPTIONS = {
+  clientId: "client-1",
+  clientSecret: "secret-1234567890",
+  clientAuthentication: "client_secret_post",
+} as const;
 
 /** The spec edits, made to the copy's YAML as text; each must match the current spec (see editFile). */
 function editSpec(dir: string): void {
   const schemas = "spec/components/schemas";
   // a. An optional field added to the client_credentials grant.
   editFile(dir, `${schemas}/ClientCredentialsGrant.yaml`, [
-    [/^properties:\n/m, "properties:\n  tenant:\n    type: string\n    minLength: 1\n    description: The tenant the token is for, on a multi-tenant server.\n"],
+    [
+      /^properties:\n/m,
+      "properties:\n  tenant:\n    type: string\n    minLength: 1\n    description: The tenant the token is for, on a multi-tenant server.\n",
+    ],
   ]);
   // b. A value added to an enum.
   editFile(dir, `${schemas}/TokenTypeHint.yaml`, [[/^enum: \[(.*)\]$/m, "enum: [$1, id_token]"]]);
@@ -64,7 +80,9 @@ properties:
     description: The logical name of the service the token is for.
 `,
   );
-  editFile(dir, `${schemas}/TokenRequest.yaml`, [[/^(oneOf:\n(?: {2}- .*\n)+)/m, "$1  - $ref: TokenExchangeGrant.yaml\n"]]);
+  editFile(dir, `${schemas}/TokenRequest.yaml`, [
+    [/^(oneOf:\n(?: {2}- .*\n)+)/m, "$1  - $ref: TokenExchangeGrant.yaml\n"],
+  ]);
   // d. A field renamed, in the schema and in the request examples that lint validates.
   editFile(dir, `${schemas}/AuthorizationCodeGrant.yaml`, [[/^ {2}code_verifier:$/m, "  pkce_verifier:"]]);
   editFile(dir, "spec/paths/oauth2_token.yaml", [["code_verifier: ", "pkce_verifier: "]]);
@@ -130,7 +148,9 @@ properties:
       $ref: ../components/responses/TokenBadRequest.yaml
 `,
   );
-  editFile(dir, "spec/openapi.yaml", [[/^paths:\n/m, "paths:\n  /oauth2/device_authorization:\n    $ref: paths/oauth2_device_authorization.yaml\n"]]);
+  editFile(dir, "spec/openapi.yaml", [
+    [/^paths:\n/m, "paths:\n  /oauth2/device_authorization:\n    $ref: paths/oauth2_device_authorization.yaml\n"],
+  ]);
   // e. Typed optional fields added to the token answer.
   editFile(dir, `${schemas}/TokenResponse.yaml`, [
     [
@@ -155,7 +175,11 @@ interface Answer {
   body: string;
   contentType?: string;
 }
-const json = (status: number, body: unknown): Answer => ({ status, body: JSON.stringify(body), contentType: "application/json" });
+const json = (status: number, body: unknown): Answer => ({
+  status,
+  body: JSON.stringify(body),
+  contentType: "application/json",
+});
 const TOKEN = { access_token: "at-1234567890abcdef", token_type: "Bearer", expires_in: 3600 };
 
 describe("spec edits flow to the runtime through npm run generate, with no change to src/", () => {
@@ -178,7 +202,13 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
       req.on("data", (chunk: Buffer) => chunks.push(chunk));
       req.on("end", () => {
         const body = Buffer.concat(chunks).toString("utf8");
-        received.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body, form: new URLSearchParams(body) });
+        received.push({
+          method: req.method ?? "",
+          path: req.url ?? "",
+          headers: req.headers,
+          body,
+          form: new URLSearchParams(body),
+        });
         const headers: Record<string, string> = { "cache-control": "no-store" };
         if (answer.contentType) headers["content-type"] = answer.contentType;
         res.writeHead(answer.status, headers).end(answer.body);
@@ -232,7 +262,8 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     expect(generated.secretFields).toContain("subject_token");
     // The types follow too: openapi-typescript rewrote schema.d.ts from the edited spec.
     const types = readFileSync(join(dir, "generated/schema.d.ts"), "utf8");
-    for (const name of ["tenant", "id_token", "subject_token", "pkce_verifier", "refresh_expires_in", TOKEN_EXCHANGE]) expect(types).toContain(name);
+    for (const name of ["tenant", "id_token", "subject_token", "pkce_verifier", "refresh_expires_in", TOKEN_EXCHANGE])
+      expect(types).toContain(name);
   });
 
   test("the edits needed no change to src/: every file of the copy's src/ is byte-identical to the project's", () => {
@@ -250,13 +281,29 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
   }, 60_000);
 
   test("client.api calls a path added to the spec, with the client's authentication and endpoint option", async () => {
-    answer = json(200, { device_code: "dc-1234567890", user_code: "WDJB-MJHT", verification_uri: "https://auth.example.org/device", expires_in: 1800 });
-    const client = copy.createOAuthClient({ baseUrl, clientId: "client-1", clientSecret: "secret-1234567890", endpoints: { deviceAuthorization: "/device" } as never });
+    answer = json(200, {
+      device_code: "dc-1234567890",
+      user_code: "WDJB-MJHT",
+      verification_uri: "https://auth.example.org/device",
+      expires_in: 1800,
+    });
+    const client = copy.createOAuthClient({
+      baseUrl,
+      clientId: "client-1",
+      clientSecret: "secret-1234567890",
+      endpoints: { deviceAuthorization: "/device" } as never,
+    });
     // The copy's paths type has the new path; this file is typed by the project's, which has not.
     const api = client.api as unknown as {
-      POST(path: string, init: { body: Record<string, string>; headers: Record<string, string> }): Promise<{ data?: unknown; response: Response }>;
+      POST(
+        path: string,
+        init: { body: Record<string, string>; headers: Record<string, string> },
+      ): Promise<{ data?: unknown; response: Response }>;
     };
-    const { data, response } = await api.POST("/oauth2/device_authorization", { body: { scope: "read" }, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    const { data, response } = await api.POST("/oauth2/device_authorization", {
+      body: { scope: "read" },
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    });
     expect(response.status).toBe(200);
     expect(data).toMatchObject({ user_code: "WDJB-MJHT" });
     expect(received).toHaveLength(1);
@@ -264,7 +311,9 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     expect(received[0]!.headers.authorization).toBe(`Basic ${btoa("client-1:secret-1234567890")}`);
     expect(received[0]!.body).toBe("scope=read");
     // The original project's client knows no such endpoint name.
-    expect(() => original.createOAuthClient({ baseUrl, endpoints: { deviceAuthorization: "/device" } as never })).toThrow(TypeError);
+    expect(() =>
+      original.createOAuthClient({ baseUrl, endpoints: { deviceAuthorization: "/device" } as never }),
+    ).toThrow(TypeError);
   });
 
   test("a field added to a grant in the spec is sent after npm run generate", async () => {
@@ -288,22 +337,34 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
 
   test("a value added to an enum in the spec is accepted and sent (token_type_hint id_token)", async () => {
     answer = { status: 200, body: "" };
-    await expect(edited().revokeToken({ token: "tok-123456789", token_type_hint: "id_token" } as never)).resolves.toBeUndefined();
+    await expect(
+      edited().revokeToken({ token: "tok-123456789", token_type_hint: "id_token" } as never),
+    ).resolves.toBeUndefined();
     expect(received).toHaveLength(1);
     expect(received[0]!.path).toBe("/oauth2/revoke");
     expect(received[0]!.form.get("token")).toBe("tok-123456789");
     expect(received[0]!.form.get("token_type_hint")).toBe("id_token");
     // Values outside the new enum are still refused.
     received.length = 0;
-    await refusedBeforeSending(edited().revokeToken({ token: "tok-123456789", token_type_hint: "device_code" } as never), "token_type_hint");
+    await refusedBeforeSending(
+      edited().revokeToken({ token: "tok-123456789", token_type_hint: "device_code" } as never),
+      "token_type_hint",
+    );
   });
 
   test("without the edit, token_type_hint id_token is refused before sending", async () => {
-    await refusedBeforeSending(unedited().revokeToken({ token: "tok-123456789", token_type_hint: "id_token" } as never), "token_type_hint");
+    await refusedBeforeSending(
+      unedited().revokeToken({ token: "tok-123456789", token_type_hint: "id_token" } as never),
+      "token_type_hint",
+    );
   });
 
   test("a grant added to the spec's oneOf (RFC 8693 token exchange) is sent, and its answer accepted", async () => {
-    answer = json(200, { access_token: "at-exchanged-123456", token_type: "Bearer", issued_token_type: ACCESS_TOKEN_TYPE });
+    answer = json(200, {
+      access_token: "at-exchanged-123456",
+      token_type: "Bearer",
+      issued_token_type: ACCESS_TOKEN_TYPE,
+    });
     const token = await edited().obtainToken({
       grant_type: TOKEN_EXCHANGE,
       subject_token: "st-123456789",
@@ -323,11 +384,18 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
   });
 
   test("the new grant's required fields are enforced: no subject_token is a TypeError before any request", async () => {
-    await refusedBeforeSending(edited().obtainToken({ grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN_TYPE } as never), "subject_token");
+    await refusedBeforeSending(
+      edited().obtainToken({ grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN_TYPE } as never),
+      "subject_token",
+    );
   });
 
   test("without the edit, the token-exchange grant is refused before sending", async () => {
-    const request = { grant_type: TOKEN_EXCHANGE, subject_token: "st-123456789", subject_token_type: ACCESS_TOKEN_TYPE };
+    const request = {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: "st-123456789",
+      subject_token_type: ACCESS_TOKEN_TYPE,
+    };
     await refusedBeforeSending(unedited().obtainToken(request as never), "grant_type");
   });
 
@@ -340,15 +408,24 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     expect(received[0]!.form.get("pkce_verifier")).toBe(VERIFIER);
     expect(received[0]!.form.has("code_verifier")).toBe(false);
     received.length = 0;
-    await refusedBeforeSending(edited().exchangeAuthorizationCode({ code: "c-1", code_verifier: VERIFIER } as never), "code_verifier");
-    await refusedBeforeSending(edited().exchangeAuthorizationCode({ code: "c-1", pkce_verifier: "short-1234" } as never), "pkce_verifier");
+    await refusedBeforeSending(
+      edited().exchangeAuthorizationCode({ code: "c-1", code_verifier: VERIFIER } as never),
+      "code_verifier",
+    );
+    await refusedBeforeSending(
+      edited().exchangeAuthorizationCode({ code: "c-1", pkce_verifier: "short-1234" } as never),
+      "pkce_verifier",
+    );
   });
 
   test("without the edit, pkce_verifier is refused before sending", async () => {
-    await refusedBeforeSending(unedited().exchangeAuthorizationCode({ code: "c-1", pkce_verifier: VERIFIER } as never), "pkce_verifier");
+    await refusedBeforeSending(
+      unedited().exchangeAuthorizationCode({ code: "c-1", pkce_verifier: VERIFIER } as never),
+      "pkce_verifier",
+    );
   });
 
-  test("a typed answer field added to the spec is checked: refresh_expires_in 60 is accepted, \"soon\" refused", async () => {
+  test('a typed answer field added to the spec is checked: refresh_expires_in 60 is accepted, "soon" refused', async () => {
     answer = json(200, { ...TOKEN, refresh_expires_in: 60, issued_token_type: ACCESS_TOKEN_TYPE });
     const token = (await edited().clientCredentials()) as Record<string, unknown>;
     expect(token.refresh_expires_in).toBe(60);
@@ -364,19 +441,22 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     ["refresh_expires_in", -1],
     ["refresh_expires_in", 1.5],
     ["issued_token_type", 5],
-  ])("a typed answer field added to the spec is checked: %s %j is refused with OAuthResponseError", async (field, value) => {
-    answer = json(200, { ...TOKEN, [field]: value });
-    const error = await edited()
-      .clientCredentials()
-      .then(
-        () => expect.unreachable(`expected ${field} ${JSON.stringify(value)} to be refused`),
-        (e: unknown) => e,
-      );
-    expect(error).toBeInstanceOf(copy.OAuthResponseError);
-    expect((error as Error).message).toContain(`"${field}"`);
-    expect((error as Error).message).not.toContain(TOKEN.access_token);
-    expect(received).toHaveLength(1);
-  });
+  ])(
+    "a typed answer field added to the spec is checked: %s %j is refused with OAuthResponseError",
+    async (field, value) => {
+      answer = json(200, { ...TOKEN, [field]: value });
+      const error = await edited()
+        .clientCredentials()
+        .then(
+          () => expect.unreachable(`expected ${field} ${JSON.stringify(value)} to be refused`),
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(copy.OAuthResponseError);
+      expect((error as Error).message).toContain(`"${field}"`);
+      expect((error as Error).message).not.toContain(TOKEN.access_token);
+      expect(received).toHaveLength(1);
+    },
+  );
 
   test("without the edit, the answer's refresh_expires_in is not checked (an undeclared field passes through)", async () => {
     answer = json(200, { ...TOKEN, refresh_expires_in: "soon" });
@@ -388,7 +468,11 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     const secret = "st-secret-abcdef123";
     answer = json(400, { error: "invalid_grant", error_description: `bad subject_token ${secret}` });
     const error = await edited()
-      .obtainToken({ grant_type: TOKEN_EXCHANGE, subject_token: secret, subject_token_type: ACCESS_TOKEN_TYPE } as never)
+      .obtainToken({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: secret,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+      } as never)
       .then(
         () => expect.unreachable("expected an OAuthError"),
         (e: unknown) => e,
@@ -401,7 +485,13 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     expect(oauth.error).toBe("invalid_grant");
     expect(oauth.status).toBe(400);
     expect(oauth.error_description).toContain("bad subject_token");
-    for (const text of [oauth.message, oauth.stack ?? "", oauth.error_description ?? "", JSON.stringify(oauth), inspect(oauth, { depth: Infinity, showHidden: true })]) {
+    for (const text of [
+      oauth.message,
+      oauth.stack ?? "",
+      oauth.error_description ?? "",
+      JSON.stringify(oauth),
+      inspect(oauth, { depth: Infinity, showHidden: true }),
+    ]) {
       expect(text).not.toContain(secret);
       expect(text).not.toContain(encodeURIComponent(secret));
     }

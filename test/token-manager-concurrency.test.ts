@@ -1,7 +1,12 @@
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import { OAuthError } from "../src/index";
-import { createTokenManager, ReauthorizationRequiredError, type TokenFailedEvent, type TokenRefreshedEvent } from "../src/token-manager";
+import {
+  createTokenManager,
+  ReauthorizationRequiredError,
+  type TokenFailedEvent,
+  type TokenRefreshedEvent,
+} from "../src/token-manager";
 import type { TokenServer } from "./helpers/token-server";
 import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
@@ -91,7 +96,9 @@ describe("createTokenManager single flight", () => {
     t = T0 + HOUR;
     server.failNext("invalid_grant");
     const settled = await Promise.allSettled(Array.from({ length: 300 }, () => tokens.getAccessToken("user")));
-    expect(settled.every((s) => s.status === "rejected" && s.reason instanceof ReauthorizationRequiredError)).toBe(true);
+    expect(settled.every((s) => s.status === "rejected" && s.reason instanceof ReauthorizationRequiredError)).toBe(
+      true,
+    );
     expect(server.tokenRequests()).toBe(2);
   });
 });
@@ -100,9 +107,17 @@ describe("createTokenManager hooks", () => {
   test("refreshed and failed events carry codes and times, never a token or secret", async () => {
     const events: (TokenRefreshedEvent | TokenFailedEvent)[] = [];
     const c = client();
-    const options = { now, onRefreshed: (e: TokenRefreshedEvent) => events.push(e), onFailed: (e: TokenFailedEvent) => events.push(e) };
+    const options = {
+      now,
+      onRefreshed: (e: TokenRefreshedEvent) => events.push(e),
+      onFailed: (e: TokenFailedEvent) => events.push(e),
+    };
     const refreshing = createTokenManager({ client: c, grant: { type: "refresh_token" }, ...options });
-    const credentials = createTokenManager({ client: c, grant: { type: "client_credentials", scope: "read" }, ...options });
+    const credentials = createTokenManager({
+      client: c,
+      grant: { type: "client_credentials", scope: "read" },
+      ...options,
+    });
     const thrown: unknown[] = [];
     const attempt = (p: Promise<unknown>) => p.catch((e: unknown) => thrown.push(e));
 
@@ -117,14 +132,46 @@ describe("createTokenManager hooks", () => {
     }
 
     expect(events.map((e) => e.type)).toEqual(["refreshed", "refreshed", "failed", "failed", "failed", "failed"]);
-    expect(events[0]).toEqual({ type: "refreshed", key: "default", grant: "client_credentials", durationMs: 0, expiresAtMs: T0 + HOUR, refreshTokenRotated: false, scope: "read" });
-    expect(events[1]).toMatchObject({ type: "refreshed", key: "user", grant: "refresh_token", expiresAtMs: T0 + 2 * HOUR, refreshTokenRotated: true });
-    expect(events.slice(2).map((e) => (e as TokenFailedEvent).code)).toEqual(["OAUTH_ERROR", "OAUTH_TRANSPORT", "OAUTH_INVALID_RESPONSE", "OAUTH_REAUTHORIZATION_REQUIRED"]);
-    expect(events[5]).toMatchObject({ error: "invalid_grant", status: 400, reauthorizationRequired: true, servedCurrentToken: false });
+    expect(events[0]).toEqual({
+      type: "refreshed",
+      key: "default",
+      grant: "client_credentials",
+      durationMs: 0,
+      expiresAtMs: T0 + HOUR,
+      refreshTokenRotated: false,
+      scope: "read",
+    });
+    expect(events[1]).toMatchObject({
+      type: "refreshed",
+      key: "user",
+      grant: "refresh_token",
+      expiresAtMs: T0 + 2 * HOUR,
+      refreshTokenRotated: true,
+    });
+    expect(events.slice(2).map((e) => (e as TokenFailedEvent).code)).toEqual([
+      "OAUTH_ERROR",
+      "OAUTH_TRANSPORT",
+      "OAUTH_INVALID_RESPONSE",
+      "OAUTH_REAUTHORIZATION_REQUIRED",
+    ]);
+    expect(events[5]).toMatchObject({
+      error: "invalid_grant",
+      status: 400,
+      reauthorizationRequired: true,
+      servedCurrentToken: false,
+    });
 
-    const secrets = [server.clientSecret, ...server.issued.flatMap((s) => [s.access_token, s.refresh_token ?? []].flat())];
+    const secrets = [
+      server.clientSecret,
+      ...server.issued.flatMap((s) => [s.access_token, s.refresh_token ?? []].flat()),
+    ];
     expect(secrets).toHaveLength(6); // client secret, cc access token, two access + refresh token pairs
-    const printed = [JSON.stringify(events), inspect(events, { depth: 10 }), JSON.stringify(thrown), ...thrown.map((e) => inspect(e, { depth: 10 }))].join("\n");
+    const printed = [
+      JSON.stringify(events),
+      inspect(events, { depth: 10 }),
+      JSON.stringify(thrown),
+      ...thrown.map((e) => inspect(e, { depth: 10 })),
+    ].join("\n");
     for (const secret of secrets) expect(printed).not.toContain(secret);
   });
 

@@ -16,13 +16,27 @@ function preferTokenExample(fetch: typeof globalThis.fetch, example: string): ty
 describe("createTokenManager against Prism", () => {
   test("client_credentials, refresh and revoke requests break no rule of the spec", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: inject("prismUrl"), clientId: "s6BhdRkqt3", clientSecret: "7Fjfp0ZBr1KtDRbnfVdmIw", fetch });
+    const client = createOAuthClient({
+      baseUrl: inject("prismUrl"),
+      clientId: "s6BhdRkqt3",
+      clientSecret: "7Fjfp0ZBr1KtDRbnfVdmIw",
+      fetch,
+    });
     let t = Date.parse("2030-01-01T00:00:00Z");
-    const credentials = createTokenManager({ client, grant: { type: "client_credentials", scope: "read" }, now: () => t });
+    const credentials = createTokenManager({
+      client,
+      grant: { type: "client_credentials", scope: "read" },
+      now: () => t,
+    });
     const refreshing = createTokenManager({ client, grant: { type: "refresh_token", scope: "read" }, now: () => t });
 
     expect(await credentials.getAccessToken()).toBe("2YotnFZFEjr1zCsicMWpAA");
-    await refreshing.setTokens("user", { access_token: "old", token_type: "Bearer", refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", expires_in: 0 });
+    await refreshing.setTokens("user", {
+      access_token: "old",
+      token_type: "Bearer",
+      refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA",
+      expires_in: 0,
+    });
     expect(await refreshing.getAccessToken("user")).toBe("2YotnFZFEjr1zCsicMWpAA");
     expect((await refreshing.getToken("user"))?.expires_at_ms).toBe(t + 3_600_000);
     await refreshing.revoke("user");
@@ -57,7 +71,12 @@ describe("createTokenManager against Prism", () => {
       now: () => t,
       revokeRequest: (r) => ({ access_token: r.access_token }),
     });
-    await merchants.setTokens("ML7Q4AA3KN2YW", { access_token: "old", token_type: "bearer", refresh_token: "EQAAEJ-refresh-token", expires_at: "2026-11-30T00:00:00Z" });
+    await merchants.setTokens("ML7Q4AA3KN2YW", {
+      access_token: "old",
+      token_type: "bearer",
+      refresh_token: "EQAAEJ-refresh-token",
+      expires_at: "2026-11-30T00:00:00Z",
+    });
     expect(await merchants.getAccessToken("ML7Q4AA3KN2YW")).toBe("EAAAEO-access-token");
     expect((await merchants.getToken("ML7Q4AA3KN2YW"))?.expires_at_ms).toBe(Date.parse("2026-12-21T10:00:00Z"));
     await merchants.revoke("ML7Q4AA3KN2YW");
@@ -68,7 +87,11 @@ describe("createTokenManager against Prism", () => {
       fetch: preferTokenExample(fetch, "voucherify"),
     });
     // expires_at 1738945086 is 2025-02-07T16:18:06Z; 900 s from a clock 100 s before it ends later.
-    const v = createTokenManager({ client: voucherify, grant: { type: "client_credentials", scope: "api" }, now: () => 1738945086_000 - 100_000 });
+    const v = createTokenManager({
+      client: voucherify,
+      grant: { type: "client_credentials", scope: "api" },
+      now: () => 1738945086_000 - 100_000,
+    });
     await v.getAccessToken();
     expect((await v.getToken())?.expires_at_ms).toBe(1738945086_000);
 

@@ -3,7 +3,12 @@ import { createOAuthClient } from "../src/index";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "../src/index";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenRecord, TokenStore } from "../src/stores/token-store";
-import { createTokenManager, ReauthorizationRequiredError, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
+import {
+  createTokenManager,
+  ReauthorizationRequiredError,
+  type TokenFailedEvent,
+  type TokenManagerBaseOptions,
+} from "../src/token-manager";
 import type { TokenServer } from "./helpers/token-server";
 import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
@@ -235,7 +240,12 @@ describe("createTokenManager refresh-token rotation", () => {
     const refreshing = tokens.getAccessToken("user-1");
     await server.waitForRequests(2);
     // A new authorization arrives while the refresh is in flight (seeded from a literal: the server is held).
-    const seeding = tokens.setTokens("user-1", { access_token: "reseeded-at", refresh_token: "reseeded-rt", token_type: "Bearer", expires_in: 3600 });
+    const seeding = tokens.setTokens("user-1", {
+      access_token: "reseeded-at",
+      refresh_token: "reseeded-rt",
+      token_type: "Bearer",
+      expires_in: 3600,
+    });
     server.release();
     expect(await refreshing).toBe(server.issued[1]!.access_token);
     await seeding;
@@ -257,7 +267,9 @@ describe("createTokenManager refresh failures", () => {
     expect(cause).toBeInstanceOf(OAuthError);
     expect((cause as OAuthError).requiresReauthorization).toBe(true);
     expect(await tokens.getToken("user-1")).toBeUndefined();
-    expect(failures).toMatchObject([{ code: "OAUTH_REAUTHORIZATION_REQUIRED", error: "invalid_grant", status: 400, reauthorizationRequired: true }]);
+    expect(failures).toMatchObject([
+      { code: "OAUTH_REAUTHORIZATION_REQUIRED", error: "invalid_grant", status: 400, reauthorizationRequired: true },
+    ]);
 
     // Nothing is retried: the next call fails without a request.
     const requests = server.requests.length;
@@ -279,7 +291,10 @@ describe("createTokenManager refresh failures", () => {
 
   test("without a seed, a refresh_token manager asks for authorization and sends nothing", async () => {
     const tokens = createTokenManager({ client: client(), grant: { type: "refresh_token" }, now });
-    await expect(tokens.getAccessToken("nobody")).rejects.toMatchObject({ name: "ReauthorizationRequiredError", reason: "no_refresh_token" });
+    await expect(tokens.getAccessToken("nobody")).rejects.toMatchObject({
+      name: "ReauthorizationRequiredError",
+      reason: "no_refresh_token",
+    });
     expect(server.requests).toHaveLength(0);
   });
 
@@ -288,19 +303,22 @@ describe("createTokenManager refresh failures", () => {
     ["unavailable", OAuthError, { status: 503 }],
     ["bad_gateway_html", OAuthResponseError, { status: 502 }],
     ["drop", OAuthTransportError, {}],
-  ] as const)("%s on an expired token: the error is thrown, the tokens are untouched, a later call succeeds", async (failure, type, fields) => {
-    const tokens = await seeded();
-    const before = await tokens.getToken("user-1");
-    t = T0 + HOUR + 1;
-    server.failNext(failure);
-    const error = await tokens.getAccessToken("user-1").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(type);
-    expect(error).toMatchObject(fields);
-    expect(await tokens.getToken("user-1")).toEqual(before);
+  ] as const)(
+    "%s on an expired token: the error is thrown, the tokens are untouched, a later call succeeds",
+    async (failure, type, fields) => {
+      const tokens = await seeded();
+      const before = await tokens.getToken("user-1");
+      t = T0 + HOUR + 1;
+      server.failNext(failure);
+      const error = await tokens.getAccessToken("user-1").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(type);
+      expect(error).toMatchObject(fields);
+      expect(await tokens.getToken("user-1")).toEqual(before);
 
-    expect(await tokens.getAccessToken("user-1")).toBe(server.issued[1]!.access_token);
-    expect(refreshesSent()).toEqual([before!.refresh_token, before!.refresh_token]);
-  });
+      expect(await tokens.getAccessToken("user-1")).toBe(server.issued[1]!.access_token);
+      expect(refreshesSent()).toEqual([before!.refresh_token, before!.refresh_token]);
+    },
+  );
 
   test("a transient failure inside the refresh window serves the current token and retries a second later", async () => {
     const failures: TokenFailedEvent[] = [];
@@ -309,7 +327,9 @@ describe("createTokenManager refresh failures", () => {
     t = T0 + HOUR - 30_000; // inside the 60 s window, not expired
     server.failNext("server_error", 2);
     expect(await tokens.getAccessToken("user-1")).toBe(current);
-    expect(failures).toMatchObject([{ code: "OAUTH_ERROR", error: "server_error", status: 500, servedCurrentToken: true }]);
+    expect(failures).toMatchObject([
+      { code: "OAUTH_ERROR", error: "server_error", status: 500, servedCurrentToken: true },
+    ]);
     expect(await tokens.getAccessToken("user-1")).toBe(current);
     expect(server.tokenRequests()).toBe(2); // the exchange and one refresh: no retry yet
 
@@ -354,7 +374,11 @@ describe("createTokenManager revoke", () => {
     const tokens = await seeded();
     const { refresh_token } = server.issued[0]!;
     await tokens.revoke("user-1");
-    expect(server.requests.at(-1)).toMatchObject({ path: "/oauth2/revoke", token: refresh_token, token_type_hint: "refresh_token" });
+    expect(server.requests.at(-1)).toMatchObject({
+      path: "/oauth2/revoke",
+      token: refresh_token,
+      token_type_hint: "refresh_token",
+    });
     expect(server.isLive(refresh_token!)).toBe(false);
     expect(await tokens.getToken("user-1")).toBeUndefined();
     await expect(tokens.getAccessToken("user-1")).rejects.toBeInstanceOf(ReauthorizationRequiredError);

@@ -3,7 +3,12 @@ import { createOAuthClient } from "../src/index";
 import { computeExpiresAtMs, computeRefreshAtMs } from "../src/oauth/expiry";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenStore } from "../src/stores/token-store";
-import { cachedKeyCount, createTokenManager, type TokenFailedEvent, type TokenManagerOptions } from "../src/token-manager";
+import {
+  cachedKeyCount,
+  createTokenManager,
+  type TokenFailedEvent,
+  type TokenManagerOptions,
+} from "../src/token-manager";
 import type { TokenServer } from "./helpers/token-server";
 import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
@@ -107,7 +112,12 @@ describe("createTokenManager getAccessToken (client_credentials, fake clock)", (
     expect(second).toBe(server.issued[1]!.access_token);
     expect(second).not.toBe(first);
     expect(server.tokenRequests()).toBe(2);
-    expect(await tokens.getToken()).toMatchObject({ access_token: second, token_type: "Bearer", scope: "read write", expires_at_ms: t + HOUR });
+    expect(await tokens.getToken()).toMatchObject({
+      access_token: second,
+      token_type: "Bearer",
+      scope: "read write",
+      expires_at_ms: t + HOUR,
+    });
   });
 
   test("refreshWindowSeconds sets how early the token is replaced", async () => {
@@ -207,7 +217,10 @@ describe("createTokenManager getAccessToken (client_credentials, fake clock)", (
     const inner = createMemoryTokenStore();
     await inner.set("default", { access_token: "loaded-then-rejected", token_type: "Bearer", obtained_at_ms: T0 });
     const gates: (() => void)[] = [];
-    const store = { ...inner, get: async (key: string) => (await new Promise<void>((r) => gates.push(r)), inner.get(key)) };
+    const store = {
+      ...inner,
+      get: async (key: string) => (await new Promise<void>((r) => gates.push(r)), inner.get(key)),
+    };
     const readPending = async () => {
       while (gates.length === 0) await new Promise((r) => setTimeout(r, 1));
     };
@@ -273,7 +286,12 @@ describe("createTokenManager getAccessToken (client_credentials, fake clock)", (
 
   test("a store another process filled is read once and then cached", async () => {
     const store = createMemoryTokenStore();
-    await store.set("default", { access_token: "from-elsewhere", token_type: "Bearer", expires_at_ms: T0 + HOUR, obtained_at_ms: T0 });
+    await store.set("default", {
+      access_token: "from-elsewhere",
+      token_type: "Bearer",
+      expires_at_ms: T0 + HOUR,
+      obtained_at_ms: T0,
+    });
     const tokens = manager({ store });
     expect(await tokens.getAccessToken()).toBe("from-elsewhere");
     expect(server.requests).toHaveLength(0);
@@ -303,15 +321,24 @@ describe("createTokenManager when the store fails (fake clock)", () => {
     async (fault) => {
       const { store, inner, faults } = faultyStore({ withLock: true });
       // Stored by another process; inside its refresh window, so the manager goes on to the lock.
-      await inner.set("default", { access_token: "stored-at", token_type: "Bearer", expires_at_ms: T0 + 30_000, obtained_at_ms: T0 - HOUR + 30_000 });
+      await inner.set("default", {
+        access_token: "stored-at",
+        token_type: "Bearer",
+        expires_at_ms: T0 + 30_000,
+        obtained_at_ms: T0 - HOUR + 30_000,
+      });
       const failures: TokenFailedEvent[] = [];
       const tokens = manager({ store, onFailed: (e) => failures.push(e) });
       faults[fault] = true;
       expect(await tokens.getAccessToken()).toBe("stored-at");
-      expect(failures).toMatchObject([{ code: fault === "lock" ? "TOKEN_STORE_LOCK_TIMEOUT" : "Error", servedCurrentToken: true }]);
+      expect(failures).toMatchObject([
+        { code: fault === "lock" ? "TOKEN_STORE_LOCK_TIMEOUT" : "Error", servedCurrentToken: true },
+      ]);
       expect(server.tokenRequests()).toBe(0);
       t = T0 + 30_000; // expired: the failure reaches the caller
-      await expect(tokens.getAccessToken()).rejects.toThrow(fault === "lock" ? "lock held elsewhere" : "store read failed");
+      await expect(tokens.getAccessToken()).rejects.toThrow(
+        fault === "lock" ? "lock held elsewhere" : "store read failed",
+      );
     },
   );
 
@@ -363,12 +390,22 @@ describe("createTokenManager arguments", () => {
   test("malformed options throw TypeError", () => {
     const c = client();
     expect(() => createTokenManager(undefined as never)).toThrow(TypeError);
-    expect(() => createTokenManager({ client: {} as never, grant: { type: "client_credentials" } })).toThrow(/options.client/);
+    expect(() => createTokenManager({ client: {} as never, grant: { type: "client_credentials" } })).toThrow(
+      /options.client/,
+    );
     expect(() => createTokenManager({ client: c, grant: { type: "password" } as never })).toThrow(/grant.type/);
-    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, refreshWindowSeconds: -1 })).toThrow(/refreshWindowSeconds/);
-    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, requestTimeoutMs: 0 })).toThrow(/requestTimeoutMs/);
-    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, store: { get() {} } as never })).toThrow(/store/);
-    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, onFailed: "log" as never })).toThrow(/onFailed/);
+    expect(() =>
+      createTokenManager({ client: c, grant: { type: "client_credentials" }, refreshWindowSeconds: -1 }),
+    ).toThrow(/refreshWindowSeconds/);
+    expect(() => createTokenManager({ client: c, grant: { type: "client_credentials" }, requestTimeoutMs: 0 })).toThrow(
+      /requestTimeoutMs/,
+    );
+    expect(() =>
+      createTokenManager({ client: c, grant: { type: "client_credentials" }, store: { get() {} } as never }),
+    ).toThrow(/store/);
+    expect(() =>
+      createTokenManager({ client: c, grant: { type: "client_credentials" }, onFailed: "log" as never }),
+    ).toThrow(/onFailed/);
   });
 
   test("a bad key or token answer rejects with TypeError and sends nothing", async () => {
@@ -376,7 +413,9 @@ describe("createTokenManager arguments", () => {
     await expect(tokens.getAccessToken("")).rejects.toThrow(TypeError);
     await expect(tokens.getAccessToken(42 as never)).rejects.toThrow(/key/);
     await expect(tokens.setTokens("k", { token_type: "Bearer" } as never)).rejects.toThrow(/access_token/);
-    await expect(tokens.setTokens("k", { access_token: "a", token_type: "Bearer", expires_in: -5 })).rejects.toThrow(/expires_in/);
+    await expect(tokens.setTokens("k", { access_token: "a", token_type: "Bearer", expires_in: -5 })).rejects.toThrow(
+      /expires_in/,
+    );
     await expect(tokens.invalidate("k", { accessToken: "" })).rejects.toThrow(/accessToken/);
     expect(server.requests).toHaveLength(0);
   });
@@ -391,11 +430,19 @@ describe("createTokenManager arguments", () => {
     const square = createOAuthClient({ baseUrl: server.url, clientId: "id", clientSecret: "s", requestFormat: "json" });
     // @ts-expect-error Square's revocation shape differs from RFC 7009: revokeRequest is required.
     createTokenManager({ client: square, grant: { type: "refresh_token" } });
-    createTokenManager({ client: square, grant: { type: "refresh_token", scopes: ["MERCHANT_PROFILE_READ"] }, revokeRequest: (r) => ({ access_token: r.access_token }) });
+    createTokenManager({
+      client: square,
+      grant: { type: "refresh_token", scopes: ["MERCHANT_PROFILE_READ"] },
+      revokeRequest: (r) => ({ access_token: r.access_token }),
+    });
     // @ts-expect-error scopes (an array) is Square's; a form client takes scope.
     createTokenManager({ client: client(), grant: { type: "refresh_token", scopes: ["a"] } });
-    // @ts-expect-error a form client's revocation takes token or access_token.
-    createTokenManager({ client: client(), grant: { type: "client_credentials" }, revokeRequest: (r) => ({ merchant_id: r.access_token }) });
+    createTokenManager({
+      client: client(),
+      grant: { type: "client_credentials" },
+      // @ts-expect-error a form client's revocation takes token or access_token.
+      revokeRequest: (r) => ({ merchant_id: r.access_token }),
+    });
     expect(server.requests).toHaveLength(0);
   });
 });

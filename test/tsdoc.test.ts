@@ -40,20 +40,30 @@ function comments(reflection: DeclarationReflection): (Comment | undefined)[] {
 }
 
 function readConfig(name: string): ts.ParsedCommandLine {
-  const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, name), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(ROOT, name),
+    {},
+    { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} },
+  );
   if (!config) throw new Error(`${name} could not be read`);
   return config;
 }
 
 function text(parts: readonly { text: string }[]): string {
-  return parts.map((part) => part.text).join("").trim();
+  return parts
+    .map((part) => part.text)
+    .join("")
+    .trim();
 }
 
 describe("TSDoc of the public API", () => {
   let project: ProjectReflection;
 
   beforeAll(async () => {
-    const { $schema: _, ...options } = JSON.parse(readFileSync(join(ROOT, "typedoc.json"), "utf8")) as Record<string, unknown>;
+    const { $schema: _, ...options } = JSON.parse(readFileSync(join(ROOT, "typedoc.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     const app = await Application.bootstrapWithPlugins({
       ...options,
       entryPoints: ENTRY_POINTS.map((file) => join(ROOT, file)),
@@ -73,7 +83,10 @@ describe("TSDoc of the public API", () => {
 
   test("the reference covers every export of both entry points", () => {
     const config = readConfig("tsconfig.src.json");
-    const program = ts.createProgram({ rootNames: ENTRY_POINTS.map((file) => join(ROOT, file)), options: config.options });
+    const program = ts.createProgram({
+      rootNames: ENTRY_POINTS.map((file) => join(ROOT, file)),
+      options: config.options,
+    });
     const checker = program.getTypeChecker();
     for (const file of ENTRY_POINTS) {
       const source = program.getSourceFile(join(ROOT, file))!;
@@ -110,7 +123,10 @@ describe("TSDoc of the public API", () => {
       const child = moduleOf(module).getChildByName(name) as DeclarationReflection | undefined;
       expect(child, id).toBeDefined();
       // Once TypeDoc finds a @see here, the exemption goes.
-      expect(comments(child!).some((comment) => comment?.blockTags.some((tag) => tag.tag === "@see")), id).toBe(false);
+      expect(
+        comments(child!).some((comment) => comment?.blockTags.some((tag) => tag.tag === "@see")),
+        id,
+      ).toBe(false);
     }
   });
 
@@ -120,7 +136,9 @@ describe("TSDoc of the public API", () => {
     expect(square.kind).toBe(ReflectionKind.Interface);
     expect(client.kind).toBe(ReflectionKind.Interface);
     const tags = (owner: DeclarationReflection, method: string) =>
-      comments(owner.getChildByName(method) as DeclarationReflection).flatMap((comment) => comment?.blockTags.map((tag) => tag.tag) ?? []);
+      comments(owner.getChildByName(method) as DeclarationReflection).flatMap(
+        (comment) => comment?.blockTags.map((tag) => tag.tag) ?? [],
+      );
     expect(tags(square, "renewToken")).toContain("@deprecated");
     expect(tags(client, "refreshToken")).not.toContain("@deprecated");
   });
@@ -181,7 +199,12 @@ export const refresh = client.refreshToken;
   });
 
   test("a reference to client.renewToken is reported deprecated (6385)", () => {
-    expect(deprecations()).toContainEqual({ at: RENEW_REFERENCE, name: "renewToken", code: DEPRECATED, message: "'renewToken' is deprecated." });
+    expect(deprecations()).toContainEqual({
+      at: RENEW_REFERENCE,
+      name: "renewToken",
+      code: DEPRECATED,
+      message: "'renewToken' is deprecated.",
+    });
   });
 
   test("a call of client.renewToken is reported deprecated (6387, its signature)", () => {

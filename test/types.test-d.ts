@@ -12,7 +12,12 @@ import {
 type Schemas = components["schemas"];
 
 const form = createOAuthClient({ baseUrl: "https://auth.example.org", clientId: "id", clientSecret: "secret" });
-const json = createOAuthClient({ baseUrl: "https://connect.squareup.com", clientId: "id", clientSecret: "secret", requestFormat: "json" });
+const json = createOAuthClient({
+  baseUrl: "https://connect.squareup.com",
+  clientId: "id",
+  clientSecret: "secret",
+  requestFormat: "json",
+});
 
 describe("createOAuthClient", () => {
   test("infers the request format from the options", () => {
@@ -35,7 +40,12 @@ describe("createOAuthClient", () => {
 describe("obtainToken", () => {
   test("takes each grant with its own fields", () => {
     expectTypeOf(form.obtainToken).toBeCallableWith({ grant_type: "client_credentials", scope: "read" });
-    expectTypeOf(form.obtainToken).toBeCallableWith({ grant_type: "authorization_code", code: "c", code_verifier: "v", redirect_uri: "https://a.example/cb" });
+    expectTypeOf(form.obtainToken).toBeCallableWith({
+      grant_type: "authorization_code",
+      code: "c",
+      code_verifier: "v",
+      redirect_uri: "https://a.example/cb",
+    });
     expectTypeOf(form.obtainToken).toBeCallableWith({ grant_type: "refresh_token", refresh_token: "r" });
     expectTypeOf(form.obtainToken).toBeCallableWith({ grant_type: "migration_token", migration_token: "m" });
     expectTypeOf(form.obtainToken).returns.resolves.toEqualTypeOf<TokenResponse>();
@@ -64,7 +74,11 @@ describe("obtainToken", () => {
   test("takes Square's scopes and short_lived only from a JSON client", () => {
     // @ts-expect-error scopes needs requestFormat "json"
     void form.obtainToken({ grant_type: "refresh_token", refresh_token: "r", scopes: ["PAYMENTS_READ"] });
-    expectTypeOf(json.obtainToken).toBeCallableWith({ grant_type: "refresh_token", refresh_token: "r", scopes: ["PAYMENTS_READ"] });
+    expectTypeOf(json.obtainToken).toBeCallableWith({
+      grant_type: "refresh_token",
+      refresh_token: "r",
+      scopes: ["PAYMENTS_READ"],
+    });
     expectTypeOf(json.obtainToken).toBeCallableWith({ grant_type: "authorization_code", code: "c", short_lived: true });
     // @ts-expect-error scopes is a list, not Square's space-delimited string
     void json.obtainToken({ grant_type: "refresh_token", refresh_token: "r", scopes: "PAYMENTS_READ" });
@@ -183,7 +197,10 @@ describe("TokenResponse", () => {
 
 describe("call options", () => {
   test("take an AbortSignal and headers, nothing else", () => {
-    expectTypeOf(form.clientCredentials).toBeCallableWith(undefined, { signal: AbortSignal.timeout(1000), headers: { Prefer: "code=200" } });
+    expectTypeOf(form.clientCredentials).toBeCallableWith(undefined, {
+      signal: AbortSignal.timeout(1000),
+      headers: { Prefer: "code=200" },
+    });
     // @ts-expect-error a signal must be an AbortSignal
     void form.clientCredentials(undefined, { signal: { aborted: false } });
     // @ts-expect-error header values are strings

@@ -17,7 +17,10 @@ type JsonObject = Record<string, unknown>;
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
-export type ErrorReader = (body: JsonObject, status: number) => Pick<OAuthErrorFields, "error" | "error_description" | "error_uri"> | undefined;
+export type ErrorReader = (
+  body: JsonObject,
+  status: number,
+) => Pick<OAuthErrorFields, "error" | "error_description" | "error_uri"> | undefined;
 
 /**
  * Options of the process steps.
@@ -59,7 +62,10 @@ function errorOf(answer: RawAnswer, body: JsonObject, readers: readonly ErrorRea
     const fields = reader(body, response.status);
     if (fields === undefined) continue;
     const challenge = response.headers.get("www-authenticate") ?? undefined;
-    return new OAuthError({ ...fields, status: response.status, www_authenticate: challenge, body: body as ErrorResponseBody }, { response });
+    return new OAuthError(
+      { ...fields, status: response.status, www_authenticate: challenge, body: body as ErrorResponseBody },
+      { response },
+    );
   }
   return undefined;
 }
@@ -93,7 +99,10 @@ function failOnRedirect(answer: RawAnswer): void {
   const { response } = answer;
   if (response.type !== "opaqueredirect" && (response.status < 300 || response.status >= 400)) return;
   const location = response.headers.get("location");
-  const target = location !== null && URL.canParse(location, response.url || undefined) ? ` to ${new URL(location, response.url || undefined).origin}` : "";
+  const target =
+    location !== null && URL.canParse(location, response.url || undefined)
+      ? ` to ${new URL(location, response.url || undefined).origin}`
+      : "";
   throw redirectError(` (HTTP ${response.status}${target})`, response.status, response);
 }
 
@@ -108,12 +117,19 @@ function errorFromFailure(answer: RawAnswer, options: ProcessOptions | undefined
   const challenge = response.headers.get("www-authenticate") ?? undefined;
   // A 401 with a challenge is an authentication failure whatever page came with it.
   if (body === undefined || body === "" || (response.status === 401 && challenge !== undefined)) {
-    return new OAuthError({ error: `http_${response.status}`, status: response.status, www_authenticate: challenge }, { response });
+    return new OAuthError(
+      { error: `http_${response.status}`, status: response.status, www_authenticate: challenge },
+      { response },
+    );
   }
   const contentType = response.headers.get("content-type");
-  return new OAuthResponseError(`HTTP ${response.status} answer is not an OAuth error (content-type ${contentType ? quote(contentType) : "none"})`, response.status, {
-    response,
-  });
+  return new OAuthResponseError(
+    `HTTP ${response.status} answer is not an OAuth error (content-type ${contentType ? quote(contentType) : "none"})`,
+    response.status,
+    {
+      response,
+    },
+  );
 }
 
 /**
@@ -144,7 +160,10 @@ function parseJsonBody(answer: RawAnswer): unknown {
   const contentType = response.headers.get("content-type") ?? "";
   if (!JSON_CONTENT_TYPE.test(contentType)) {
     const what = HTML_CONTENT_TYPE.test(contentType) ? " (an HTML page, perhaps from a proxy or a login form)" : "";
-    fail(answer, `response content-type must be application/json, got ${contentType ? quote(contentType) : "none"}${what}`);
+    fail(
+      answer,
+      `response content-type must be application/json, got ${contentType ? quote(contentType) : "none"}${what}`,
+    );
   }
   if (typeof body !== "string" || body === "") fail(answer, "response body must be a JSON object, got an empty body");
   try {

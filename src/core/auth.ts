@@ -62,13 +62,27 @@ export function isClientAuthenticationMethod(value: unknown): value is ClientAut
  * @throws {TypeError} when the method needs a credential that is missing.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1
  */
-export function clientAuthentication(method: ClientAuthenticationMethod, clientId: string | undefined, clientSecret: string | undefined): ClientAuthentication {
+export function clientAuthentication(
+  method: ClientAuthenticationMethod,
+  clientId: string | undefined,
+  clientSecret: string | undefined,
+): ClientAuthentication {
   if (method === "none") {
-    return { method, secrets: [], apply: ({ fields }) => void (fields && clientId !== undefined && (fields.client_id = clientId)) };
+    return {
+      method,
+      secrets: [],
+      apply: ({ fields }) => void (fields && clientId !== undefined && (fields.client_id = clientId)),
+    };
   }
-  if (clientId === undefined || clientSecret === undefined) throw argumentError(`options.clientId and options.clientSecret are required for ${method}`);
+  if (clientId === undefined || clientSecret === undefined)
+    throw argumentError(`options.clientId and options.clientSecret are required for ${method}`);
   if (method === "client_secret_post") {
-    return { method, secrets: [clientSecret], apply: ({ fields }) => void (fields && Object.assign(fields, { client_id: clientId, client_secret: clientSecret })) };
+    return {
+      method,
+      secrets: [clientSecret],
+      apply: ({ fields }) =>
+        void (fields && Object.assign(fields, { client_id: clientId, client_secret: clientSecret })),
+    };
   }
   const credentials = btoa(`${formEncode(clientId)}:${formEncode(clientSecret)}`);
   const header = `Basic ${credentials}`;

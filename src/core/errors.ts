@@ -94,7 +94,10 @@ export class OAuthError extends OAuthClientError {
 
   constructor(fields: OAuthErrorFields, options: ErrorOptions = {}) {
     const detail = fields.error_description ? `: ${fields.error_description}` : "";
-    const scheme = fields.status === 401 && fields.www_authenticate ? CHALLENGE_SCHEME.exec(fields.www_authenticate)?.[1] : undefined;
+    const scheme =
+      fields.status === 401 && fields.www_authenticate
+        ? CHALLENGE_SCHEME.exec(fields.www_authenticate)?.[1]
+        : undefined;
     // Only the scheme of a challenge is quoted: its parameters are server text of any length.
     const challenge = scheme ? `; WWW-Authenticate: the server asks for ${scheme} authentication` : "";
     super("OAuthError", `OAuth error ${fields.error} (HTTP ${fields.status}${challenge})${detail}`, options);

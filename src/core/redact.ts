@@ -93,19 +93,30 @@ function redactValue(value: unknown, secrets: readonly string[], depth: number):
  * @returns `error`, changed in place.
  */
 export function redactError<E>(error: E, secrets: readonly (string | undefined)[]): E {
-  if (!(error instanceof OAuthError || error instanceof OAuthResponseError || error instanceof OAuthTransportError)) return error;
+  if (!(error instanceof OAuthError || error instanceof OAuthResponseError || error instanceof OAuthTransportError))
+    return error;
   const hidden = usable(secrets);
   if (hidden.length === 0) return error;
   const target = error as unknown as JsonObject;
   for (const field of ["message", "stack", "error", "error_description", "error_uri", "www_authenticate"]) {
     const value = target[field];
     if (typeof value === "string" && hidden.some((s) => value.includes(s))) {
-      Object.defineProperty(target, field, { value: redactText(value, hidden), enumerable: Object.keys(target).includes(field), writable: true, configurable: true });
+      Object.defineProperty(target, field, {
+        value: redactText(value, hidden),
+        enumerable: Object.keys(target).includes(field),
+        writable: true,
+        configurable: true,
+      });
     }
   }
   if (error instanceof OAuthError && error.body !== undefined) {
     // Redacted unconditionally: a search of the body's JSON text would miss a secret holding `"` or `\`.
-    Object.defineProperty(target, "body", { value: redactValue(error.body, hidden, 0), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(target, "body", {
+      value: redactValue(error.body, hidden, 0),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return error;
 }

@@ -35,7 +35,9 @@ export type OperationId = keyof typeof operations;
  *
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
  */
-export type EndpointName = { [K in OperationId]: (typeof operations)[K] extends { endpoint: infer E extends string } ? E : never }[OperationId];
+export type EndpointName = {
+  [K in OperationId]: (typeof operations)[K] extends { endpoint: infer E extends string } ? E : never;
+}[OperationId];
 
 /**
  * Per-call options.
@@ -101,7 +103,10 @@ export interface RequestCore {
   /** openapi-fetch typed by the spec's `paths`, with the client's base URL, authentication and transport policy. */
   readonly api: Client<paths>;
   /** The options of one call through {@link RequestCore.api}, for {@link RequestCore.answer} to read. */
-  init(call: CallOptions | undefined, idempotent?: boolean): { fetch: (request: Request) => Promise<Response>; signal?: AbortSignal; parseAs: "stream" };
+  init(
+    call: CallOptions | undefined,
+    idempotent?: boolean,
+  ): { fetch: (request: Request) => Promise<Response>; signal?: AbortSignal; parseAs: "stream" };
   /** The answer of a call made with {@link RequestCore.init}. */
   answer(result: { response: Response; error?: unknown }): RawAnswer;
 }
@@ -117,9 +122,11 @@ const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
  * that copy, about a tenth of a token request (`npm run bench`). Other fetches get "manual", which hands the
  * 3xx back, so its status and target reach the error message.
  */
-const NODE_FETCH = typeof (globalThis as { process?: { versions?: { undici?: unknown } } }).process?.versions?.undici === "string";
+const NODE_FETCH =
+  typeof (globalThis as { process?: { versions?: { undici?: unknown } } }).process?.versions?.undici === "string";
 const byPath = new Map<string, OperationId>();
-for (const id of Object.keys(operations) as OperationId[]) byPath.set(`${operations[id].method} ${operations[id].path}`, id);
+for (const id of Object.keys(operations) as OperationId[])
+  byPath.set(`${operations[id].method} ${operations[id].path}`, id);
 
 /** A body as fields until the request is sent, so client authentication can add its own. */
 class PendingBody {
@@ -175,7 +182,12 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
   const { baseUrl, endpoints = {}, authentication } = options;
   const fetchImpl = options.fetch;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-  const defaults: Policy = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, retry: resolveRetry(options.retry), idempotent: undefined, keepBody: false };
+  const defaults: Policy = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    retry: resolveRetry(options.retry),
+    idempotent: undefined,
+    keepBody: false,
+  };
 
   function policyOf(call: CallOptions | undefined, idempotent: boolean | undefined, keepBody: boolean): Policy {
     return {
@@ -190,7 +202,12 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
    * One attempt: sends the request and reads the whole answer within `limitMs`. A fetch that ignores its
    * signal cannot hang the call: the time-out or the caller's abort settles it anyway.
    */
-  async function attempt(request: PendingRequest, body: BodyInit | undefined, limitMs: number, policy: Policy): Promise<Response> {
+  async function attempt(
+    request: PendingRequest,
+    body: BodyInit | undefined,
+    limitMs: number,
+    policy: Policy,
+  ): Promise<Response> {
     const signal = request.init.signal ?? undefined;
     if (signal?.aborted) throw signal.reason;
     const controller = new AbortController();
@@ -204,7 +221,11 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     const timer = limitMs < MAX_TIMER_MS ? setTimeout(expire, limitMs) : undefined;
     let answered = false;
     const exchange = async (): Promise<Response> => {
-      const response = await (fetchImpl ?? globalThis.fetch)(request.url, { ...request.init, body, signal: controller.signal });
+      const response = await (fetchImpl ?? globalThis.fetch)(request.url, {
+        ...request.init,
+        body,
+        signal: controller.signal,
+      });
       answered = true;
       if (response.type === "opaqueredirect") return response;
       const text = await readBody(response, maxBytes, controller.signal, fetchImpl === undefined);
@@ -214,7 +235,11 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       }
       // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit.
       const { status, statusText, headers, url } = response;
-      const copy = new Response(text === "" || NULL_BODY_STATUSES.includes(status) ? null : text, { status, statusText, headers });
+      const copy = new Response(text === "" || NULL_BODY_STATUSES.includes(status) ? null : text, {
+        status,
+        statusText,
+        headers,
+      });
       // A constructed Response has no URL; errors and redirect messages use it.
       if (url) Object.defineProperty(copy, "url", { value: url });
       return copy;
@@ -235,7 +260,10 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       if (isRefusedRedirect(cause)) throw redirectError("", 0, undefined, `${where}: `);
       const code = errorCode(cause);
       const what = answered ? "the answer broke off" : "no answer";
-      throw new OAuthTransportError(`${where} failed: ${what}${code ? ` (${code})` : ""}`, { cause, notSent: !answered && neverSent(cause) });
+      throw new OAuthTransportError(`${where} failed: ${what}${code ? ` (${code})` : ""}`, {
+        cause,
+        notSent: !answered && neverSent(cause),
+      });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", forward);
@@ -313,7 +341,11 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     api,
     init(call, idempotent) {
       const policy = policyOf(call, idempotent, true);
-      return { fetch: (request) => transport(request as unknown as PendingRequest, policy), signal: call?.signal, parseAs: "stream" };
+      return {
+        fetch: (request) => transport(request as unknown as PendingRequest, policy),
+        signal: call?.signal,
+        parseAs: "stream",
+      };
     },
     answer({ response, error }) {
       return { response, body: response.ok ? bodies.get(response) : error };

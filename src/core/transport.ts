@@ -38,7 +38,12 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** The retry settings used when none are given. */
-export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = { maxAttempts: 3, maxElapsedMs: 20_000, baseDelayMs: 250, maxDelayMs: 5_000 };
+export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = {
+  maxAttempts: 3,
+  maxElapsedMs: 20_000,
+  baseDelayMs: 250,
+  maxDelayMs: 5_000,
+};
 /** Answers worth another try of an idempotent request: rate limited, temporarily unavailable. */
 export const RETRY_STATUSES: readonly number[] = [429, 503];
 const RETRY_AFTER_SECONDS = /^\s*\d+\s*$/;
@@ -59,21 +64,29 @@ export function resolveRetry(retry: RetryOptions | false | undefined): Readonly<
   if (retry === false) return undefined;
   if (retry === undefined) return DEFAULT_RETRY;
   const settings = { ...DEFAULT_RETRY };
-  for (const key of Object.keys(retry) as (keyof RetryOptions)[]) if (retry[key] !== undefined) settings[key] = retry[key];
+  for (const key of Object.keys(retry) as (keyof RetryOptions)[])
+    if (retry[key] !== undefined) settings[key] = retry[key];
   return settings;
 }
 
 function noop(): void {}
 
 function tooLarge(response: Response, limit: number): OAuthResponseError {
-  return new OAuthResponseError(`response body is larger than ${limit} bytes (maxResponseBytes)`, response.status, { response });
+  return new OAuthResponseError(`response body is larger than ${limit} bytes (maxResponseBytes)`, response.status, {
+    response,
+  });
 }
 
 /**
  * Reads a body as text, counting bytes as they arrive, so an answer over `limit` is refused before it is held
  * whole. An abort of `signal` cancels the body, whether or not the fetch that made it honours signals.
  */
-export async function readBody(response: Response, limit: number, signal: AbortSignal | undefined, trustLength = false): Promise<string> {
+export async function readBody(
+  response: Response,
+  limit: number,
+  signal: AbortSignal | undefined,
+  trustLength = false,
+): Promise<string> {
   const stream = response.body;
   const declared = response.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
@@ -89,7 +102,8 @@ export async function readBody(response: Response, limit: number, signal: AbortS
   // body longer than its Content-Length), so the whole-body read is safe and saves a reader per answer. A
   // custom fetch may declare anything, so its bodies are counted. An abort still ends the read: fetch rejects
   // it on its own signal, and the caller's wait on the abort does not depend on it.
-  if (trustLength && declared !== null && DIGITS.test(declared) && !response.headers.has("content-encoding")) return response.text();
+  if (trustLength && declared !== null && DIGITS.test(declared) && !response.headers.has("content-encoding"))
+    return response.text();
   const reader = stream.getReader();
   const cancel = () => void reader.cancel().catch(noop);
   signal?.addEventListener("abort", cancel);
@@ -129,7 +143,12 @@ export async function readBody(response: Response, limit: number, signal: AbortS
 export function neverSent(error: unknown, depth = 0): boolean {
   if (typeof error !== "object" || error === null || depth > 8) return false;
   if (error instanceof OAuthTransportError) return error.notSent;
-  const { syscall, code, errors, cause } = error as { syscall?: unknown; code?: unknown; errors?: unknown; cause?: unknown };
+  const { syscall, code, errors, cause } = error as {
+    syscall?: unknown;
+    code?: unknown;
+    errors?: unknown;
+    cause?: unknown;
+  };
   if (syscall === "connect" || syscall === "getaddrinfo" || code === "UND_ERR_CONNECT_TIMEOUT") return true;
   // Happy eyeballs: an AggregateError of one failed connect per address.
   if (Array.isArray(errors) && errors.length > 0) return errors.every((e) => neverSent(e, depth + 1));

@@ -117,7 +117,10 @@ function read(node: SchemaNode, value: unknown, lenient: boolean): { value: unkn
     }
     case "integer":
     case "number": {
-      const number = lenient && node.numericString && typeof value === "string" && INTEGER_STRING.test(value) ? Number(value) : value;
+      const number =
+        lenient && node.numericString && typeof value === "string" && INTEGER_STRING.test(value)
+          ? Number(value)
+          : value;
       if (typeof number !== "number" || !Number.isFinite(number)) return undefined;
       if (node.type === "integer" && !Number.isSafeInteger(number)) return undefined;
       if (node.minimum !== undefined && number < node.minimum) return undefined;
@@ -180,7 +183,8 @@ function chooseAlternative(node: SchemaNode, value: JsonObject): SchemaNode {
   const by = discriminator(options);
   if (by !== undefined) {
     const chosen = options.find((o) => o.properties![by]!.const === value[by]);
-    if (chosen === undefined) throw argumentError(`${by} must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
+    if (chosen === undefined)
+      throw argumentError(`${by} must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
     return chosen;
   }
   let best = options[0]!;
@@ -203,7 +207,8 @@ function requestProblem(option: SchemaNode, body: JsonObject, what: string): str
     if (!read(field, value, false)) return `${key} must be ${expected(field)}`;
   }
   for (const key of option.required ?? []) {
-    if (body[key] === undefined && !properties[key]?.clientAuthentication) return `${key} is required: it must be ${expected(properties[key] ?? {})}`;
+    if (body[key] === undefined && !properties[key]?.clientAuthentication)
+      return `${key} is required: it must be ${expected(properties[key] ?? {})}`;
   }
   return undefined;
 }
@@ -258,7 +263,12 @@ export function checkValue(node: SchemaNode, value: unknown, name: string): void
  * @param where - what the body is, for messages.
  * @returns the body, read as the schema says.
  */
-export function checkAnswer(node: SchemaNode, body: JsonObject, fail: (message: string) => never, where = "response body"): JsonObject {
+export function checkAnswer(
+  node: SchemaNode,
+  body: JsonObject,
+  fail: (message: string) => never,
+  where = "response body",
+): JsonObject {
   const options = alternatives(node);
   const by = discriminator(options);
   let schema = options[0]!;

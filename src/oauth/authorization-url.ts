@@ -42,11 +42,15 @@ export function buildAuthorizationUrl(params: AuthorizationUrlParams): string {
   } catch {
     throw argumentError("authorizationEndpoint must be an absolute URL");
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw argumentError("authorizationEndpoint must be an http or https URL");
-  if (typeof params.clientId !== "string" || params.clientId === "") throw argumentError("clientId must be a non-empty string");
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw argumentError("authorizationEndpoint must be an http or https URL");
+  if (typeof params.clientId !== "string" || params.clientId === "")
+    throw argumentError("clientId must be a non-empty string");
   const scope = Array.isArray(params.scope) ? params.scope.join(" ") : params.scope;
-  if (scope !== undefined && (typeof scope !== "string" || scope === "")) throw argumentError("scope must be a non-empty string or list");
-  if (params.redirectUri !== undefined && !URL.canParse(params.redirectUri)) throw argumentError("redirectUri must be an absolute URI");
+  if (scope !== undefined && (typeof scope !== "string" || scope === ""))
+    throw argumentError("scope must be a non-empty string or list");
+  if (params.redirectUri !== undefined && !URL.canParse(params.redirectUri))
+    throw argumentError("redirectUri must be an absolute URI");
   if (params.codeChallenge !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.codeChallenge)) {
     throw argumentError("codeChallenge must be a base64url S256 challenge (43 characters)");
   }

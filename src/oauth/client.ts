@@ -86,7 +86,10 @@ export interface OAuthClient<F extends RequestFormat = "form"> {
    *
    * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.5
    */
-  exchangeAuthorizationCode(params: GrantParams<"authorization_code", F>, options?: CallOptions): Promise<TokenResponse>;
+  exchangeAuthorizationCode(
+    params: GrantParams<"authorization_code", F>,
+    options?: CallOptions,
+  ): Promise<TokenResponse>;
   /**
    * Refreshes an access token. When the answer carries a new `refresh_token`, the old one is spent: store the
    * new one. When it carries none, keep the old one.
@@ -120,7 +123,9 @@ export interface OAuthClient<F extends RequestFormat = "form"> {
  *
  * @see {@link ProviderAdapter}
  */
-export type ClientWith<F extends RequestFormat, M extends object> = object extends M ? OAuthClient<F> : OAuthClient<F> & M;
+export type ClientWith<F extends RequestFormat, M extends object> = object extends M
+  ? OAuthClient<F>
+  : OAuthClient<F> & M;
 
 const MEDIA_TYPES = { form: "application/x-www-form-urlencoded", json: "application/json" } as const;
 
@@ -151,7 +156,9 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
   // configured one where the spec has the client authenticate.
   const authentications = new Map<OperationId, ClientAuthentication>();
   for (const id of Object.keys(operations) as OperationId[]) {
-    const chosen = provider?.authentication?.(id, { clientId, clientSecret }) ?? ("clientAuthentication" in operations[id] ? auth : undefined);
+    const chosen =
+      provider?.authentication?.(id, { clientId, clientSecret }) ??
+      ("clientAuthentication" in operations[id] ? auth : undefined);
     if (chosen) authentications.set(id, chosen);
   }
   const core = createRequestCore({
@@ -171,7 +178,11 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
     allowedScopes: options.allowedScopes ? new Set(options.allowedScopes) : undefined,
     tokenTypes: options.allowedTokenTypes ?? ["bearer"],
     errorReaders: provider?.errorReaders ?? [],
-    secrets: withEncoded([clientSecret, ...[...authentications.values()].flatMap((a) => a.secrets), ...secretsOfHeaders(options.headers)]),
+    secrets: withEncoded([
+      clientSecret,
+      ...[...authentications.values()].flatMap((a) => a.secrets),
+      ...secretsOfHeaders(options.headers),
+    ]),
   };
   // async, so that a bad argument rejects like every other call instead of throwing synchronously.
   const token = async (request: unknown, call: CallOptions | undefined) => {

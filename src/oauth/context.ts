@@ -28,9 +28,17 @@ export interface ClientContext {
 }
 
 /** The request body of a POST path for a content type, as the spec declares it. */
-export type RequestBody<P extends keyof paths, M extends MediaType> = paths[P] extends { post: { requestBody?: { content: infer C } } } ? C[M & keyof C] : never;
+export type RequestBody<P extends keyof paths, M extends MediaType> = paths[P] extends {
+  post: { requestBody?: { content: infer C } };
+}
+  ? C[M & keyof C]
+  : never;
 /** The JSON answer of a POST path's 200, as the spec declares it. */
-export type JsonAnswer<P extends keyof paths> = paths[P] extends { post: { responses: { 200: { content: { "application/json": infer A } } } } } ? A : never;
+export type JsonAnswer<P extends keyof paths> = paths[P] extends {
+  post: { responses: { 200: { content: { "application/json": infer A } } } };
+}
+  ? A
+  : never;
 
 /**
  * The request body content types the client sends.
@@ -45,7 +53,10 @@ type JsonObject = Record<string, unknown>;
  * The body schema of an operation for the client's content type, or the operation's own when it has only
  * one (introspection is always a form).
  */
-export function bodySchema<T>(bodies: Partial<Record<MediaType, T>>, mediaType: MediaType): { schema: T; mediaType: MediaType } {
+export function bodySchema<T>(
+  bodies: Partial<Record<MediaType, T>>,
+  mediaType: MediaType,
+): { schema: T; mediaType: MediaType } {
   const chosen = bodies[mediaType] !== undefined ? mediaType : (Object.keys(bodies)[0] as MediaType);
   return { schema: bodies[chosen]!, mediaType: chosen };
 }
@@ -61,13 +72,18 @@ export function callHeaders(call: CallOptions | undefined, mediaType?: MediaType
  *
  * @throws {TypeError} when a parameter is not a string or names such a field.
  */
-export function withExtraParams(body: JsonObject, call: CallOptions | undefined, declared: readonly string[]): JsonObject {
+export function withExtraParams(
+  body: JsonObject,
+  call: CallOptions | undefined,
+  declared: readonly string[],
+): JsonObject {
   const extra = call?.extraParams;
   if (extra === undefined) return body;
   checkObject(extra, "options.extraParams");
   for (const [name, value] of Object.entries(extra)) {
     if (typeof value !== "string") throw argumentError(`options.extraParams.${name} must be a string`);
-    if (name in body || declared.includes(name)) throw argumentError(`options.extraParams.${name} is a field of the request: pass it in the request itself`);
+    if (name in body || declared.includes(name))
+      throw argumentError(`options.extraParams.${name} is a field of the request: pass it in the request itself`);
   }
   return { ...body, ...extra };
 }
@@ -76,7 +92,12 @@ export function withExtraParams(body: JsonObject, call: CallOptions | undefined,
  * Validates an answer with a process step; an error is stripped of any secret of the request the server
  * quoted back, and a result that quotes one prints it as `[REDACTED]`.
  */
-export function settle<T>(context: ClientContext, process: (answer: RawAnswer) => T, answer: RawAnswer, sent: JsonObject | undefined): T {
+export function settle<T>(
+  context: ClientContext,
+  process: (answer: RawAnswer) => T,
+  answer: RawAnswer,
+  sent: JsonObject | undefined,
+): T {
   const secrets = [...context.secrets, ...secretsOfFields(sent)];
   let result: T;
   try {

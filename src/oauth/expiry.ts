@@ -75,7 +75,11 @@ export function computeExpiresAtMs(answer: LifetimeFields, sentAtMs: number): nu
  * @param windowMs - how long before expiry to refresh.
  * @returns the refresh time in epoch milliseconds; `Infinity` when the lifetime is unknown.
  */
-export function computeRefreshAtMs(expiresAtMs: number | undefined, obtainedAtMs: number | undefined, windowMs: number): number {
+export function computeRefreshAtMs(
+  expiresAtMs: number | undefined,
+  obtainedAtMs: number | undefined,
+  windowMs: number,
+): number {
   if (expiresAtMs === undefined) return Infinity;
   const lifetime = obtainedAtMs === undefined ? Infinity : Math.max(0, expiresAtMs - obtainedAtMs);
   return expiresAtMs - Math.min(windowMs, lifetime / 2);

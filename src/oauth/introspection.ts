@@ -3,7 +3,16 @@ import { jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { checkRequest } from "../core/validate";
-import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
+import {
+  bodySchema,
+  callHeaders,
+  settle,
+  withExtraParams,
+  type ClientContext,
+  type JsonAnswer,
+  type MediaType,
+  type RequestBody,
+} from "./context";
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -12,7 +21,10 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
  */
-export type IntrospectTokenParams = DistributiveOmit<RequestBody<"/oauth2/introspect", "application/x-www-form-urlencoded">, "client_id" | "client_secret">;
+export type IntrospectTokenParams = DistributiveOmit<
+  RequestBody<"/oauth2/introspect", "application/x-www-form-urlencoded">,
+  "client_id" | "client_secret"
+>;
 
 /**
  * An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`.
@@ -33,7 +45,11 @@ export type IntrospectionResponse = JsonAnswer<"/oauth2/introspect">;
  * @throws {OAuthResponseError} when the answer breaks the contract.
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2
  */
-export async function introspectionRequest(context: ClientContext, params: unknown, call?: CallOptions): Promise<IntrospectionResponse> {
+export async function introspectionRequest(
+  context: ClientContext,
+  params: unknown,
+  call?: CallOptions,
+): Promise<IntrospectionResponse> {
   const { schema: node, mediaType } = bodySchema(introspectTokenRequest, context.mediaType);
   const { body: checked, schema } = checkRequest(node, params, "the introspect request");
   const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
@@ -43,7 +59,12 @@ export async function introspectionRequest(context: ClientContext, params: unkno
     body: body as RequestBody<"/oauth2/introspect", MediaType>,
     headers: callHeaders(call, mediaType),
   });
-  return settle(context, (answer) => processIntrospectionResponse(answer, { errorReaders: context.errorReaders }), core.answer(result), body);
+  return settle(
+    context,
+    (answer) => processIntrospectionResponse(answer, { errorReaders: context.errorReaders }),
+    core.answer(result),
+    body,
+  );
 }
 
 /**

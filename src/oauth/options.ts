@@ -9,7 +9,9 @@ import type { OAuthClientOptions } from "./client";
 
 const RETRY_KEYS: readonly string[] = ["maxAttempts", "maxElapsedMs", "baseDelayMs", "maxDelayMs"];
 /** The names the `endpoints` option takes: the spec's `x-endpoint` of each operation. */
-const ENDPOINT_NAMES: readonly string[] = Object.values(operations).flatMap((op) => ("endpoint" in op ? [op.endpoint] : []));
+const ENDPOINT_NAMES: readonly string[] = Object.values(operations).flatMap((op) =>
+  "endpoint" in op ? [op.endpoint] : [],
+);
 
 /**
  * Refuses a plain `http:` URL to a host that is not loopback, unless allowed.
@@ -18,16 +20,23 @@ const ENDPOINT_NAMES: readonly string[] = Object.values(operations).flatMap((op)
  */
 export function checkTransport(url: URL, name: string, allowInsecureHttp: boolean): void {
   if (url.protocol === "http:" && !allowInsecureHttp && !isLoopback(url.hostname)) {
-    throw argumentError(`${name} must be an https URL: plain http is allowed only for loopback hosts, or with options.allowInsecureHttp`);
+    throw argumentError(
+      `${name} must be an https URL: plain http is allowed only for loopback hosts, or with options.allowInsecureHttp`,
+    );
   }
 }
 
 function checkRetry(retry: unknown, name: string): void {
   if (retry === undefined || retry === false) return;
   if (!isPlainObject(retry)) throw argumentError(`${name} must be an object or false`);
-  for (const key of Object.keys(retry)) if (!RETRY_KEYS.includes(key)) throw argumentError(`${name}.${key} is not a retry option (${RETRY_KEYS.join(", ")})`);
+  for (const key of Object.keys(retry))
+    if (!RETRY_KEYS.includes(key))
+      throw argumentError(`${name}.${key} is not a retry option (${RETRY_KEYS.join(", ")})`);
   const { maxAttempts, maxElapsedMs, baseDelayMs, maxDelayMs } = retry;
-  if (maxAttempts !== undefined && (typeof maxAttempts !== "number" || !Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100)) {
+  if (
+    maxAttempts !== undefined &&
+    (typeof maxAttempts !== "number" || !Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 100)
+  ) {
     throw argumentError(`${name}.maxAttempts must be an integer from 1 to 100`);
   }
   for (const [key, value] of [
@@ -56,7 +65,11 @@ function checkHeaders(headers: unknown, name: string): void {
 
 function checkStringList(value: unknown, name: string, what: string, noSpaces = false): void {
   if (value === undefined) return;
-  if (!Array.isArray(value) || value.length === 0 || value.some((x) => typeof x !== "string" || x === "" || (noSpaces && /\s/.test(x)))) {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.some((x) => typeof x !== "string" || x === "" || (noSpaces && /\s/.test(x)))
+  ) {
     throw argumentError(`${name} must be a non-empty array of ${what}`);
   }
 }
@@ -75,8 +88,10 @@ export function checkOptions(options: OAuthClientOptions): void {
   } catch {
     throw argumentError("options.baseUrl must be an absolute URL");
   }
-  if (base.protocol !== "https:" && base.protocol !== "http:") throw argumentError("options.baseUrl must be an http or https URL");
-  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== "boolean") throw argumentError("options.allowInsecureHttp must be a boolean");
+  if (base.protocol !== "https:" && base.protocol !== "http:")
+    throw argumentError("options.baseUrl must be an http or https URL");
+  if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== "boolean")
+    throw argumentError("options.allowInsecureHttp must be a boolean");
   const insecure = options.allowInsecureHttp === true;
   checkTransport(base, "options.baseUrl", insecure);
   checkPositive(options.timeoutMs, "options.timeoutMs", true);
@@ -87,23 +102,33 @@ export function checkOptions(options: OAuthClientOptions): void {
   if (options.clientId !== undefined) checkNonEmptyString(options.clientId, "options.clientId");
   if (options.clientSecret !== undefined) checkNonEmptyString(options.clientSecret, "options.clientSecret");
   const auth = options.clientAuthentication;
-  if (auth !== undefined && !isClientAuthenticationMethod(auth) && !(isPlainObject(auth) && typeof auth.apply === "function")) {
-    throw argumentError(`options.clientAuthentication must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")}, or a client authentication strategy`);
+  if (
+    auth !== undefined &&
+    !isClientAuthenticationMethod(auth) &&
+    !(isPlainObject(auth) && typeof auth.apply === "function")
+  ) {
+    throw argumentError(
+      `options.clientAuthentication must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")}, or a client authentication strategy`,
+    );
   }
   if (options.requestFormat !== undefined && options.requestFormat !== "form" && options.requestFormat !== "json") {
     throw argumentError('options.requestFormat must be "form" or "json"');
   }
-  if (options.fetch !== undefined && typeof options.fetch !== "function") throw argumentError("options.fetch must be a function");
+  if (options.fetch !== undefined && typeof options.fetch !== "function")
+    throw argumentError("options.fetch must be a function");
   checkHeaders(options.headers, "options.headers");
   if (options.endpoints !== undefined) {
     checkObject(options.endpoints, "options.endpoints");
     for (const [name, value] of Object.entries(options.endpoints)) {
-      if (!ENDPOINT_NAMES.includes(name)) throw argumentError(`options.endpoints.${name} is not an endpoint (${ENDPOINT_NAMES.join(", ")})`);
+      if (!ENDPOINT_NAMES.includes(name))
+        throw argumentError(`options.endpoints.${name} is not an endpoint (${ENDPOINT_NAMES.join(", ")})`);
       if (value === undefined) continue;
       checkNonEmptyString(value, `options.endpoints.${name}`);
       const url = !value.startsWith("/") && URL.canParse(value) ? new URL(value) : undefined;
       if (!value.startsWith("/") && url?.protocol !== "http:" && url?.protocol !== "https:") {
-        throw argumentError(`options.endpoints.${name} must be a path starting with "/" or an absolute http or https URL`);
+        throw argumentError(
+          `options.endpoints.${name} must be a path starting with "/" or an absolute http or https URL`,
+        );
       }
       if (url) checkTransport(url, `options.endpoints.${name}`, insecure);
     }
@@ -118,7 +143,8 @@ export function checkOptions(options: OAuthClientOptions): void {
 export function checkCallOptions(options: CallOptions | undefined): void {
   if (options === undefined) return;
   checkObject(options, "call options");
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw argumentError("options.signal must be an AbortSignal");
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal))
+    throw argumentError("options.signal must be an AbortSignal");
   checkHeaders(options.headers, "options.headers");
   checkPositive(options.timeoutMs, "options.timeoutMs", true);
   checkRetry(options.retry, "options.retry");

@@ -39,7 +39,8 @@ function base64url(bytes: Uint8Array): string {
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.1
  */
 export function randomUrlSafeString(byteLength = 32): string {
-  if (!Number.isInteger(byteLength) || byteLength < 16 || byteLength > 96) throw argumentError("byteLength must be an integer from 16 to 96");
+  if (!Number.isInteger(byteLength) || byteLength < 16 || byteLength > 96)
+    throw argumentError("byteLength must be an integer from 16 to 96");
   return base64url(crypto.getRandomValues(new Uint8Array(byteLength)));
 }
 

@@ -3,7 +3,15 @@ import { operations, revokeTokenRequest } from "../../generated/spec";
 import { checkStatus, errorInSuccess, type ProcessOptions } from "../core/answers";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { checkRequest } from "../core/validate";
-import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext, type MediaType, type RequestBody } from "./context";
+import {
+  bodySchema,
+  callHeaders,
+  settle,
+  withExtraParams,
+  type ClientContext,
+  type MediaType,
+  type RequestBody,
+} from "./context";
 import type { RequestFormat } from "./token";
 
 type Schemas = components["schemas"];
@@ -40,7 +48,12 @@ export async function revocationRequest(context: ClientContext, params: unknown,
     body: body as RequestBody<"/oauth2/revoke", MediaType>,
     headers: callHeaders(call, mediaType),
   });
-  settle(context, (answer) => processRevocationResponse(answer, { errorReaders: context.errorReaders }), core.answer(result), body);
+  settle(
+    context,
+    (answer) => processRevocationResponse(answer, { errorReaders: context.errorReaders }),
+    core.answer(result),
+    body,
+  );
 }
 
 /**

@@ -5,7 +5,16 @@ import { hideSecrets, redactError } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { OAuthResponseError } from "../core/errors";
 import { argumentError, checkRequest } from "../core/validate";
-import { bodySchema, callHeaders, settle, withExtraParams, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
+import {
+  bodySchema,
+  callHeaders,
+  settle,
+  withExtraParams,
+  type ClientContext,
+  type JsonAnswer,
+  type MediaType,
+  type RequestBody,
+} from "./context";
 
 type Schemas = components["schemas"];
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -25,13 +34,19 @@ export type RequestFormat = "form" | "json";
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
-export type TokenRequest<F extends RequestFormat = "form"> = DistributiveOmit<F extends "json" ? Schemas["TokenRequestJson"] : Schemas["TokenRequest"], ClientFields>;
+export type TokenRequest<F extends RequestFormat = "form"> = DistributiveOmit<
+  F extends "json" ? Schemas["TokenRequestJson"] : Schemas["TokenRequest"],
+  ClientFields
+>;
 /**
  * The fields of one grant, without `grant_type`, as its helper method takes them.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4
  */
-export type GrantParams<G extends string, F extends RequestFormat = "form"> = DistributiveOmit<Extract<TokenRequest<F>, { grant_type: G }>, "grant_type">;
+export type GrantParams<G extends string, F extends RequestFormat = "form"> = DistributiveOmit<
+  Extract<TokenRequest<F>, { grant_type: G }>,
+  "grant_type"
+>;
 
 /**
  * A token answer (RFC 6749 §5.1), as the spec declares it.
@@ -84,7 +99,11 @@ function checkScopes(body: Record<string, unknown>, allowed: ReadonlySet<string>
  * @throws {OAuthTransportError} when no complete answer arrived in time.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
  */
-export async function tokenRequest(context: ClientContext, request: unknown, call?: CallOptions): Promise<TokenResponse> {
+export async function tokenRequest(
+  context: ClientContext,
+  request: unknown,
+  call?: CallOptions,
+): Promise<TokenResponse> {
   const { schema: node, mediaType } = bodySchema(obtainTokenRequest, context.mediaType);
   const { body: checked, schema } = checkRequest(node, request, "the token request");
   checkScopes(checked, context.allowedScopes);
@@ -126,7 +145,11 @@ export function processTokenResponse(answer: RawAnswer, options?: ProcessTokenOp
  * @throws {OAuthResponseError} naming the allowed types.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-7.1
  */
-export function checkTokenType(answer: RawAnswer, body: Record<string, unknown>, allowedTokenTypes: readonly string[] | undefined): void {
+export function checkTokenType(
+  answer: RawAnswer,
+  body: Record<string, unknown>,
+  allowedTokenTypes: readonly string[] | undefined,
+): void {
   const allowed = allowedTokenTypes ?? DEFAULT_TOKEN_TYPES;
   if (typeof body.token_type !== "string") return fail(answer, `response body "token_type" must be a non-empty string`);
   const type = body.token_type.toLowerCase();

@@ -1,7 +1,11 @@
 import type { components } from "../../generated/schema";
 import { getAuthorizationServerMetadataAnswer, operations } from "../../generated/spec";
 import { jsonAnswer } from "../core/answers";
-import { CLIENT_AUTHENTICATION_METHODS, isClientAuthenticationMethod, type ClientAuthenticationMethod } from "../core/auth";
+import {
+  CLIENT_AUTHENTICATION_METHODS,
+  isClientAuthenticationMethod,
+  type ClientAuthenticationMethod,
+} from "../core/auth";
 import { OAuthResponseError } from "../core/errors";
 import { createRequestCore } from "../core/request";
 import { isLoopback } from "../core/transport";
@@ -60,10 +64,15 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
     throw argumentError("issuer must be an http or https URL without query or fragment");
   }
   if (url.protocol === "http:" && !isLoopback(url.hostname) && options.allowInsecureHttp !== true) {
-    throw argumentError("issuer must use https: (plain http is allowed for loopback addresses, or with allowInsecureHttp)");
+    throw argumentError(
+      "issuer must use https: (plain http is allowed for loopback addresses, or with allowInsecureHttp)",
+    );
   }
   checkPositive(options.timeoutMs, "timeoutMs", true);
-  if (options.maxResponseBytes !== undefined && !(Number.isInteger(options.maxResponseBytes) && options.maxResponseBytes > 0)) {
+  if (
+    options.maxResponseBytes !== undefined &&
+    !(Number.isInteger(options.maxResponseBytes) && options.maxResponseBytes > 0)
+  ) {
     throw argumentError("maxResponseBytes must be a positive integer");
   }
   const issuerPath = url.pathname.replace(/\/+$/, "");
@@ -93,11 +102,18 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
     const answer = core.answer(result);
     tried.push(`${path} (HTTP ${answer.response.status})`);
     if (answer.response.status === 404) continue;
-    if (!answer.response.ok) throw new OAuthResponseError(`metadata request ${path} answered HTTP ${answer.response.status}`, answer.response.status, { response: answer.response });
+    if (!answer.response.ok)
+      throw new OAuthResponseError(
+        `metadata request ${path} answered HTTP ${answer.response.status}`,
+        answer.response.status,
+        { response: answer.response },
+      );
     // Both documents have the spec's one metadata schema.
     const metadata = jsonAnswer(answer, getAuthorizationServerMetadataAnswer) as AuthorizationServerMetadata;
     if (metadata.issuer !== issuer && metadata.issuer !== issuer.replace(/\/+$/, "")) {
-      throw new OAuthResponseError(`metadata "issuer" must equal ${JSON.stringify(issuer)}`, answer.response.status, { response: answer.response });
+      throw new OAuthResponseError(`metadata "issuer" must equal ${JSON.stringify(issuer)}`, answer.response.status, {
+        response: answer.response,
+      });
     }
     return metadata;
   }
@@ -140,7 +156,10 @@ type MetadataFields = Record<string, unknown>;
  * @throws {TypeError} when the server has no token endpoint, or its token endpoint does not support the method.
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
  */
-export function metadataPreset(metadata: AuthorizationServerMetadata, options: MetadataPresetOptions): OAuthClientOptions<"form"> {
+export function metadataPreset(
+  metadata: AuthorizationServerMetadata,
+  options: MetadataPresetOptions,
+): OAuthClientOptions<"form"> {
   const fields = metadata as MetadataFields;
   if (!metadata.token_endpoint) throw argumentError("the server's metadata has no token_endpoint");
   const endpoints: Record<string, string> = {};
@@ -150,18 +169,24 @@ export function metadataPreset(metadata: AuthorizationServerMetadata, options: M
     const url = fields[`${op.metadataEndpoint}_endpoint`];
     if (typeof url !== "string") continue;
     endpoints[op.endpoint] = url;
-    const methods = fields[`${op.metadataEndpoint}_endpoint_auth_methods_supported`] ?? metadata.token_endpoint_auth_methods_supported;
+    const methods =
+      fields[`${op.metadataEndpoint}_endpoint_auth_methods_supported`] ??
+      metadata.token_endpoint_auth_methods_supported;
     lists.push((methods as string[] | undefined) ?? ["client_secret_basic"]);
   }
-  const tokenList = ((metadata.token_endpoint_auth_methods_supported as string[] | undefined) ?? ["client_secret_basic"]);
+  const tokenList = (metadata.token_endpoint_auth_methods_supported as string[] | undefined) ?? ["client_secret_basic"];
   let method: ClientAuthenticationMethod | undefined = options.clientAuthentication;
   if (method !== undefined && !isClientAuthenticationMethod(method)) {
     throw argumentError(`clientAuthentication must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")}`);
   }
   if (method === undefined && options.clientSecret === undefined) method = "none";
-  if (method === undefined) method = PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => tokenList.includes(m));
+  if (method === undefined)
+    method =
+      PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => tokenList.includes(m));
   if (!method || !tokenList.includes(method)) {
-    throw argumentError(`the token endpoint supports ${tokenList.join(", ")}; ${method ?? "none of client_secret_basic, client_secret_post"} is not one of them`);
+    throw argumentError(
+      `the token endpoint supports ${tokenList.join(", ")}; ${method ?? "none of client_secret_basic, client_secret_post"} is not one of them`,
+    );
   }
   return maskSecrets({
     baseUrl: metadata.issuer,

@@ -17,13 +17,20 @@ export interface TransportOptions {
 const INSPECT = Symbol.for("nodejs.util.inspect.custom");
 
 function printable(this: OAuthClientOptions<RequestFormat, object>): object {
-  const headers = this.headers && Object.fromEntries(Object.entries(this.headers).map(([k, v]) => [k, SECRET_HEADERS.includes(k.toLowerCase()) ? REDACTED : v]));
+  const headers =
+    this.headers &&
+    Object.fromEntries(
+      Object.entries(this.headers).map(([k, v]) => [k, SECRET_HEADERS.includes(k.toLowerCase()) ? REDACTED : v]),
+    );
   const { provider, clientAuthentication, ...rest } = this;
   return {
     ...rest,
     ...(this.clientSecret !== undefined && { clientSecret: REDACTED }),
     ...(headers && { headers }),
-    ...(clientAuthentication !== undefined && { clientAuthentication: typeof clientAuthentication === "string" ? clientAuthentication : clientAuthentication.method }),
+    ...(clientAuthentication !== undefined && {
+      clientAuthentication:
+        typeof clientAuthentication === "string" ? clientAuthentication : clientAuthentication.method,
+    }),
     ...(provider && { provider: provider.name }),
   };
 }
@@ -43,7 +50,10 @@ export function maskSecrets<T extends OAuthClientOptions<RequestFormat, object>>
 }
 
 /** A preset's fetch and headers, with the provider's own headers. */
-export function transportOptions(options: TransportOptions, headers: Record<string, string>): Pick<OAuthClientOptions, "fetch" | "headers"> {
+export function transportOptions(
+  options: TransportOptions,
+  headers: Record<string, string>,
+): Pick<OAuthClientOptions, "fetch" | "headers"> {
   const all = { ...options.headers, ...headers };
   return {
     ...(options.fetch && { fetch: options.fetch }),

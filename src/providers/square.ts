@@ -108,11 +108,15 @@ const readSquareError: ErrorReader = (body, status) => {
   const first = Array.isArray(body.errors) ? body.errors[0] : undefined;
   if (typeof first !== "object" || first === null) return undefined;
   const { code, detail } = first as Record<string, unknown>;
-  return { error: typeof code === "string" ? code : `http_${status}`, ...(typeof detail === "string" && { error_description: detail }) };
+  return {
+    error: typeof code === "string" ? code : `http_${status}`,
+    ...(typeof detail === "string" && { error_description: detail }),
+  };
 };
 
 /** Square's revocation answer `{"success": false}`: a refusal sent with status 200. */
-const readRevocationFailure: ErrorReader = (body) => (body.success === false ? { error: "revocation_failed" } : undefined);
+const readRevocationFailure: ErrorReader = (body) =>
+  body.success === false ? { error: "revocation_failed" } : undefined;
 
 /**
  * Square's `Authorization: Client <application secret>`, with the application ID in the body when `clientId`
@@ -123,7 +127,10 @@ function squareClientSecret(clientId: string | undefined, clientSecret: string |
     method: "square_client_secret",
     secrets: clientSecret === undefined ? [] : [clientSecret],
     apply({ headers, fields }) {
-      if (clientSecret === undefined) throw argumentError("options.clientSecret is required: Square authenticates this call with Authorization: Client <secret>");
+      if (clientSecret === undefined)
+        throw argumentError(
+          "options.clientSecret is required: Square authenticates this call with Authorization: Client <secret>",
+        );
       headers.set("Authorization", `Client ${clientSecret}`);
       if (fields && clientId !== undefined) fields.client_id = clientId;
     },
@@ -157,7 +164,9 @@ export function statusAsIntrospection(answer: RawAnswer): IntrospectionResponse 
  * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
  */
 export function processTokenStatusResponse(answer: RawAnswer): SquareTokenStatus {
-  return hideSecrets(jsonAnswer(answer, retrieveTokenStatusAnswer, { errorReaders: [readSquareError] }) as SquareTokenStatus);
+  return hideSecrets(
+    jsonAnswer(answer, retrieveTokenStatusAnswer, { errorReaders: [readSquareError] }) as SquareTokenStatus,
+  );
 }
 
 /**
@@ -199,8 +208,13 @@ function squareMethods(context: ClientContext): SquareMethods {
   return {
     async renewToken(params, call) {
       checkCallOptions(call);
-      const { body } = checkRequest<RenewTokenParams>(renewTokenRequest["application/json"], params, "the renew request");
-      if (context.clientId === undefined) throw argumentError("options.clientId is required: it is part of the renew path");
+      const { body } = checkRequest<RenewTokenParams>(
+        renewTokenRequest["application/json"],
+        params,
+        "the renew request",
+      );
+      if (context.clientId === undefined)
+        throw argumentError("options.clientId is required: it is part of the renew path");
       const result = await core.api.POST(operations.renewToken.path, {
         ...core.init(call),
         params: { path: { client_id: context.clientId } },
@@ -213,7 +227,8 @@ function squareMethods(context: ClientContext): SquareMethods {
       checkCallOptions(call);
       const params = paramsObject(input);
       checkNonEmptyString(params.access_token, "access_token");
-      for (const key of Object.keys(params)) if (key !== "access_token") throw argumentError(`${key} is not a field of the token status request`);
+      for (const key of Object.keys(params))
+        if (key !== "access_token") throw argumentError(`${key} is not a field of the token status request`);
       return settle(context, processTokenStatusResponse, await tokenStatus(params.access_token, call), params);
     },
     async introspectToken(input, call) {
@@ -241,7 +256,8 @@ export function squarePreset(options: SquarePresetOptions): OAuthClientOptions<"
   checkNonEmptyString(options.clientId, "clientId");
   if (options.clientSecret !== undefined) checkNonEmptyString(options.clientSecret, "clientSecret");
   const environment = options.environment ?? "production";
-  if (!Object.hasOwn(SQUARE_BASE_URLS, environment)) throw argumentError('environment must be "production" or "sandbox"');
+  if (!Object.hasOwn(SQUARE_BASE_URLS, environment))
+    throw argumentError('environment must be "production" or "sandbox"');
   if (options.squareVersion !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.squareVersion)) {
     throw argumentError("squareVersion must be a date such as 2025-08-20");
   }
@@ -253,6 +269,9 @@ export function squarePreset(options: SquarePresetOptions): OAuthClientOptions<"
     clientAuthentication: options.clientSecret !== undefined ? "client_secret_post" : "none",
     requestFormat: "json",
     provider: squareAdapter,
-    ...transportOptions(options, options.squareVersion !== undefined ? { "Square-Version": options.squareVersion } : {}),
+    ...transportOptions(
+      options,
+      options.squareVersion !== undefined ? { "Square-Version": options.squareVersion } : {},
+    ),
   });
 }

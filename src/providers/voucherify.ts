@@ -90,7 +90,10 @@ export interface VoucherifyPresetOptions extends TransportOptions {
 /** Voucherify's error object: `key` (or the status) as the code, `message` as the description. */
 const readVoucherifyError: ErrorReader = (body, status) => {
   if (typeof body.message !== "string" || typeof body.code !== "number") return undefined;
-  return { error: typeof body.key === "string" && body.key !== "" ? body.key : `http_${status}`, error_description: body.message };
+  return {
+    error: typeof body.key === "string" && body.key !== "" ? body.key : `http_${status}`,
+    error_description: body.message,
+  };
 };
 
 /**
@@ -117,7 +120,8 @@ export function voucherifyPreset(options: VoucherifyPresetOptions): OAuthClientO
   checkNonEmptyString(options.appId, "appId");
   checkNonEmptyString(options.appToken, "appToken");
   const cluster = options.cluster ?? "api";
-  if (!VOUCHERIFY_CLUSTERS.includes(cluster)) throw argumentError(`cluster must be one of ${VOUCHERIFY_CLUSTERS.join(", ")}`);
+  if (!VOUCHERIFY_CLUSTERS.includes(cluster))
+    throw argumentError(`cluster must be one of ${VOUCHERIFY_CLUSTERS.join(", ")}`);
   return maskSecrets({
     baseUrl: options.baseUrl ?? `https://${cluster}.voucherify.io`,
     // Voucherify identifies the application by its headers; no client_id or secret travels in the body.

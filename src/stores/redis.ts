@@ -130,8 +130,20 @@ export class TokenStoreUnavailableError extends OAuthClientError {
   readonly key: string;
   readonly reason: TokenStoreUnavailableReason;
 
-  constructor(fields: { operation: TokenStoreUnavailableError["operation"]; key: string; reason: TokenStoreUnavailableReason; detail: string }, options: { cause?: unknown } = {}) {
-    super("TokenStoreUnavailableError", `Token store unavailable: ${fields.operation} of token set "${fields.key}" failed (${fields.reason}): ${fields.detail}`, options);
+  constructor(
+    fields: {
+      operation: TokenStoreUnavailableError["operation"];
+      key: string;
+      reason: TokenStoreUnavailableReason;
+      detail: string;
+    },
+    options: { cause?: unknown } = {},
+  ) {
+    super(
+      "TokenStoreUnavailableError",
+      `Token store unavailable: ${fields.operation} of token set "${fields.key}" failed (${fields.reason}): ${fields.detail}`,
+      options,
+    );
     this.operation = fields.operation;
     this.key = fields.key;
     this.reason = fields.reason;
@@ -154,7 +166,10 @@ export class TokenStoreLockTimeoutError extends OAuthClientError {
   readonly waitedMs: number;
 
   constructor(key: string, waitedMs: number) {
-    super("TokenStoreLockTimeoutError", `Token set "${key}" is locked by another process: its lock was still held after ${waitedMs} ms`);
+    super(
+      "TokenStoreLockTimeoutError",
+      `Token set "${key}" is locked by another process: its lock was still held after ${waitedMs} ms`,
+    );
     this.key = key;
     this.waitedMs = waitedMs;
   }
@@ -180,7 +195,10 @@ export class TokenStoreLockLostError extends OAuthClientError {
   readonly key: string;
 
   constructor(key: string, operation: TokenStoreLockLostError["operation"]) {
-    super("TokenStoreLockLostError", `Token set "${key}" lost its lock while its holder worked (it expired or was removed)${operation === "renew" ? "" : `: the ${operation} was not done`}`);
+    super(
+      "TokenStoreLockLostError",
+      `Token set "${key}" lost its lock while its holder worked (it expired or was removed)${operation === "renew" ? "" : `: the ${operation} was not done`}`,
+    );
     this.key = key;
     this.operation = operation;
   }
@@ -199,9 +217,11 @@ const REDIS_RETRY_AFTER_MS = 1_000;
 const SEEN_SWEEP_INTERVAL_MS = 60_000;
 
 /** Deletes KEYS[1] when it holds ARGV[1]: a lock released by its owner only; a deletion replayed only on the record deleted. */
-const COMPARE_AND_DELETE = 'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0';
+const COMPARE_AND_DELETE =
+  'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0';
 /** Extends the lock KEYS[1] to ARGV[2] ms when ARGV[1] still owns it. */
-const RENEW = 'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0';
+const RENEW =
+  'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0';
 /**
  * While ARGV[1] owns the lock KEYS[1], writes record ARGV[2] to KEYS[2] (TTL ARGV[3] ms or none), or deletes
  * KEYS[2] when ARGV[2] is empty; returns 0 without writing when the lock is lost.
@@ -229,16 +249,21 @@ function checkOptions(options: RedisTokenStoreOptions): void {
   if (!isPlainObject(options.client) || typeof options.client.sendCommand !== "function") {
     throw argumentError("options.client must have a sendCommand method (a node-redis client, or an adapter)");
   }
-  if (options.prefix !== undefined && typeof options.prefix !== "string") throw argumentError("options.prefix must be a string");
+  if (options.prefix !== undefined && typeof options.prefix !== "string")
+    throw argumentError("options.prefix must be a string");
   for (const name of ["lockTtlMs", "lockWaitMs", "pollIntervalMs", "commandTimeoutMs"] as const) {
     const value = options[name];
     const ok = typeof value === "number" && Number.isFinite(value) && (name === "lockWaitMs" ? value >= 0 : value > 0);
-    if (value !== undefined && !ok) throw argumentError(`options.${name} must be a ${name === "lockWaitMs" ? "non-negative" : "positive"} finite number`);
+    if (value !== undefined && !ok)
+      throw argumentError(
+        `options.${name} must be a ${name === "lockWaitMs" ? "non-negative" : "positive"} finite number`,
+      );
   }
   if (options.onUnavailable !== undefined && options.onUnavailable !== "throw" && options.onUnavailable !== "memory") {
     throw argumentError('options.onUnavailable must be "throw" or "memory"');
   }
-  if (options.onError !== undefined && typeof options.onError !== "function") throw argumentError("options.onError must be a function");
+  if (options.onError !== undefined && typeof options.onError !== "function")
+    throw argumentError("options.onError must be a function");
 }
 
 const decoder = new TextDecoder();
@@ -252,7 +277,11 @@ function text(reply: unknown): string | undefined {
 
 /** An error reply from Redis, as node-redis (`ErrorReply`) or ioredis (`ReplyError`) raise it. */
 function isErrorReply(error: unknown, message: string): boolean {
-  for (let proto = Object.getPrototypeOf(error); proto !== null && proto !== undefined; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = Object.getPrototypeOf(error);
+    proto !== null && proto !== undefined;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
     if (name === "ErrorReply" || name === "ReplyError") return true;
   }
@@ -262,7 +291,8 @@ function isErrorReply(error: unknown, message: string): boolean {
 
 function unavailable(operation: Operation, key: string, error: unknown): TokenStoreUnavailableError {
   const original = error instanceof Error ? error : undefined;
-  const name = original === undefined ? typeof error : original.name !== "Error" ? original.name : original.constructor.name;
+  const name =
+    original === undefined ? typeof error : original.name !== "Error" ? original.name : original.constructor.name;
   const message = (original?.message ?? String(error)).split("\n", 1)[0]!.slice(0, 300);
   // A copy with the client's name, text and stack only: ioredis puts the command's arguments on its errors.
   const cause = new Error(message);
@@ -299,7 +329,8 @@ function sleep(ms: number): Promise<void> {
 function unref(timer: unknown): void {
   // A renewal timer must not keep a process alive on its own (Node); other runtimes have no unref.
   const handle = timer as { unref?: unknown } | null;
-  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function") (handle as { unref(): void }).unref();
+  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
+    (handle as { unref(): void }).unref();
 }
 
 /**
@@ -364,7 +395,14 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(new TokenStoreUnavailableError({ operation, key, reason: "timeout", detail: `no answer within ${commandTimeoutMs} ms` }));
+        reject(
+          new TokenStoreUnavailableError({
+            operation,
+            key,
+            reason: "timeout",
+            detail: `no answer within ${commandTimeoutMs} ms`,
+          }),
+        );
       }, commandTimeoutMs);
     });
     try {
@@ -408,7 +446,12 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       if (change.kind === "set") {
         const record = decode(key, change.raw);
         const px = ttlFor(record);
-        const args = [tokenKey(key), change.raw, String(record.obtained_at_ms ?? 0), px === undefined ? "" : String(px)];
+        const args = [
+          tokenKey(key),
+          change.raw,
+          String(record.obtained_at_ms ?? 0),
+          px === undefined ? "" : String(px),
+        ];
         written = Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args])) === 1;
         if (written) see(key, change.raw, record);
       } else if (change.raw !== undefined) {
@@ -458,7 +501,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       }
     } catch (error) {
       // A SET whose answer was lost may have taken the lock: free it, or it blocks the others until it expires.
-      if (error instanceof TokenStoreUnavailableError) run("unlock", key, ["EVAL", COMPARE_AND_DELETE, "1", lockKey(key), owner]).catch(() => {});
+      if (error instanceof TokenStoreUnavailableError)
+        run("unlock", key, ["EVAL", COMPARE_AND_DELETE, "1", lockKey(key), owner]).catch(() => {});
       throw error;
     }
   }
@@ -496,9 +540,19 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
    * a Redis Cluster refuses a script on two slots (CROSSSLOT), and there the write follows a renewal of the lock
    * that found it still held.
    */
-  async function write(operation: "set" | "delete", key: string, raw: string | undefined, px: number | undefined): Promise<void> {
+  async function write(
+    operation: "set" | "delete",
+    key: string,
+    raw: string | undefined,
+    px: number | undefined,
+  ): Promise<void> {
     const owner = holders.get(key)?.[0];
-    const plain = raw === undefined ? ["DEL", tokenKey(key)] : px === undefined ? ["SET", tokenKey(key), raw] : ["SET", tokenKey(key), raw, "PX", String(px)];
+    const plain =
+      raw === undefined
+        ? ["DEL", tokenKey(key)]
+        : px === undefined
+          ? ["SET", tokenKey(key), raw]
+          : ["SET", tokenKey(key), raw, "PX", String(px)];
     if (owner === undefined) {
       await run(operation, key, plain);
       return;
@@ -514,11 +568,19 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
         if (Number(await run(operation, key, ["EVAL", IF_OWNER_WRITE, "2", ...args])) === 1) return;
         throw lost();
       } catch (error) {
-        if (!(error instanceof TokenStoreUnavailableError && error.reason === "refused" && error.message.includes("CROSSSLOT"))) throw error;
+        if (
+          !(
+            error instanceof TokenStoreUnavailableError &&
+            error.reason === "refused" &&
+            error.message.includes("CROSSSLOT")
+          )
+        )
+          throw error;
         crossSlot = true;
       }
     }
-    if (Number(await run(operation, key, ["EVAL", RENEW, "1", lockKey(key), owner, String(lockTtlMs)])) !== 1) throw lost();
+    if (Number(await run(operation, key, ["EVAL", RENEW, "1", lockKey(key), owner, String(lockTtlMs)])) !== 1)
+      throw lost();
     await run(operation, key, plain);
   }
 

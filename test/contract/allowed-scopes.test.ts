@@ -28,15 +28,21 @@ describe("allowedScopes", () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe('scope "read,write" is comma-separated: separate scopes with spaces');
     // A comma after a space-separated scope is caught too.
-    await expect(client.clientCredentials({ scope: "read write,vouchers" })).rejects.toThrow(/"write,vouchers" is comma-separated/);
+    await expect(client.clientCredentials({ scope: "read write,vouchers" })).rejects.toThrow(
+      /"write,vouchers" is comma-separated/,
+    );
     expect(exchanges).toHaveLength(0);
   });
 
   test("an unknown scope is refused before sending, naming it and the allowed ones", async () => {
     const { fetch, exchanges } = recordingFetch();
     const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...credentials, allowedScopes });
-    await expect(client.clientCredentials({ scope: "read admin" })).rejects.toThrow('scope "admin" is not one of the server\'s scopes (read, write, vouchers)');
-    await expect(client.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scope: "Read" })).rejects.toThrow(/"Read" is not one/);
+    await expect(client.clientCredentials({ scope: "read admin" })).rejects.toThrow(
+      'scope "admin" is not one of the server\'s scopes (read, write, vouchers)',
+    );
+    await expect(client.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scope: "Read" })).rejects.toThrow(
+      /"Read" is not one/,
+    );
     await expect(client.obtainToken({ grant_type: "client_credentials", scope: "delete" })).rejects.toThrow(TypeError);
     expect(exchanges).toHaveLength(0);
   });
@@ -51,9 +57,9 @@ describe("allowedScopes", () => {
       requestFormat: "json",
       allowedScopes: ["MERCHANT_PROFILE_READ", "PAYMENTS_READ"],
     });
-    await expect(client.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scopes: ["PAYMENTS_READ", "PAYMENTS_WRITE"] })).rejects.toThrow(
-      /"PAYMENTS_WRITE" is not one/,
-    );
+    await expect(
+      client.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scopes: ["PAYMENTS_READ", "PAYMENTS_WRITE"] }),
+    ).rejects.toThrow(/"PAYMENTS_WRITE" is not one/);
     expect(exchanges).toHaveLength(0);
     await client.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scopes: ["PAYMENTS_READ"] });
     expect(exchanges.map((e) => [e.status, e.violations])).toEqual([[200, null]]);
@@ -69,7 +75,9 @@ describe("allowedScopes", () => {
 
   test("the option itself must be a non-empty list of scope names", () => {
     for (const bad of [[], ["read write"], [""], "read", [1]]) {
-      expect(() => createOAuthClient({ baseUrl: prismUrl, ...credentials, allowedScopes: bad as never })).toThrow(/options\.allowedScopes/);
+      expect(() => createOAuthClient({ baseUrl: prismUrl, ...credentials, allowedScopes: bad as never })).toThrow(
+        /options\.allowedScopes/,
+      );
     }
   });
 });

@@ -24,18 +24,29 @@ describe("client.api: openapi-fetch typed by the spec, carrying the client's con
     expect(sent!.url).toBe(`${prismUrl}${operation("introspectToken").path}`);
     expect(sent!.requestHeaders.get("authorization")).toBe(BASIC);
     expect(sent!.requestHeaders.get("accept")).toBe("application/json");
-    expect(Object.fromEntries(new URLSearchParams(sent!.requestBody))).toStrictEqual({ token: "2YotnFZFEjr1zCsicMWpAA" });
+    expect(Object.fromEntries(new URLSearchParams(sent!.requestBody))).toStrictEqual({
+      token: "2YotnFZFEjr1zCsicMWpAA",
+    });
     expect(sent!.violations).toBeNull();
   });
 
   test("client_secret_post puts the credentials in the body, and the caller's body object is left as it was", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...credentials, clientAuthentication: "client_secret_post" });
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      ...credentials,
+      clientAuthentication: "client_secret_post",
+    });
     const body = { grant_type: "client_credentials" as const, scope: "read" };
     const { data } = await client.api.POST("/oauth2/token", { body, headers: { "Content-Type": FORM } });
     expect(data).toMatchObject({ access_token: expect.any(String) });
     expect(body).toStrictEqual({ grant_type: "client_credentials", scope: "read" });
-    expect(Object.fromEntries(new URLSearchParams(exchanges[0]!.requestBody))).toStrictEqual({ ...body, client_id: credentials.clientId, client_secret: credentials.clientSecret });
+    expect(Object.fromEntries(new URLSearchParams(exchanges[0]!.requestBody))).toStrictEqual({
+      ...body,
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+    });
     expect(exchanges[0]!.requestHeaders.get("authorization")).toBeNull();
     expect(exchanges[0]!.violations).toBeNull();
   });
@@ -53,16 +64,32 @@ describe("client.api: openapi-fetch typed by the spec, carrying the client's con
     expect(exchanges[0]!.violations).toBeNull();
 
     const { fetch: other, exchanges: moved } = recordingFetch();
-    const custom = createOAuthClient({ baseUrl: "https://auth.invalid", fetch: other, ...credentials, endpoints: { introspect: `${prismUrl}/oauth2/introspect` } });
-    await custom.api.POST("/oauth2/introspect", { body: { token: "2YotnFZFEjr1zCsicMWpAA" }, headers: { "Content-Type": FORM } });
+    const custom = createOAuthClient({
+      baseUrl: "https://auth.invalid",
+      fetch: other,
+      ...credentials,
+      endpoints: { introspect: `${prismUrl}/oauth2/introspect` },
+    });
+    await custom.api.POST("/oauth2/introspect", {
+      body: { token: "2YotnFZFEjr1zCsicMWpAA" },
+      headers: { "Content-Type": FORM },
+    });
     expect(moved[0]!.url).toBe(`${prismUrl}/oauth2/introspect`);
   });
 
   test("the client's time limit applies: a server that never answers ends in a typed time-out", async () => {
     const hanging: typeof fetch = (_input, init) =>
       new Promise((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal!.reason)));
-    const client = createOAuthClient({ baseUrl: prismUrl, fetch: hanging, ...credentials, timeoutMs: 50, retry: false });
-    const error = await client.api.POST("/oauth2/introspect", { body: { token: "t" }, headers: { "Content-Type": FORM } }).catch((e: unknown) => e);
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch: hanging,
+      ...credentials,
+      timeoutMs: 50,
+      retry: false,
+    });
+    const error = await client.api
+      .POST("/oauth2/introspect", { body: { token: "t" }, headers: { "Content-Type": FORM } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OAuthTransportError);
     expect(error).toMatchObject({ timedOut: true });
   });

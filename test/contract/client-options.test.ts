@@ -27,7 +27,9 @@ describe("endpoints", () => {
     // renewToken is Square's: a twin of the client with Square's adapter sends it.
     const square = createOAuthClient({ ...options, provider: squareAdapter });
     await expectAnswer(client.clientCredentials({ scope: "read" }), tokenAnswer);
-    await expect(square.renewToken({ access_token: "EAAAEO-access-token" })).resolves.toMatchObject({ token_type: "bearer" });
+    await expect(square.renewToken({ access_token: "EAAAEO-access-token" })).resolves.toMatchObject({
+      token_type: "bearer",
+    });
     await expect(client.revokeToken({ token: "tGzv3JOkF0XG5Qx2TlKWIA" })).resolves.toBeUndefined();
     await expect(client.introspectToken({ token: "2YotnFZFEjr1zCsicMWpAA" })).resolves.toMatchObject({ active: true });
     expect(exchanges.map((e) => e.url)).toEqual([
@@ -42,7 +44,12 @@ describe("endpoints", () => {
 
   test("an absolute URL keeps its query string", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: "https://auth.invalid", fetch, ...credentials, endpoints: { token: `${prismUrl}/oauth2/token?tenant=a` } });
+    const client = createOAuthClient({
+      baseUrl: "https://auth.invalid",
+      fetch,
+      ...credentials,
+      endpoints: { token: `${prismUrl}/oauth2/token?tenant=a` },
+    });
     await expectAnswer(client.clientCredentials(), tokenAnswer);
     expect(exchanges[0]!.url).toBe(`${prismUrl}/oauth2/token?tenant=a`);
     expect(exchanges[0]!.violations).toBeNull();
@@ -106,16 +113,25 @@ describe("headers", () => {
     }
     expect(exchanges.map((e) => e.requestHeaders.get("x-request-id"))).toEqual(["r-1", null, null, null]);
     // A per-call header replaces the default of the same name, whatever its case.
-    expect(exchanges.map((e) => e.requestHeaders.get("x-app-token"))).toEqual(["app-token", "app-token", "per-call-token", "app-token"]);
+    expect(exchanges.map((e) => e.requestHeaders.get("x-app-token"))).toEqual([
+      "app-token",
+      "app-token",
+      "per-call-token",
+      "app-token",
+    ]);
   });
 
   test("per-call headers cannot replace the client's content type or credentials", async () => {
     const { fetch, exchanges } = recordingFetch();
     const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...credentials });
-    await client.clientCredentials(undefined, { headers: { "Content-Type": "application/json", Authorization: "Bearer other" } });
+    await client.clientCredentials(undefined, {
+      headers: { "Content-Type": "application/json", Authorization: "Bearer other" },
+    });
     expect(exchanges[0]!.violations).toBeNull();
     expect(exchanges[0]!.requestHeaders.get("content-type")).toBe("application/x-www-form-urlencoded");
-    expect(exchanges[0]!.requestHeaders.get("authorization")).toBe("Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3");
+    expect(exchanges[0]!.requestHeaders.get("authorization")).toBe(
+      "Basic czZCaGRSa3F0Mzo3RmpmcDBaQnIxS3REUmJuZlZkbUl3",
+    );
   });
 
   test("asks for JSON unless the call asks otherwise", async () => {
@@ -205,7 +221,9 @@ describe("signal", () => {
 
   test("a time-out signal rejects with a TimeoutError", async () => {
     const client = createOAuthClient({ baseUrl: serverUrl, ...credentials });
-    await expect(client.clientCredentials(undefined, { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({ name: "TimeoutError" });
+    await expect(client.clientCredentials(undefined, { signal: AbortSignal.timeout(50) })).rejects.toMatchObject({
+      name: "TimeoutError",
+    });
   });
 
   test("a signal that is never aborted changes nothing", async () => {

@@ -1,7 +1,20 @@
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient, discover, metadataPreset, OAuthResponseError, type AuthorizationServerMetadata } from "../../src/index";
+import {
+  createOAuthClient,
+  discover,
+  metadataPreset,
+  OAuthResponseError,
+  type AuthorizationServerMetadata,
+} from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
-import { expectAnswer, operation, responseCases, TEST_CLIENT_ID, TEST_CLIENT_SECRET, type ResponseCase } from "../helpers/spec";
+import {
+  expectAnswer,
+  operation,
+  responseCases,
+  TEST_CLIENT_ID,
+  TEST_CLIENT_SECRET,
+  type ResponseCase,
+} from "../helpers/spec";
 
 const prismUrl = inject("prismUrl");
 const RFC8414 = operation("getAuthorizationServerMetadata").path;
@@ -45,7 +58,9 @@ describe("discover (getAuthorizationServerMetadata, getOpenIdConfiguration)", ()
   test(`RFC 8414 ${metadataAnswer(rfc8414Answers).title}: the metadata, from the first document`, async () => {
     const { fetch, exchanges } = viaPrism({ [RFC8414]: metadataAnswer(rfc8414Answers) });
     await expectAnswer(discover(ISSUER, { fetch }), metadataAnswer(rfc8414Answers));
-    expect(exchanges.map((e) => [e.method, new URL(e.url).pathname, e.status, e.violations])).toEqual([["GET", RFC8414, 200, null]]);
+    expect(exchanges.map((e) => [e.method, new URL(e.url).pathname, e.status, e.violations])).toEqual([
+      ["GET", RFC8414, 200, null],
+    ]);
   });
 
   test(`RFC 8414 ${notFound(rfc8414Answers).title}, then OpenID ${metadataAnswer(oidcAnswers).title}: falls back`, async () => {
@@ -97,18 +112,30 @@ describe("metadataPreset on the spec's metadata", () => {
       // The token endpoint takes basic, post and none; revocation and introspection take basic only.
       clientAuthentication: "client_secret_basic",
       requestFormat: "form",
-      endpoints: { token: metadata.token_endpoint, revoke: metadata.revocation_endpoint, introspect: metadata.introspection_endpoint },
+      endpoints: {
+        token: metadata.token_endpoint,
+        revoke: metadata.revocation_endpoint,
+        introspect: metadata.introspection_endpoint,
+      },
     });
   });
 
   test("a public client uses none; an explicit method is kept when the token endpoint supports it", () => {
     expect(metadataPreset(metadata, { clientId: TEST_CLIENT_ID }).clientAuthentication).toBe("none");
-    const post = metadataPreset(metadata, { clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, clientAuthentication: "client_secret_post" });
+    const post = metadataPreset(metadata, {
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_CLIENT_SECRET,
+      clientAuthentication: "client_secret_post",
+    });
     expect(post.clientAuthentication).toBe("client_secret_post");
     const basicOnly = { ...metadata, token_endpoint_auth_methods_supported: ["client_secret_basic"] };
-    expect(() => metadataPreset(basicOnly, { clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, clientAuthentication: "client_secret_post" })).toThrow(
-      /client_secret_post is not one of them/,
-    );
+    expect(() =>
+      metadataPreset(basicOnly, {
+        clientId: TEST_CLIENT_ID,
+        clientSecret: TEST_CLIENT_SECRET,
+        clientAuthentication: "client_secret_post",
+      }),
+    ).toThrow(/client_secret_post is not one of them/);
     expect(() => metadataPreset(basicOnly, { clientId: TEST_CLIENT_ID })).toThrow(/none is not one of them/);
   });
 
@@ -120,10 +147,14 @@ describe("metadataPreset on the spec's metadata", () => {
   test("the configured client speaks to every discovered endpoint with no violation", async () => {
     const { fetch, exchanges } = viaPrism();
     const discovered = await discover(ISSUER, { fetch });
-    const client = createOAuthClient(metadataPreset(discovered, { clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, fetch }));
+    const client = createOAuthClient(
+      metadataPreset(discovered, { clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, fetch }),
+    );
     const token = await client.clientCredentials({ scope: "read" });
     await expect(client.introspectToken({ token: token.access_token })).resolves.toMatchObject({ active: true });
-    await expect(client.revokeToken({ token: token.access_token, token_type_hint: "access_token" })).resolves.toBeUndefined();
+    await expect(
+      client.revokeToken({ token: token.access_token, token_type_hint: "access_token" }),
+    ).resolves.toBeUndefined();
     const basic = `Basic ${btoa(`${TEST_CLIENT_ID}:${TEST_CLIENT_SECRET}`)}`;
     expect(exchanges.map((e) => [e.method, new URL(e.url).pathname, e.status, e.violations])).toEqual([
       ["GET", RFC8414, 200, null],

@@ -1,7 +1,15 @@
 import { describe, expect, inject, test } from "vitest";
 import { createOAuthClient } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
-import { describeContract, callFor, expectAnswer, invoke, requestExamples, requestFormats, responseCases } from "../helpers/spec";
+import {
+  describeContract,
+  callFor,
+  expectAnswer,
+  invoke,
+  requestExamples,
+  requestFormats,
+  responseCases,
+} from "../helpers/spec";
 
 const prismUrl = inject("prismUrl");
 const examples = requestExamples("introspectToken");

@@ -1,7 +1,16 @@
 import { describe, expect, inject, test } from "vitest";
 import { createOAuthClient, type OAuthClient, type RequestFormat } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
-import { describeContract, callFor, expectAnswer, expectSent, parseBody, requestExamples, requestFormats, responseCases } from "../helpers/spec";
+import {
+  describeContract,
+  callFor,
+  expectAnswer,
+  expectSent,
+  parseBody,
+  requestExamples,
+  requestFormats,
+  responseCases,
+} from "../helpers/spec";
 
 const prismUrl = inject("prismUrl");
 const examples = requestExamples("obtainToken");
@@ -21,7 +30,10 @@ describe("obtainToken", () => {
 
 type GrantHelper = (client: OAuthClient<RequestFormat>, params: Record<string, unknown>) => Promise<unknown>;
 const GRANT_HELPERS: Record<string, [string, GrantHelper]> = {
-  authorization_code: ["exchangeAuthorizationCode", (client, params) => client.exchangeAuthorizationCode(params as never)],
+  authorization_code: [
+    "exchangeAuthorizationCode",
+    (client, params) => client.exchangeAuthorizationCode(params as never),
+  ],
   refresh_token: ["refreshToken", (client, params) => client.refreshToken(params as never)],
   client_credentials: ["clientCredentials", (client, params) => client.clientCredentials(params as never)],
 };
@@ -50,13 +62,31 @@ describe("grant helpers", () => {
   test("fields given as undefined do not travel, in either format", async () => {
     const { fetch, exchanges } = recordingFetch();
     const formClient = createOAuthClient({ baseUrl: prismUrl, fetch, clientId: "s6BhdRkqt3", clientSecret: "secret" });
-    const jsonClient = createOAuthClient({ baseUrl: prismUrl, fetch, clientId: "s6BhdRkqt3", clientSecret: "secret", requestFormat: "json" });
-    await expectAnswer(formClient.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scope: undefined }), answers[0]!);
-    await expectAnswer(jsonClient.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scope: undefined, scopes: undefined }), answers[0]!);
+    const jsonClient = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      clientId: "s6BhdRkqt3",
+      clientSecret: "secret",
+      requestFormat: "json",
+    });
+    await expectAnswer(
+      formClient.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scope: undefined }),
+      answers[0]!,
+    );
+    await expectAnswer(
+      jsonClient.refreshToken({ refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA", scope: undefined, scopes: undefined }),
+      answers[0]!,
+    );
     expect(exchanges.map((e) => e.violations)).toEqual([null, null]);
     expect(exchanges[0]!.requestBody).not.toContain("undefined");
-    expect(parseBody(exchanges[0]!.requestBody, "form")).toStrictEqual({ grant_type: "refresh_token", refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA" });
-    expect(JSON.parse(exchanges[1]!.requestBody)).toStrictEqual({ grant_type: "refresh_token", refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA" });
+    expect(parseBody(exchanges[0]!.requestBody, "form")).toStrictEqual({
+      grant_type: "refresh_token",
+      refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA",
+    });
+    expect(JSON.parse(exchanges[1]!.requestBody)).toStrictEqual({
+      grant_type: "refresh_token",
+      refresh_token: "tGzv3JOkF0XG5Qx2TlKWIA",
+    });
   });
 
   test("clientCredentials without params sends only the grant type", async () => {

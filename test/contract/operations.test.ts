@@ -21,7 +21,9 @@ describe("every operation of the spec has a contract test", () => {
 
   for (const operationId of operationIds()) {
     test(operationId, () => {
-      const covering = files.filter(({ source }) => source.includes(`responseCases("${operationId}")`)).map(({ name }) => name);
+      const covering = files
+        .filter(({ source }) => source.includes(`responseCases("${operationId}")`))
+        .map(({ name }) => name);
       expect(covering, `no file in test/contract walks responseCases("${operationId}")`).not.toEqual([]);
     });
   }

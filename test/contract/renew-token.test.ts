@@ -21,9 +21,22 @@ describe("renewToken", () => {
     const secret = "sq0csp-XrIp/W6+nLH5=Yja N5";
     const clientId = "sq0idp-wGVapF8sNt9PLrdj5znuKA";
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: prismUrl, fetch, clientId, clientSecret: secret, requestFormat: "json", provider: squareAdapter });
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      clientId,
+      clientSecret: secret,
+      requestFormat: "json",
+      provider: squareAdapter,
+    });
     // A form client with Square's adapter renews the same way: renewal is JSON whatever the request format.
-    const formClient = createOAuthClient({ baseUrl: prismUrl, fetch, clientId, clientSecret: secret, provider: squareAdapter });
+    const formClient = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      clientId,
+      clientSecret: secret,
+      provider: squareAdapter,
+    });
     const token = await client.renewToken({ access_token: "EAAAEO-access-token" });
     await formClient.renewToken({ access_token: "EAAAEO-access-token" });
     expect(token.access_token).toBe((answers[0]!.value as { access_token: string }).access_token);

@@ -1,5 +1,12 @@
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient, OAuthError, OAuthResponseError, squareAdapter, statusAsIntrospection, type IntrospectionResponse } from "../../src/index";
+import {
+  createOAuthClient,
+  OAuthError,
+  OAuthResponseError,
+  squareAdapter,
+  statusAsIntrospection,
+  type IntrospectionResponse,
+} from "../../src/index";
 import { recordingFetch, type Exchange } from "../helpers/recorder";
 import { expectAnswer, invoke, operation, responseCases, TEST_CLIENT_ID, TEST_CLIENT_SECRET } from "../helpers/spec";
 
@@ -64,7 +71,15 @@ describe("retrieveTokenStatus", () => {
     for (const answer of answers) {
       test(answer.title, async () => {
         const { fetch, exchanges } = recordingFetch();
-        await expectAnswer(invoke(squareClient(fetch), "retrieveTokenStatus", { access_token: ACCESS_TOKEN }, { headers: answer.requestHeaders }), answer);
+        await expectAnswer(
+          invoke(
+            squareClient(fetch),
+            "retrieveTokenStatus",
+            { access_token: ACCESS_TOKEN },
+            { headers: answer.requestHeaders },
+          ),
+          answer,
+        );
         expect(exchanges).toHaveLength(1);
         expect(exchanges[0]!.status).toBe(answer.status);
         expectStatusRequest(exchanges[0]!, ACCESS_TOKEN);
@@ -75,16 +90,29 @@ describe("retrieveTokenStatus", () => {
   test("a 401 is an OAuthError carrying Square's code and errors list", async () => {
     const { fetch } = recordingFetch();
     const error = await squareClient(fetch)
-      .retrieveTokenStatus({ access_token: ACCESS_TOKEN }, { headers: { Prefer: "code=401, example=square_access_token_revoked" } })
+      .retrieveTokenStatus(
+        { access_token: ACCESS_TOKEN },
+        { headers: { Prefer: "code=401, example=square_access_token_revoked" } },
+      )
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OAuthError);
-    expect(error).toMatchObject({ status: 401, error: "ACCESS_TOKEN_REVOKED", body: { errors: [{ category: "AUTHENTICATION_ERROR" }] } });
+    expect(error).toMatchObject({
+      status: 401,
+      error: "ACCESS_TOKEN_REVOKED",
+      body: { errors: [{ category: "AUTHENTICATION_ERROR" }] },
+    });
     expect(String((error as Error).message)).not.toContain(ACCESS_TOKEN);
   });
 
   test("a form client asks the same way: the operation has no body to encode", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: prismUrl, fetch, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, provider: squareAdapter });
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_CLIENT_SECRET,
+      provider: squareAdapter,
+    });
     await expectAnswer(client.retrieveTokenStatus({ access_token: ACCESS_TOKEN }), answers[0]!);
     expectStatusRequest(exchanges[0]!, ACCESS_TOKEN);
   });
@@ -93,7 +121,9 @@ describe("retrieveTokenStatus", () => {
     const { fetch, exchanges } = recordingFetch();
     const client = squareClient(fetch);
     await expect(client.retrieveTokenStatus({ access_token: "" })).rejects.toThrow(TypeError);
-    await expect(client.retrieveTokenStatus({ access_token: ACCESS_TOKEN, token: "x" } as never)).rejects.toThrow(/token is not a field/);
+    await expect(client.retrieveTokenStatus({ access_token: ACCESS_TOKEN, token: "x" } as never)).rejects.toThrow(
+      /token is not a field/,
+    );
     await expect(client.retrieveTokenStatus(undefined as never)).rejects.toThrow(TypeError);
     expect(exchanges).toHaveLength(0);
   });
@@ -101,15 +131,25 @@ describe("retrieveTokenStatus", () => {
 
 describe("introspectToken through retrieveTokenStatus (introspection: square_token_status)", () => {
   test("every 200 example has its expected introspection", () => {
-    expect(Object.keys(INTROSPECTION_OF).sort()).toEqual(answers.filter((a) => a.status === 200).map((a) => a.example).sort());
+    expect(Object.keys(INTROSPECTION_OF).sort()).toEqual(
+      answers
+        .filter((a) => a.status === 200)
+        .map((a) => a.example)
+        .sort(),
+    );
   });
 
   for (const answer of answers) {
     const title =
-      answer.status === 200 ? `${answer.example} maps to an active introspection` : `${answer.example} (401) maps to exactly { active: false }`;
+      answer.status === 200
+        ? `${answer.example} maps to an active introspection`
+        : `${answer.example} (401) maps to exactly { active: false }`;
     test(title, async () => {
       const { fetch, exchanges } = recordingFetch();
-      const result = await squareClient(fetch).introspectToken({ token: ACCESS_TOKEN }, { headers: answer.requestHeaders });
+      const result = await squareClient(fetch).introspectToken(
+        { token: ACCESS_TOKEN },
+        { headers: answer.requestHeaders },
+      );
       expect(result).toStrictEqual(answer.status === 200 ? INTROSPECTION_OF[answer.example!] : { active: false });
       expect(exchanges).toHaveLength(1);
       expect(exchanges[0]!.status).toBe(answer.status);
@@ -120,13 +160,20 @@ describe("introspectToken through retrieveTokenStatus (introspection: square_tok
 
   test("Voucherify's field name access_token works too", async () => {
     const { fetch, exchanges } = recordingFetch();
-    await expect(squareClient(fetch).introspectToken({ access_token: ACCESS_TOKEN })).resolves.toStrictEqual(INTROSPECTION_OF.square_status);
+    await expect(squareClient(fetch).introspectToken({ access_token: ACCESS_TOKEN })).resolves.toStrictEqual(
+      INTROSPECTION_OF.square_status,
+    );
     expectStatusRequest(exchanges[0]!, ACCESS_TOKEN);
   });
 
   test("the default rfc7662 method still posts to the introspection endpoint", async () => {
     const { fetch, exchanges } = recordingFetch();
-    const client = createOAuthClient({ baseUrl: prismUrl, fetch, clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET });
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch,
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_CLIENT_SECRET,
+    });
     await client.introspectToken({ token: ACCESS_TOKEN });
     expect(exchanges.map((e) => new URL(e.url).pathname)).toEqual([operation("introspectToken").path]);
     expect(exchanges[0]!.violations).toBeNull();
@@ -136,12 +183,17 @@ describe("introspectToken through retrieveTokenStatus (introspection: square_tok
 describe("statusAsIntrospection", () => {
   const json = (status: number, body: unknown) => {
     const text = JSON.stringify(body);
-    return { response: new Response(text, { status, headers: { "content-type": "application/json" } }), body: status < 300 ? text : body };
+    return {
+      response: new Response(text, { status, headers: { "content-type": "application/json" } }),
+      body: status < 300 ? text : body,
+    };
   };
 
   test("any refusal other than 401 is an error, not an inactive token", () => {
     const body = { errors: [{ category: "RATE_LIMIT_ERROR", code: "RATE_LIMITED" }] };
-    expect(() => statusAsIntrospection(json(429, body))).toThrow(expect.objectContaining({ status: 429, error: "RATE_LIMITED" }));
+    expect(() => statusAsIntrospection(json(429, body))).toThrow(
+      expect.objectContaining({ status: 429, error: "RATE_LIMITED" }),
+    );
     expect(() => statusAsIntrospection(json(429, body))).toThrow(OAuthError);
   });
 
@@ -151,7 +203,10 @@ describe("statusAsIntrospection", () => {
   });
 
   test.each([1798800000, "1798800000"])("expires_at as Unix seconds (%j) maps to that exp, never NaN", (expiresAt) => {
-    expect(statusAsIntrospection(json(200, { expires_at: expiresAt }))).toStrictEqual({ active: true, exp: 1798800000 });
+    expect(statusAsIntrospection(json(200, { expires_at: expiresAt }))).toStrictEqual({
+      active: true,
+      exp: 1798800000,
+    });
   });
 
   test("an empty status is an active token with nothing more known", () => {

@@ -31,7 +31,9 @@ describe("revokeToken", () => {
     await expect(client.revokeToken({ access_token: "EAAAEO-access-token" })).resolves.toBeUndefined();
     expect(exchanges).toHaveLength(1);
     expect(exchanges[0]!.violations).toBeNull();
-    expect(exchanges[0]!.requestHeaders.get("authorization")).toBe(`Basic ${btoa("s6BhdRkqt3:7Fjfp0ZBr1KtDRbnfVdmIw")}`);
+    expect(exchanges[0]!.requestHeaders.get("authorization")).toBe(
+      `Basic ${btoa("s6BhdRkqt3:7Fjfp0ZBr1KtDRbnfVdmIw")}`,
+    );
     expect(exchanges[0]!.requestHeaders.get("content-type")).toBe("application/json");
     expect(JSON.parse(exchanges[0]!.requestBody)).toStrictEqual({ access_token: "EAAAEO-access-token" });
   });
@@ -49,7 +51,9 @@ describe("revokeToken", () => {
         requestFormat: "json",
         provider: squareAdapter,
       });
-      await expect(client.revokeToken({ access_token: "EAAAEO-access-token", revoke_only_access_token: true })).resolves.toBeUndefined();
+      await expect(
+        client.revokeToken({ access_token: "EAAAEO-access-token", revoke_only_access_token: true }),
+      ).resolves.toBeUndefined();
     }
     expect(exchanges).toHaveLength(3);
     for (const exchange of exchanges) {

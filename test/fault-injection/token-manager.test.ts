@@ -2,7 +2,12 @@ import { afterAll, afterEach, beforeEach, describe, expect, test } from "vitest"
 import { createOAuthClient, OAuthError, OAuthResponseError, OAuthTransportError } from "../../src/index";
 import { createMemoryTokenStore } from "../../src/stores/memory";
 import type { TokenStore } from "../../src/stores/token-store";
-import { createTokenManager, type TokenFailedEvent, type TokenManager, type TokenRefreshedEvent } from "../../src/token-manager";
+import {
+  createTokenManager,
+  type TokenFailedEvent,
+  type TokenManager,
+  type TokenRefreshedEvent,
+} from "../../src/token-manager";
 import { createSecretCollector } from "../helpers/secrets";
 import { startTokenServer, type Failure, type TokenServer } from "../helpers/token-server";
 
@@ -43,7 +48,15 @@ const FAULTS: [string, Fault][] = [
 
 /** A seeded mix of the quick faults, for more rounds than the list above. */
 function mixedFaults(count: number, seed: number): [string, Fault][] {
-  const quick: Failure[] = ["reset", "drop", "server_error", "unavailable", "too_many_requests", "bad_gateway_html", "huge_body"];
+  const quick: Failure[] = [
+    "reset",
+    "drop",
+    "server_error",
+    "unavailable",
+    "too_many_requests",
+    "bad_gateway_html",
+    "huge_body",
+  ];
   let state = seed;
   const next = () => (state = (state * 1_103_515_245 + 12_345) % 2 ** 31);
   return Array.from({ length: count }, (_, i) => {
@@ -118,7 +131,10 @@ function hooks() {
 /** Asserts that a failed call failed with one of the client's typed errors, never "authorize again". */
 function expectTypedFailure(error: unknown): void {
   secrets.add(error);
-  expect([OAuthError, OAuthResponseError, OAuthTransportError].some((type) => error instanceof type), String(error)).toBe(true);
+  expect(
+    [OAuthError, OAuthResponseError, OAuthTransportError].some((type) => error instanceof type),
+    String(error),
+  ).toBe(true);
   totals.callerErrors += 1;
 }
 
@@ -210,7 +226,12 @@ describe("client_credentials manager under faults", () => {
     test(`${name}: retries absorb what they safely can, the rest are typed errors, and the manager recovers`, async () => {
       totals.rounds += 1;
       const timeoutMs = hasStall(fault) ? STALL_TIMEOUT_MS : TIMEOUT_MS;
-      const tokens = createTokenManager({ client: client(timeoutMs), grant: { type: "client_credentials", scope: "read" }, now, ...hooks() });
+      const tokens = createTokenManager({
+        client: client(timeoutMs),
+        grant: { type: "client_credentials", scope: "read" },
+        now,
+        ...hooks(),
+      });
       const first = await tokens.getAccessToken();
       t += HOUR + 1;
       await inject(fault, async () => {

@@ -1,7 +1,24 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { createOAuthClient, OAuthTransportError, squareAdapter, type OAuthClient, type OAuthClientOptions, type RequestFormat, type SquareMethods } from "../../src/index";
-import { answerArb, expectNotPrinted, expectTypedError, fuzzTally, introspectionAnswerArb, toResponse, tokenAnswerArb, type GeneratedAnswer } from "../helpers/answers";
+import {
+  createOAuthClient,
+  OAuthTransportError,
+  squareAdapter,
+  type OAuthClient,
+  type OAuthClientOptions,
+  type RequestFormat,
+  type SquareMethods,
+} from "../../src/index";
+import {
+  answerArb,
+  expectNotPrinted,
+  expectTypedError,
+  fuzzTally,
+  introspectionAnswerArb,
+  toResponse,
+  tokenAnswerArb,
+  type GeneratedAnswer,
+} from "../helpers/answers";
 
 /**
  * The whole client, from arguments to result, against a fetch that returns generated answers: whole, in
@@ -29,18 +46,40 @@ type Delivery =
 
 const deliveryArb: fc.Arbitrary<Delivery> = fc.oneof(
   { weight: 8, arbitrary: fc.constant({ how: "whole" as const }) },
-  { weight: 3, arbitrary: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 }).map((cuts) => ({ how: "chunks" as const, cuts })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 1, maxLength: 4 })
+      .map((cuts) => ({ how: "chunks" as const, cuts })),
+  },
   { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }).map((at) => ({ how: "break" as const, at })) },
   { weight: 1, arbitrary: fc.constant({ how: "refused" as const }) },
   { weight: 1, arbitrary: fc.constant({ how: "reset" as const }) },
   { weight: 1, arbitrary: fc.constant({ how: "garbage" as const }) },
 );
 
-const exchangeArb = fc.record({ answer: fc.oneof(answerArb, tokenAnswerArb, introspectionAnswerArb), delivery: deliveryArb });
+const exchangeArb = fc.record({
+  answer: fc.oneof(answerArb, tokenAnswerArb, introspectionAnswerArb),
+  delivery: deliveryArb,
+});
 
-type Operation = "clientCredentials" | "refreshToken" | "exchangeAuthorizationCode" | "renewToken" | "revokeToken" | "introspectToken" | "squareIntrospect" | "retrieveTokenStatus";
+type Operation =
+  | "clientCredentials"
+  | "refreshToken"
+  | "exchangeAuthorizationCode"
+  | "renewToken"
+  | "revokeToken"
+  | "introspectToken"
+  | "squareIntrospect"
+  | "retrieveTokenStatus";
 /** Operations that may be retried after any connection failure, 429 or 503. */
-const IDEMPOTENT = new Set<Operation>(["clientCredentials", "revokeToken", "introspectToken", "squareIntrospect", "retrieveTokenStatus"]);
+const IDEMPOTENT = new Set<Operation>([
+  "clientCredentials",
+  "revokeToken",
+  "introspectToken",
+  "squareIntrospect",
+  "retrieveTokenStatus",
+]);
 const operationArb = fc.constantFrom<Operation>(
   "clientCredentials",
   "refreshToken",
@@ -81,10 +120,16 @@ function deliver(answer: GeneratedAnswer, delivery: Delivery): Response {
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
           controller.enqueue(part);
-          controller.error(new TypeError("terminated", { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", syscall: "read" }) }));
+          controller.error(
+            new TypeError("terminated", {
+              cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET", syscall: "read" }),
+            }),
+          );
         },
       });
-      return [204, 205, 304].includes(answer.status) ? toResponse(answer) : new Response(body, { status: answer.status, headers: answer.headers });
+      return [204, 205, 304].includes(answer.status)
+        ? toResponse(answer)
+        : new Response(body, { status: answer.status, headers: answer.headers });
     }
     case "refused":
       throw connectionError("ECONNREFUSED");
@@ -107,14 +152,22 @@ function sentSecrets(operation: Operation, first: GeneratedAnswer): string[] {
   return [first.access];
 }
 
-function call(client: OAuthClient<RequestFormat>, square: OAuthClient<RequestFormat> & SquareMethods, operation: Operation, first: GeneratedAnswer): Promise<unknown> {
+function call(
+  client: OAuthClient<RequestFormat>,
+  square: OAuthClient<RequestFormat> & SquareMethods,
+  operation: Operation,
+  first: GeneratedAnswer,
+): Promise<unknown> {
   switch (operation) {
     case "clientCredentials":
       return client.clientCredentials({ scope: "read write" });
     case "refreshToken":
       return client.refreshToken({ refresh_token: first.refresh });
     case "exchangeAuthorizationCode":
-      return client.exchangeAuthorizationCode({ code: codeOf(first), code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" });
+      return client.exchangeAuthorizationCode({
+        code: codeOf(first),
+        code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+      });
     case "renewToken":
       return square.renewToken({ access_token: first.access });
     case "revokeToken":
@@ -159,11 +212,20 @@ describe("the client against generated answers", () => {
           const square = createOAuthClient({ ...common, requestFormat: "json", provider: squareAdapter });
           const first = exchanges[0]!.answer;
           // Tokens a body only quotes in free text, and that the call did not send, cannot be known to be secrets.
-          const secrets = [CLIENT_SECRET, ...sentSecrets(operation, first), ...exchanges.flatMap((e) => e.answer.planted)];
+          const secrets = [
+            CLIENT_SECRET,
+            ...sentSecrets(operation, first),
+            ...exchanges.flatMap((e) => e.answer.planted),
+          ];
 
           let result: unknown;
           try {
-            result = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat> & SquareMethods, operation, first);
+            result = await call(
+              client as OAuthClient<RequestFormat>,
+              square as OAuthClient<RequestFormat> & SquareMethods,
+              operation,
+              first,
+            );
             tally.results += 1;
           } catch (error) {
             expectTypedError(error, secrets, true);
@@ -195,18 +257,34 @@ describe("the client against generated answers", () => {
               controller.enqueue(bytes.slice(0, bytes.length >> 1));
             },
           });
-          return new Response([204, 205, 304].includes(answer.status) ? null : body, { status: answer.status, headers: answer.headers });
+          return new Response([204, 205, 304].includes(answer.status) ? null : body, {
+            status: answer.status,
+            headers: answer.headers,
+          });
         };
-        const common = { baseUrl: "https://auth.example.org", clientId: "fuzz-client", clientSecret: CLIENT_SECRET, fetch: fetch as typeof globalThis.fetch, timeoutMs: 5, retry: false as const };
+        const common = {
+          baseUrl: "https://auth.example.org",
+          clientId: "fuzz-client",
+          clientSecret: CLIENT_SECRET,
+          fetch: fetch as typeof globalThis.fetch,
+          timeoutMs: 5,
+          retry: false as const,
+        };
         const client = createOAuthClient(common);
         const square = createOAuthClient({ ...common, requestFormat: "json", provider: squareAdapter });
-        const outcome = await call(client as OAuthClient<RequestFormat>, square as OAuthClient<RequestFormat> & SquareMethods, operation, answer).then(
+        const outcome = await call(
+          client as OAuthClient<RequestFormat>,
+          square as OAuthClient<RequestFormat> & SquareMethods,
+          operation,
+          answer,
+        ).then(
           () => undefined,
           (error: unknown) => error,
         );
         // A body-less answer (204) or a redirect needs no body; anything that waits for one times out.
         if (outcome instanceof OAuthTransportError) expect(outcome.timedOut).toBe(true);
-        else if (outcome !== undefined) expectTypedError(outcome, [CLIENT_SECRET, ...sentSecrets(operation, answer), ...answer.planted]);
+        else if (outcome !== undefined)
+          expectTypedError(outcome, [CLIENT_SECRET, ...sentSecrets(operation, answer), ...answer.planted]);
         else expect(deafFetch).toBe(false);
       }),
       { numRuns: 60 },

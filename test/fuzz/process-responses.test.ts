@@ -54,7 +54,8 @@ describe("processTokenResponse", () => {
         expect(isSuccess(answer.status)).toBe(true);
         expect(tokens.access_token).toBe(answer.access);
         expect(tokens.token_type.toLowerCase()).toBe("bearer");
-        if (tokens.expires_in !== undefined) expect(Number.isSafeInteger(tokens.expires_in) && tokens.expires_in >= 0).toBe(true);
+        if (tokens.expires_in !== undefined)
+          expect(Number.isSafeInteger(tokens.expires_in) && tokens.expires_in >= 0).toBe(true);
         if (tokens.refresh_token !== undefined) expect(tokens.refresh_token).toBe(answer.refresh);
         // The token manager can store whatever was accepted: a rotated refresh token is never dropped on the floor.
         const expiresAt = computeExpiresAtMs(tokens, Date.UTC(2030, 0, 1));
@@ -67,10 +68,15 @@ describe("processTokenResponse", () => {
 
   test("allowedTokenTypes: only the listed types, case-insensitively", () => {
     fc.assert(
-      fc.property(tokenAnswerArb, fc.constantFrom(["mac"], ["DPoP", "bearer"], ["N_A"]), (answer, allowedTokenTypes) => {
-        const outcome = run((raw) => processTokenResponse(raw, { allowedTokenTypes }), answer);
-        if ("result" in outcome) expect(allowedTokenTypes.map((t) => t.toLowerCase())).toContain(outcome.result.token_type.toLowerCase());
-      }),
+      fc.property(
+        tokenAnswerArb,
+        fc.constantFrom(["mac"], ["DPoP", "bearer"], ["N_A"]),
+        (answer, allowedTokenTypes) => {
+          const outcome = run((raw) => processTokenResponse(raw, { allowedTokenTypes }), answer);
+          if ("result" in outcome)
+            expect(allowedTokenTypes.map((t) => t.toLowerCase())).toContain(outcome.result.token_type.toLowerCase());
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -79,7 +85,10 @@ describe("processTokenResponse", () => {
     fc.assert(
       fc.property(fc.constantFrom(200, 400, 401, 503), fc.anything(), (status, body) => {
         tally.fuzzed += 1;
-        const answer: RawAnswer = { response: new Response(null, { status, headers: { "Content-Type": "application/json" } }), body };
+        const answer: RawAnswer = {
+          response: new Response(null, { status, headers: { "Content-Type": "application/json" } }),
+          body,
+        };
         try {
           processTokenResponse(answer);
         } catch (error) {
@@ -131,7 +140,9 @@ describe("Square's answers", () => {
   test("processRenewResponse, processTokenStatusResponse and statusAsIntrospection: a result or a typed error", () => {
     fc.assert(
       fc.property(fc.oneof(answerArb, tokenAnswerArb, introspectionAnswerArb), (answer) => {
-        for (const step of [processRenewResponse, processTokenStatusResponse, statusAsIntrospection] as ((a: RawAnswer) => object)[]) {
+        for (const step of [processRenewResponse, processTokenStatusResponse, statusAsIntrospection] as ((
+          a: RawAnswer,
+        ) => object)[]) {
           const outcome = run(step, answer);
           if ("result" in outcome) expectNotPrinted(outcome.result, answer.planted);
         }

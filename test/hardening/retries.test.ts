@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { createOAuthClient, OAuthError, OAuthTransportError, squareAdapter, type OAuthClientOptions } from "../../src/index";
+import {
+  createOAuthClient,
+  OAuthError,
+  OAuthTransportError,
+  squareAdapter,
+  type OAuthClientOptions,
+} from "../../src/index";
 import { startTokenServer, type TokenServer } from "../helpers/token-server";
 import { track } from "../helpers/track";
 
@@ -20,29 +26,42 @@ function scriptedFetch(script: Answer[]) {
     times.push(Date.now());
     if (entry instanceof Error) throw entry;
     const body = entry.body === undefined ? null : JSON.stringify(entry.body);
-    return new Response(body, { status: entry.status, headers: { ...(body ? { "Content-Type": "application/json" } : {}), ...entry.headers } });
+    return new Response(body, {
+      status: entry.status,
+      headers: { ...(body ? { "Content-Type": "application/json" } : {}), ...entry.headers },
+    });
   });
   return { fetch: fetch as unknown as typeof globalThis.fetch, calls: fetch, times };
 }
 
 const unavailable: Answer = { status: 503, body: { error: "temporarily_unavailable" } };
-const tooMany = (retryAfter?: string): Answer => ({ status: 429, headers: retryAfter === undefined ? {} : { "Retry-After": retryAfter }, body: { error: "slow_down" } });
+const tooMany = (retryAfter?: string): Answer => ({
+  status: 429,
+  headers: retryAfter === undefined ? {} : { "Retry-After": retryAfter },
+  body: { error: "slow_down" },
+});
 const ok: Answer = { status: 200, body: TOKEN_ANSWER };
 
 function client(options: Partial<OAuthClientOptions>) {
   return createOAuthClient({ baseUrl: BASE, ...CREDENTIALS, ...options, provider: squareAdapter });
 }
 
-
 /** An error as undici throws it when the connection is refused: the request never left. */
 function refused(): TypeError {
-  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED", syscall: "connect", errno: -111 });
+  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), {
+    code: "ECONNREFUSED",
+    syscall: "connect",
+    errno: -111,
+  });
   return new TypeError("fetch failed", { cause });
 }
 
 /** As undici throws it when a host name does not resolve. */
 function dnsFailure(): TypeError {
-  const cause = Object.assign(new Error("getaddrinfo ENOTFOUND auth.example.org"), { code: "ENOTFOUND", syscall: "getaddrinfo" });
+  const cause = Object.assign(new Error("getaddrinfo ENOTFOUND auth.example.org"), {
+    code: "ENOTFOUND",
+    syscall: "getaddrinfo",
+  });
   return new TypeError("fetch failed", { cause });
 }
 
@@ -73,7 +92,12 @@ describe("back-off, Retry-After and bounds (fake clock)", () => {
   test("waits grow exponentially up to maxDelayMs, each a random share of its cap (full jitter)", async () => {
     vi.spyOn(Math, "random").mockReturnValue(0.5);
     const { fetch, times } = scriptedFetch([unavailable]);
-    const call = track(client({ fetch, retry: { maxAttempts: 7, baseDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: 60_000 } }).clientCredentials());
+    const call = track(
+      client({
+        fetch,
+        retry: { maxAttempts: 7, baseDelayMs: 100, maxDelayMs: 1_000, maxElapsedMs: 60_000 },
+      }).clientCredentials(),
+    );
     await vi.runAllTimersAsync();
     expect(call.error).toBeInstanceOf(OAuthError);
     const waits = times.slice(1).map((t, i) => t - times[i]!);
@@ -142,7 +166,12 @@ describe("back-off, Retry-After and bounds (fake clock)", () => {
     vi.spyOn(Math, "random").mockReturnValue(0.999);
     const { fetch, times } = scriptedFetch([unavailable]);
     const started = Date.now();
-    const call = track(client({ fetch, retry: { maxAttempts: 100, baseDelayMs: 1_000, maxDelayMs: 1_000, maxElapsedMs: 5_500 } }).clientCredentials());
+    const call = track(
+      client({
+        fetch,
+        retry: { maxAttempts: 100, baseDelayMs: 1_000, maxDelayMs: 1_000, maxElapsedMs: 5_500 },
+      }).clientCredentials(),
+    );
     await vi.runAllTimersAsync();
     expect(call.error).toBeInstanceOf(OAuthError);
     expect(times).toHaveLength(6); // at 0, 999, 1998, 2997, 3996, 4995: one more would end past 5 500
@@ -156,10 +185,14 @@ describe("back-off, Retry-After and bounds (fake clock)", () => {
       const request = new Request(input, init);
       attempt += 1;
       if (attempt === 1) return Promise.resolve(new Response(null, { status: 503 }));
-      return new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason)));
+      return new Promise<Response>((_, reject) =>
+        request.signal.addEventListener("abort", () => reject(request.signal.reason)),
+      );
     });
     const started = Date.now();
-    const call = track(client({ fetch: fetch as never, timeoutMs: 30_000, retry: { maxElapsedMs: 4_000 } }).clientCredentials());
+    const call = track(
+      client({ fetch: fetch as never, timeoutMs: 30_000, retry: { maxElapsedMs: 4_000 } }).clientCredentials(),
+    );
     await vi.runAllTimersAsync();
     expect(call.error).toMatchObject({ timedOut: true, message: expect.stringContaining("after 4000 ms") });
     expect(Date.now() - started).toBe(4_000);
@@ -235,9 +268,21 @@ describe("which failures and operations are retried (fake clock)", () => {
   test.each([
     ["connection refused", refused],
     ["host name not found", dnsFailure],
-    ["a custom fetch's OAuthTransportError with notSent", () => new OAuthTransportError("proxy has no route", { notSent: true })],
-    ["refused on every address (happy eyeballs)", () => new TypeError("fetch failed", { cause: new AggregateError([refused().cause, refused().cause]) })],
-    ["undici's connect time-out", () => new TypeError("fetch failed", { cause: Object.assign(new Error("Connect Timeout Error"), { code: "UND_ERR_CONNECT_TIMEOUT" }) })],
+    [
+      "a custom fetch's OAuthTransportError with notSent",
+      () => new OAuthTransportError("proxy has no route", { notSent: true }),
+    ],
+    [
+      "refused on every address (happy eyeballs)",
+      () => new TypeError("fetch failed", { cause: new AggregateError([refused().cause, refused().cause]) }),
+    ],
+    [
+      "undici's connect time-out",
+      () =>
+        new TypeError("fetch failed", {
+          cause: Object.assign(new Error("Connect Timeout Error"), { code: "UND_ERR_CONNECT_TIMEOUT" }),
+        }),
+    ],
   ] as const)("refresh_token is retried when the request provably never left: %s", async (_, failure) => {
     const { fetch, calls } = scriptedFetch([failure(), ok]);
     const call = track(client({ fetch }).refreshToken({ refresh_token: "REFRESH-retries-0002" }));
@@ -251,7 +296,11 @@ describe("which failures and operations are retried (fake clock)", () => {
     const call = track(client({ fetch }).refreshToken({ refresh_token: "REFRESH-retries-0003" }));
     await vi.runAllTimersAsync();
     expect(call.error).toBeInstanceOf(OAuthTransportError);
-    expect(call.error).toMatchObject({ notSent: true, timedOut: false, message: expect.stringContaining("ECONNREFUSED") });
+    expect(call.error).toMatchObject({
+      notSent: true,
+      timedOut: false,
+      message: expect.stringContaining("ECONNREFUSED"),
+    });
     expect(calls).toHaveBeenCalledTimes(3);
   });
 });

@@ -27,7 +27,8 @@ interface Crafted {
   body?: string | string[];
 }
 const JSON_HEADERS = { "Content-Type": "application/json" };
-const token = (fields: Record<string, unknown>) => JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", ...fields });
+const token = (fields: Record<string, unknown>) =>
+  JSON.stringify({ access_token: ACCESS_TOKEN, token_type: "Bearer", ...fields });
 
 const answers: Record<string, Crafted> = {
   "/bearer-lower": { status: 200, headers: JSON_HEADERS, body: token({ token_type: "bearer" }) },
@@ -43,15 +44,42 @@ const answers: Record<string, Crafted> = {
   "/expires-at-1900": { status: 200, headers: JSON_HEADERS, body: token({ expires_at: "1900-01-01T00:00:00Z" }) },
   "/expires-at-month-13": { status: 200, headers: JSON_HEADERS, body: token({ expires_at: "2026-13-01T00:00:00Z" }) },
   "/expires-at-negative": { status: 200, headers: JSON_HEADERS, body: token({ expires_at: -1 }) },
-  "/html-200": { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" }, body: "<!doctype html><title>Sign in</title>" },
+  "/html-200": {
+    status: 200,
+    headers: { "Content-Type": "text/html; charset=utf-8" },
+    body: "<!doctype html><title>Sign in</title>",
+  },
   "/not-json": { status: 200, headers: JSON_HEADERS, body: '{"access_token": "' },
-  "/error-200": { status: 200, headers: JSON_HEADERS, body: JSON.stringify({ error: "invalid_client", error_description: "Unknown client." }) },
-  "/basic-401": { status: 401, headers: { ...JSON_HEADERS, "WWW-Authenticate": 'Basic realm="token"' }, body: JSON.stringify({ error: "invalid_client" }) },
-  "/bearer-401": { status: 401, headers: { "WWW-Authenticate": 'Bearer error="invalid_token", error_description="The token is revoked"' } },
-  "/basic-401-html": { status: 401, headers: { "Content-Type": "text/html", "WWW-Authenticate": "Basic" }, body: "<h1>Unauthorized</h1>" },
-  "/big-chunked": { status: 200, headers: JSON_HEADERS, body: [token({ scope: "" }).slice(0, -1), `,"pad":"${"x".repeat(4096)}"}`] },
+  "/error-200": {
+    status: 200,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ error: "invalid_client", error_description: "Unknown client." }),
+  },
+  "/basic-401": {
+    status: 401,
+    headers: { ...JSON_HEADERS, "WWW-Authenticate": 'Basic realm="token"' },
+    body: JSON.stringify({ error: "invalid_client" }),
+  },
+  "/bearer-401": {
+    status: 401,
+    headers: { "WWW-Authenticate": 'Bearer error="invalid_token", error_description="The token is revoked"' },
+  },
+  "/basic-401-html": {
+    status: 401,
+    headers: { "Content-Type": "text/html", "WWW-Authenticate": "Basic" },
+    body: "<h1>Unauthorized</h1>",
+  },
+  "/big-chunked": {
+    status: 200,
+    headers: JSON_HEADERS,
+    body: [token({ scope: "" }).slice(0, -1), `,"pad":"${"x".repeat(4096)}"}`],
+  },
   "/big-declared": { status: 200, headers: JSON_HEADERS, body: token({ pad: "x".repeat(4096) }) },
-  "/big-error": { status: 500, headers: { "Content-Type": "text/html" }, body: ["<html>", "x".repeat(8192), "</html>"] },
+  "/big-error": {
+    status: 500,
+    headers: { "Content-Type": "text/html" },
+    body: ["<html>", "x".repeat(8192), "</html>"],
+  },
   "/just-under": { status: 200, headers: JSON_HEADERS, body: token({ pad: "x".repeat(1000) }) },
   "/revoke-empty": { status: 200 },
   "/revoke-text": { status: 200, headers: { "Content-Type": "text/plain" }, body: "OK" },
@@ -59,7 +87,11 @@ const answers: Record<string, Crafted> = {
   "/echo-error": {
     status: 400,
     headers: JSON_HEADERS,
-    body: JSON.stringify({ error: "invalid_grant", error_description: `refresh token ${REFRESH_TOKEN} is expired`, refresh_token: REFRESH_TOKEN }),
+    body: JSON.stringify({
+      error: "invalid_grant",
+      error_description: `refresh token ${REFRESH_TOKEN} is expired`,
+      refresh_token: REFRESH_TOKEN,
+    }),
   },
 };
 
@@ -74,7 +106,8 @@ beforeAll(async () => {
     request.resume();
     request.on("end", () => {
       response.writeHead(answer.status, answer.headers);
-      for (const chunk of Array.isArray(answer.body) ? answer.body : answer.body === undefined ? [] : [answer.body]) response.write(chunk);
+      for (const chunk of Array.isArray(answer.body) ? answer.body : answer.body === undefined ? [] : [answer.body])
+        response.write(chunk);
       response.end();
     });
   });
@@ -89,7 +122,11 @@ afterAll(async () => {
   expect(secrets.check().objects).toBeGreaterThan(20);
 });
 
-function clientFor(path: string, options: Partial<OAuthClientOptions> = {}, requestFormat: RequestFormat = "form"): OAuthClient<RequestFormat> & SquareMethods {
+function clientFor(
+  path: string,
+  options: Partial<OAuthClientOptions> = {},
+  requestFormat: RequestFormat = "form",
+): OAuthClient<RequestFormat> & SquareMethods {
   return createOAuthClient({
     provider: squareAdapter,
     baseUrl,
@@ -107,7 +144,8 @@ async function rejection(outcome: Promise<unknown>): Promise<Error> {
   return error as Error;
 }
 
-const refresh = (path: string, options?: Partial<OAuthClientOptions>) => clientFor(path, options).refreshToken({ refresh_token: REFRESH_TOKEN });
+const refresh = (path: string, options?: Partial<OAuthClientOptions>) =>
+  clientFor(path, options).refreshToken({ refresh_token: REFRESH_TOKEN });
 
 describe("token_type", () => {
   test.each(["/bearer-lower", "/bearer-upper"])("%s is accepted: bearer compares case-insensitively", async (path) => {
@@ -124,9 +162,13 @@ describe("token_type", () => {
   test("allowedTokenTypes admits other types, case-insensitively, in token and renew answers", async () => {
     const options = { allowedTokenTypes: ["Bearer", "n_a"] };
     await expect(secrets.settle(refresh("/n-a", options))).resolves.toMatchObject({ token_type: "N_A" });
-    await expect(secrets.settle(clientFor("/n-a", options, "json").renewToken({ access_token: ACCESS_TOKEN }))).resolves.toMatchObject({ token_type: "N_A" });
+    await expect(
+      secrets.settle(clientFor("/n-a", options, "json").renewToken({ access_token: ACCESS_TOKEN })),
+    ).resolves.toMatchObject({ token_type: "N_A" });
     expect((await rejection(refresh("/mac", options))).message).toContain("must be Bearer or n_a");
-    expect((await rejection(clientFor("/mac", {}, "json").renewToken({ access_token: ACCESS_TOKEN }))).message).toContain('"token_type"');
+    expect(
+      (await rejection(clientFor("/mac", {}, "json").renewToken({ access_token: ACCESS_TOKEN }))).message,
+    ).toContain('"token_type"');
   });
 
   test.each([[[]], [[""]], ["bearer"], [[42]]])("allowedTokenTypes %j is a TypeError", (allowedTokenTypes) => {
@@ -151,7 +193,9 @@ describe("fields", () => {
   });
 
   test("a date-time before 1970 is a date-time, as the spec's Timestamp says: the token is already expired", async () => {
-    await expect(secrets.settle(refresh("/expires-at-1900"))).resolves.toMatchObject({ expires_at: "1900-01-01T00:00:00Z" });
+    await expect(secrets.settle(refresh("/expires-at-1900"))).resolves.toMatchObject({
+      expires_at: "1900-01-01T00:00:00Z",
+    });
   });
 });
 
@@ -169,30 +213,49 @@ describe("bodies", () => {
     expect(error.message).toBe("response body is not valid JSON");
   });
 
-  test.each(["/big-chunked", "/big-declared", "/big-error"])("%s, over maxResponseBytes, is an OAuthResponseError naming the limit", async (path) => {
-    const error = await rejection(refresh(path, { maxResponseBytes: 2048 }));
-    expect(error).toBeInstanceOf(OAuthResponseError);
-    expect(error.message).toBe("response body is larger than 2048 bytes (maxResponseBytes)");
-  });
+  test.each(["/big-chunked", "/big-declared", "/big-error"])(
+    "%s, over maxResponseBytes, is an OAuthResponseError naming the limit",
+    async (path) => {
+      const error = await rejection(refresh(path, { maxResponseBytes: 2048 }));
+      expect(error).toBeInstanceOf(OAuthResponseError);
+      expect(error.message).toBe("response body is larger than 2048 bytes (maxResponseBytes)");
+    },
+  );
 
-  test.each(["10", "abc"])("a custom fetch declaring Content-Length %j cannot slip a larger body past maxResponseBytes", async (length) => {
-    const big = token({ padding: "x".repeat(5_000) });
-    const lying: typeof fetch = async () => new Response(big, { status: 200, headers: { "Content-Type": "application/json", "Content-Length": length } });
-    const client = createOAuthClient({ baseUrl: "https://auth.example.org", clientId: "c", clientSecret: CLIENT_SECRET, fetch: lying, maxResponseBytes: 1_000 });
-    const error = await rejection(client.clientCredentials());
-    expect(error).toBeInstanceOf(OAuthResponseError);
-    expect(error.message).toBe("response body is larger than 1000 bytes (maxResponseBytes)");
-  });
+  test.each(["10", "abc"])(
+    "a custom fetch declaring Content-Length %j cannot slip a larger body past maxResponseBytes",
+    async (length) => {
+      const big = token({ padding: "x".repeat(5_000) });
+      const lying: typeof fetch = async () =>
+        new Response(big, { status: 200, headers: { "Content-Type": "application/json", "Content-Length": length } });
+      const client = createOAuthClient({
+        baseUrl: "https://auth.example.org",
+        clientId: "c",
+        clientSecret: CLIENT_SECRET,
+        fetch: lying,
+        maxResponseBytes: 1_000,
+      });
+      const error = await rejection(client.clientCredentials());
+      expect(error).toBeInstanceOf(OAuthResponseError);
+      expect(error.message).toBe("response body is larger than 1000 bytes (maxResponseBytes)");
+    },
+  );
 
   test("a body within maxResponseBytes is read", async () => {
-    await expect(secrets.settle(refresh("/just-under", { maxResponseBytes: 2048 }))).resolves.toMatchObject({ access_token: ACCESS_TOKEN });
+    await expect(secrets.settle(refresh("/just-under", { maxResponseBytes: 2048 }))).resolves.toMatchObject({
+      access_token: ACCESS_TOKEN,
+    });
   });
 
   test("the default limit is 1 MiB: a 2 MiB page streamed without a length is refused", async () => {
     const tokenServer = await startTokenServer({ clientSecret: CLIENT_SECRET });
     try {
       tokenServer.failNext("huge_body");
-      const client = createOAuthClient({ baseUrl: tokenServer.url, clientId: tokenServer.clientId, clientSecret: CLIENT_SECRET });
+      const client = createOAuthClient({
+        baseUrl: tokenServer.url,
+        clientId: tokenServer.clientId,
+        clientSecret: CLIENT_SECRET,
+      });
       const error = await rejection(client.clientCredentials());
       expect(error).toMatchObject({ message: "response body is larger than 1048576 bytes (maxResponseBytes)" });
     } finally {
@@ -215,7 +278,9 @@ describe("errors", () => {
   test("a 401 with a Basic challenge is an OAuthError whose message names the scheme", async () => {
     const error = await rejection(refresh("/basic-401"));
     expect(error).toBeInstanceOf(OAuthError);
-    expect(error.message).toBe("OAuth error invalid_client (HTTP 401; WWW-Authenticate: the server asks for Basic authentication)");
+    expect(error.message).toBe(
+      "OAuth error invalid_client (HTTP 401; WWW-Authenticate: the server asks for Basic authentication)",
+    );
   });
 
   test("a 401 with a Bearer challenge names the scheme, not the challenge's parameters", async () => {
@@ -257,11 +322,20 @@ describe("results print no token", () => {
     secrets.add(tokens);
     expect(tokens.access_token).toBe(ACCESS_TOKEN);
     expect(tokens.refresh_token).toBe(REFRESH_TOKEN);
-    expect(JSON.parse(JSON.stringify(tokens))).toEqual({ access_token: "[REDACTED]", token_type: "Bearer", refresh_token: "[REDACTED]", expires_in: 60, scope: "read" });
+    expect(JSON.parse(JSON.stringify(tokens))).toEqual({
+      access_token: "[REDACTED]",
+      token_type: "Bearer",
+      refresh_token: "[REDACTED]",
+      expires_in: 60,
+      scope: "read",
+    });
     expect(inspect(tokens)).toContain("access_token: '[REDACTED]'");
     expect(Object.keys(tokens)).toEqual(["access_token", "token_type", "refresh_token", "expires_in", "scope"]);
     const copy = { ...tokens };
-    expect(JSON.parse(JSON.stringify(copy))).toMatchObject({ access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN });
+    expect(JSON.parse(JSON.stringify(copy))).toMatchObject({
+      access_token: ACCESS_TOKEN,
+      refresh_token: REFRESH_TOKEN,
+    });
   });
 
   test("a result stays a plain object (isPlainObject checks pass), and a server's own toJSON field cannot unmask it", async () => {

@@ -12,11 +12,12 @@ function hangingFetch() {
   const fetch = vi.fn((input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     requests.push(request);
-    return new Promise<Response>((_, reject) => request.signal.addEventListener("abort", () => reject(request.signal.reason)));
+    return new Promise<Response>((_, reject) =>
+      request.signal.addEventListener("abort", () => reject(request.signal.reason)),
+    );
   });
   return { fetch: fetch as unknown as typeof globalThis.fetch, calls: fetch, requests };
 }
-
 
 function client(options: Partial<OAuthClientOptions> = {}) {
   return createOAuthClient({ baseUrl: BASE, ...CREDENTIALS, ...options });
@@ -111,14 +112,19 @@ describe("AbortSignal", () => {
   test("an already aborted signal rejects with its reason and sends nothing", async () => {
     const { fetch, calls } = hangingFetch();
     const reason = new Error("user left");
-    await expect(client({ fetch }).clientCredentials(undefined, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(client({ fetch }).clientCredentials(undefined, { signal: AbortSignal.abort(reason) })).rejects.toBe(
+      reason,
+    );
     expect(calls).not.toHaveBeenCalled();
   });
 
   test("aborting during the request rejects with the signal's reason, not a time-out", async () => {
     const { fetch, requests } = hangingFetch();
     const controller = new AbortController();
-    const outcome = client({ fetch }).refreshToken({ refresh_token: "REFRESH-abort-1234" }, { signal: controller.signal });
+    const outcome = client({ fetch }).refreshToken(
+      { refresh_token: "REFRESH-abort-1234" },
+      { signal: controller.signal },
+    );
     await vi.waitFor(() => expect(requests).toHaveLength(1));
     const reason = new DOMException("stop", "AbortError");
     controller.abort(reason);
@@ -131,7 +137,10 @@ describe("AbortSignal", () => {
     try {
       const fetch = vi.fn(async () => new Response(null, { status: 503 }));
       const controller = new AbortController();
-      const c = client({ fetch: fetch as never, retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxElapsedMs: 600_000 } });
+      const c = client({
+        fetch: fetch as never,
+        retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, maxElapsedMs: 600_000 },
+      });
       vi.spyOn(Math, "random").mockReturnValue(0.5);
       const call = track(c.clientCredentials(undefined, { signal: controller.signal }));
       await vi.advanceTimersByTimeAsync(1_000);
@@ -159,21 +168,30 @@ describe("time limits against a real server", () => {
   });
 
   const real = (timeoutMs: number) =>
-    createOAuthClient({ baseUrl: server.url, clientId: server.clientId, clientSecret: server.clientSecret, timeoutMs, retry: false });
+    createOAuthClient({
+      baseUrl: server.url,
+      clientId: server.clientId,
+      clientSecret: server.clientSecret,
+      timeoutMs,
+      retry: false,
+    });
 
-  test.each(["stall", "stall_body"] as const)("%s: the call fails with a typed time-out, long before the test would", async (failure) => {
-    server.failNext(failure);
-    const started = Date.now();
-    const error = await real(300)
-      .clientCredentials()
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OAuthTransportError);
-    expect(error).toMatchObject({ timedOut: true });
-    // Generous: the point is that it ends, not how fast.
-    expect(Date.now() - started).toBeLessThan(15_000);
-    // The server is fine afterwards: the next call gets a token.
-    await expect(real(10_000).clientCredentials()).resolves.toMatchObject({ token_type: "Bearer" });
-  });
+  test.each(["stall", "stall_body"] as const)(
+    "%s: the call fails with a typed time-out, long before the test would",
+    async (failure) => {
+      server.failNext(failure);
+      const started = Date.now();
+      const error = await real(300)
+        .clientCredentials()
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OAuthTransportError);
+      expect(error).toMatchObject({ timedOut: true });
+      // Generous: the point is that it ends, not how fast.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      // The server is fine afterwards: the next call gets a token.
+      await expect(real(10_000).clientCredentials()).resolves.toMatchObject({ token_type: "Bearer" });
+    },
+  );
 
   test("a slow body that ends within the limit is a success", async () => {
     server.slowBodyChunkMs = 5;
@@ -184,10 +202,15 @@ describe("time limits against a real server", () => {
 });
 
 describe("timeoutMs is checked", () => {
-  test.each([0, -1, Number.NaN, "1000", null])("timeoutMs %s is a TypeError, in the options and per call", async (value) => {
-    expect(() => client({ timeoutMs: value as never })).toThrow(TypeError);
-    const { fetch, calls } = hangingFetch();
-    await expect(client({ fetch }).clientCredentials(undefined, { timeoutMs: value as never })).rejects.toThrow(TypeError);
-    expect(calls).not.toHaveBeenCalled();
-  });
+  test.each([0, -1, Number.NaN, "1000", null])(
+    "timeoutMs %s is a TypeError, in the options and per call",
+    async (value) => {
+      expect(() => client({ timeoutMs: value as never })).toThrow(TypeError);
+      const { fetch, calls } = hangingFetch();
+      await expect(client({ fetch }).clientCredentials(undefined, { timeoutMs: value as never })).rejects.toThrow(
+        TypeError,
+      );
+      expect(calls).not.toHaveBeenCalled();
+    },
+  );
 });

@@ -23,22 +23,35 @@ describe("https only, except loopback or an explicit opt-in", () => {
     ["a name that only starts like a loopback address", "http://127.0.0.1.nip.io"],
     ["the unspecified address", "http://0.0.0.0:4010"],
   ])("plain http to %s is a TypeError naming the way out", (_, baseUrl) => {
-    expect(() => createOAuthClient({ baseUrl, ...CREDENTIALS })).toThrow(/options\.baseUrl must be an https URL.*allowInsecureHttp/);
+    expect(() => createOAuthClient({ baseUrl, ...CREDENTIALS })).toThrow(
+      /options\.baseUrl must be an https URL.*allowInsecureHttp/,
+    );
   });
 
   test("an absolute endpoint over plain http to a public host is refused too", () => {
-    const options: OAuthClientOptions = { baseUrl: "https://auth.example.org", ...CREDENTIALS, endpoints: { revoke: "http://auth.example.org/revoke" } };
+    const options: OAuthClientOptions = {
+      baseUrl: "https://auth.example.org",
+      ...CREDENTIALS,
+      endpoints: { revoke: "http://auth.example.org/revoke" },
+    };
     expect(() => createOAuthClient(options)).toThrow(/options\.endpoints\.revoke must be an https URL/);
   });
 
   test("allowInsecureHttp: true lets plain http through, for a gateway on a private network", () => {
     expect(() =>
-      createOAuthClient({ baseUrl: "http://10.0.0.7:8080", ...CREDENTIALS, allowInsecureHttp: true, endpoints: { token: "http://auth.internal/token" } }),
+      createOAuthClient({
+        baseUrl: "http://10.0.0.7:8080",
+        ...CREDENTIALS,
+        allowInsecureHttp: true,
+        endpoints: { token: "http://auth.internal/token" },
+      }),
     ).not.toThrow();
   });
 
   test("allowInsecureHttp must be a boolean", () => {
-    expect(() => createOAuthClient({ baseUrl: "https://auth.example.org", allowInsecureHttp: "yes" as never })).toThrow(TypeError);
+    expect(() => createOAuthClient({ baseUrl: "https://auth.example.org", allowInsecureHttp: "yes" as never })).toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -79,13 +92,20 @@ describe("redirects are not followed", () => {
     test(`HTTP ${status} on a token, revocation or introspection request is an OAuthResponseError; the target is never asked, nothing is retried`, async () => {
       const path = `/moved-${status}`;
       // Node's own fetch refuses the redirect itself (redirect: "error"), so status and target are unknown.
-      const client = createOAuthClient({ baseUrl, ...CREDENTIALS, endpoints: { token: path, revoke: path, introspect: path } });
+      const client = createOAuthClient({
+        baseUrl,
+        ...CREDENTIALS,
+        endpoints: { token: path, revoke: path, introspect: path },
+      });
       seen.length = 0;
       for (const [i, call] of calls(client).entries()) {
         const error = await call().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(OAuthResponseError);
         const operation = ["token", "revoke", "introspect"][i];
-        expect(error).toMatchObject({ status: 0, message: `${operation} request to ${new URL(baseUrl).host}: the server answered with a redirect; token requests do not follow redirects: configure the endpoint's final URL` });
+        expect(error).toMatchObject({
+          status: 0,
+          message: `${operation} request to ${new URL(baseUrl).host}: the server answered with a redirect; token requests do not follow redirects: configure the endpoint's final URL`,
+        });
       }
       expect(seen).toEqual([path, path, path]);
     });
@@ -106,7 +126,10 @@ describe("redirects are not followed", () => {
       for (const call of calls(client)) {
         const error = await call().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(OAuthResponseError);
-        expect(error).toMatchObject({ status, message: expect.stringContaining(`redirect (HTTP ${status} to ${baseUrl})`) });
+        expect(error).toMatchObject({
+          status,
+          message: expect.stringContaining(`redirect (HTTP ${status} to ${baseUrl})`),
+        });
       }
       expect(modes).toEqual(["manual", "manual", "manual"]);
       expect(seen).toEqual([path, path, path]);

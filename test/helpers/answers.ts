@@ -45,17 +45,47 @@ const statusArb = fc.oneof(
 );
 
 const contentTypeArb = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom("application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/problem+json") },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "APPLICATION/JSON",
+      "application/problem+json",
+    ),
+  },
   {
     weight: 3,
-    arbitrary: fc.constantFrom("application/jsonp", "text/html; charset=utf-8", "text/plain", "text/json", "", "application/x-www-form-urlencoded"),
+    arbitrary: fc.constantFrom(
+      "application/jsonp",
+      "text/html; charset=utf-8",
+      "text/plain",
+      "text/json",
+      "",
+      "application/x-www-form-urlencoded",
+    ),
   },
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
 
 const headerArbs = {
-  "www-authenticate": fc.constantFrom('Basic realm="token"', "Bearer", 'Bearer error="invalid_token", error_description="revoked"', "", ", ,garbage", "Client"),
-  "retry-after": fc.constantFrom("0", "1", "120", "-3", "soon", "Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 01 Jan 2100 00:00:00 GMT"),
+  "www-authenticate": fc.constantFrom(
+    'Basic realm="token"',
+    "Bearer",
+    'Bearer error="invalid_token", error_description="revoked"',
+    "",
+    ", ,garbage",
+    "Client",
+  ),
+  "retry-after": fc.constantFrom(
+    "0",
+    "1",
+    "120",
+    "-3",
+    "soon",
+    "Wed, 21 Oct 2015 07:28:00 GMT",
+    "Fri, 01 Jan 2100 00:00:00 GMT",
+  ),
   location: fc.constantFrom("/elsewhere", "https://login.example.org/authorize?x=1", "::not a url::"),
   "cache-control": fc.constantFrom("no-store", "max-age=60"),
 } as const;
@@ -71,11 +101,24 @@ const headersArb = fc
     },
     { requiredKeys: ["content-type"] },
   )
-  .map((headers) => Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<string, string>);
+  .map(
+    (headers) =>
+      Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)) as Record<string, string>,
+  );
 
 /** Any JSON value, small. */
 const jsonValueArb = fc.jsonValue({ maxDepth: 2 });
-const oddKeyArb = fc.constantFrom("toJSON", "__proto__", "constructor", "hasOwnProperty", "then", "error", "errors", "active", "success");
+const oddKeyArb = fc.constantFrom(
+  "toJSON",
+  "__proto__",
+  "constructor",
+  "hasOwnProperty",
+  "then",
+  "error",
+  "errors",
+  "active",
+  "success",
+);
 const extraFieldsArb = fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), oddKeyArb), jsonValueArb, { maxKeys: 4 });
 
 function maybe<T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> {
@@ -96,20 +139,35 @@ const tokenBodyArb = fc
     refresh: refreshTokenArb,
     accessToken: weighted(fc.constant<unknown>("secret"), fc.constantFrom<unknown>("", 42, null, undefined), 8),
     refreshToken: weighted(fc.constantFrom<unknown>("secret", undefined), fc.constantFrom<unknown>("", 1, null)),
-    tokenType: weighted(fc.constantFrom<unknown>("Bearer", "bearer", "BEARER"), fc.oneof(fc.constantFrom<unknown>("mac", "DPoP", "", 7, null, undefined), fc.string({ maxLength: 10 }))),
+    tokenType: weighted(
+      fc.constantFrom<unknown>("Bearer", "bearer", "BEARER"),
+      fc.oneof(fc.constantFrom<unknown>("mac", "DPoP", "", 7, null, undefined), fc.string({ maxLength: 10 })),
+    ),
     expiresIn: weighted(
       fc.oneof(fc.constant(undefined), fc.nat(), fc.constant<unknown>("3600")),
-      fc.oneof(fc.integer({ min: -1e6, max: -1 }), fc.double(), fc.constantFrom<unknown>("3600.5", "soon", "", "-1", 2 ** 60, 1e308, null, true)),
+      fc.oneof(
+        fc.integer({ min: -1e6, max: -1 }),
+        fc.double(),
+        fc.constantFrom<unknown>("3600.5", "soon", "", "-1", 2 ** 60, 1e308, null, true),
+      ),
     ),
     expiresAt: weighted(
       fc.oneof(
         fc.constant(undefined),
-        fc.date({ min: new Date("1970-01-01"), max: new Date("2200-01-01"), noInvalidDate: true }).map((d) => d.toISOString()),
+        fc
+          .date({ min: new Date("1970-01-01"), max: new Date("2200-01-01"), noInvalidDate: true })
+          .map((d) => d.toISOString()),
         fc.integer({ min: 0, max: 1e11 }),
       ),
-      fc.oneof(fc.integer({ min: -1e10, max: -1 }), fc.constantFrom<unknown>("1900-01-01", "tomorrow", "1735689600", "", "1e400", 1e306, NaN, null)),
+      fc.oneof(
+        fc.integer({ min: -1e10, max: -1 }),
+        fc.constantFrom<unknown>("1900-01-01", "tomorrow", "1735689600", "", "1e400", 1e306, NaN, null),
+      ),
     ),
-    scope: weighted(fc.option(fc.string({ maxLength: 20 }), { nil: undefined }), fc.constantFrom<unknown>(3, null, ["read"])),
+    scope: weighted(
+      fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
+      fc.constantFrom<unknown>(3, null, ["read"]),
+    ),
     extra: weighted(fc.dictionary(fc.string({ maxLength: 12 }), jsonValueArb, { maxKeys: 3 }), extraFieldsArb),
   })
   .map(({ access, refresh, accessToken, refreshToken, tokenType, expiresIn, expiresAt, scope, extra }) => {
@@ -130,7 +188,10 @@ const errorBodyArb = fc
     access: accessTokenArb,
     refresh: refreshTokenArb,
     shape: fc.constantFrom("rfc", "square", "voucherify", "rfc-leaky"),
-    code: fc.oneof(fc.constantFrom("invalid_grant", "invalid_client", "temporarily_unavailable", "", "UNAUTHORIZED"), fc.string({ maxLength: 12 })),
+    code: fc.oneof(
+      fc.constantFrom("invalid_grant", "invalid_client", "temporarily_unavailable", "", "UNAUTHORIZED"),
+      fc.string({ maxLength: 12 }),
+    ),
     description: maybe(fc.oneof(fc.string({ maxLength: 30 }), fc.constant(5))),
     quote: fc.boolean(),
     extra: extraFieldsArb,
@@ -139,10 +200,30 @@ const errorBodyArb = fc
     const text = quote ? `token ${refresh} or ${access} is no good` : description;
     let body: unknown;
     if (shape === "square") body = { errors: [{ category: "AUTHENTICATION_ERROR", code, detail: text }], ...extra };
-    else if (shape === "voucherify") body = { code: 400, key: code, message: typeof text === "string" ? text : "error", details: quote ? access : "x", ...extra };
-    else if (shape === "rfc-leaky") body = { error: code, error_description: text, access_token: access, refresh_token: refresh, ...extra };
-    else body = { ...extra, error: code, ...(text === undefined ? {} : { error_description: text }), error_uri: quote ? `https://errors.example.org/${refresh}` : undefined };
-    return { text: JSON.stringify(body), planted: shape === "rfc-leaky" ? [access, refresh] : [], access, refresh, kind: `error:${shape}` };
+    else if (shape === "voucherify")
+      body = {
+        code: 400,
+        key: code,
+        message: typeof text === "string" ? text : "error",
+        details: quote ? access : "x",
+        ...extra,
+      };
+    else if (shape === "rfc-leaky")
+      body = { error: code, error_description: text, access_token: access, refresh_token: refresh, ...extra };
+    else
+      body = {
+        ...extra,
+        error: code,
+        ...(text === undefined ? {} : { error_description: text }),
+        error_uri: quote ? `https://errors.example.org/${refresh}` : undefined,
+      };
+    return {
+      text: JSON.stringify(body),
+      planted: shape === "rfc-leaky" ? [access, refresh] : [],
+      access,
+      refresh,
+      kind: `error:${shape}`,
+    };
   });
 
 /** An introspection answer (RFC 7662, Voucherify, Square token status), right or wrong. */
@@ -163,10 +244,22 @@ const introspectionBodyArb = fc
     if (scopes !== undefined) body.scopes = scopes;
     if (expiresAt !== undefined) body.expires_at = expiresAt;
     if (repeatToken) body.access_token = access;
-    return { text: JSON.stringify(body), planted: repeatToken ? [access] : [], access, refresh: undefined, kind: "introspection" };
+    return {
+      text: JSON.stringify(body),
+      planted: repeatToken ? [access] : [],
+      access,
+      refresh: undefined,
+      kind: "introspection",
+    };
   });
 
-const noSecrets = (kind: string) => (text: string) => ({ text, planted: [] as string[], access: undefined, refresh: undefined, kind });
+const noSecrets = (kind: string) => (text: string) => ({
+  text,
+  planted: [] as string[],
+  access: undefined,
+  refresh: undefined,
+  kind,
+});
 
 /** A body: JSON of every shape above, truncated JSON, HTML, random text, empty. */
 const bodyArb: fc.Arbitrary<Body & { access: string | undefined; refresh: string | undefined }> = fc.oneof(
@@ -178,10 +271,18 @@ const bodyArb: fc.Arbitrary<Body & { access: string | undefined; refresh: string
     arbitrary: fc
       .tuple(fc.oneof(tokenBodyArb, errorBodyArb, introspectionBodyArb), fc.double({ min: 0, max: 1, noNaN: true }))
       // Cut short, the tokens may still be in the text, but no longer as fields anyone can read.
-      .map(([body, at]) => ({ ...body, text: body.text.slice(0, Math.floor(body.text.length * at)), planted: [], kind: `truncated ${body.kind}` })),
+      .map(([body, at]) => ({
+        ...body,
+        text: body.text.slice(0, Math.floor(body.text.length * at)),
+        planted: [],
+        kind: `truncated ${body.kind}`,
+      })),
   },
   { weight: 1, arbitrary: fc.json({ maxDepth: 2 }).map(noSecrets("json")) },
-  { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map((s) => noSecrets("html")(`<html><body>${s}</body></html>`)) },
+  {
+    weight: 1,
+    arbitrary: fc.string({ maxLength: 40 }).map((s) => noSecrets("html")(`<html><body>${s}</body></html>`)),
+  },
   { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 40 }).map(noSecrets("text")) },
   { weight: 1, arbitrary: fc.constantFrom("", " ", "null", "[]", "{}", "true", '"x"', "OK").map(noSecrets("tiny")) },
 );
@@ -198,17 +299,36 @@ export const answerArb: fc.Arbitrary<GeneratedAnswer> = fc
     kind: body.kind,
   }));
 
-const jsonHeadersArb = fc.constantFrom<Record<string, string>>({ "content-type": "application/json" }, { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" });
+const jsonHeadersArb = fc.constantFrom<Record<string, string>>(
+  { "content-type": "application/json" },
+  { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" },
+);
 
 /** Mostly well-formed 200 answers with a token body: for the field checks of token answers. */
 export const tokenAnswerArb: fc.Arbitrary<GeneratedAnswer> = fc
   .record({ status: fc.constantFrom(200, 200, 200, 201), headers: jsonHeadersArb, body: tokenBodyArb })
-  .map(({ status, headers, body }) => ({ status, headers, body: body.text, access: body.access, refresh: body.refresh, planted: body.planted, kind: body.kind }));
+  .map(({ status, headers, body }) => ({
+    status,
+    headers,
+    body: body.text,
+    access: body.access,
+    refresh: body.refresh,
+    planted: body.planted,
+    kind: body.kind,
+  }));
 
 /** Mostly well-formed 200 answers with an introspection body. */
 export const introspectionAnswerArb: fc.Arbitrary<GeneratedAnswer> = fc
   .record({ status: fc.constant(200), headers: jsonHeadersArb, body: introspectionBodyArb, refresh: refreshTokenArb })
-  .map(({ status, headers, body, refresh }) => ({ status, headers, body: body.text, access: body.access, refresh, planted: body.planted, kind: body.kind }));
+  .map(({ status, headers, body, refresh }) => ({
+    status,
+    headers,
+    body: body.text,
+    access: body.access,
+    refresh,
+    planted: body.planted,
+    kind: body.kind,
+  }));
 
 /** Statuses whose answers cannot carry a body. */
 const NULL_BODY = new Set([204, 205, 304]);
@@ -249,7 +369,10 @@ const CODES = new Set(["OAUTH_ERROR", "OAUTH_INVALID_RESPONSE", "OAUTH_TRANSPORT
  * printed form of it shows any of `secrets`.
  */
 export function expectTypedError(error: unknown, secrets: readonly string[], allowTransport = false): void {
-  const typed = error instanceof OAuthError || error instanceof OAuthResponseError || (allowTransport && error instanceof OAuthTransportError);
+  const typed =
+    error instanceof OAuthError ||
+    error instanceof OAuthResponseError ||
+    (allowTransport && error instanceof OAuthTransportError);
   if (!typed) throw new Error(`not a typed error: ${String(error)}`, { cause: error });
   const { code, message } = error as { code: string; message: string };
   expect(CODES.has(code)).toBe(true);
@@ -288,7 +411,9 @@ export function fuzzTally(name: string, resultsAre: string): FuzzTally {
   afterAll(() => {
     process.off("unhandledRejection", onUnhandled);
     expect(unhandled).toEqual([]);
-    console.info(`[fuzz] ${name}: ${tally.fuzzed} answers fuzzed (${tally.results} ${resultsAre}, ${tally.errors} typed errors)`);
+    console.info(
+      `[fuzz] ${name}: ${tally.fuzzed} answers fuzzed (${tally.results} ${resultsAre}, ${tally.errors} typed errors)`,
+    );
   });
   return tally;
 }

@@ -20,8 +20,13 @@ declare module "oidc-provider" {
     features?: Record<string, { enabled: boolean; [option: string]: unknown }>;
     rotateRefreshToken?: boolean | ((ctx: unknown) => boolean | Promise<boolean>);
     ttl?: Record<string, number>;
-    routes?: Partial<Record<"authorization" | "token" | "introspection" | "revocation" | "userinfo" | "jwks" | "end_session", string>>;
-    findAccount?: (ctx: unknown, sub: string) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> }>;
+    routes?: Partial<
+      Record<"authorization" | "token" | "introspection" | "revocation" | "userinfo" | "jwks" | "end_session", string>
+    >;
+    findAccount?: (
+      ctx: unknown,
+      sub: string,
+    ) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> }>;
   }
 
   export default class Provider {

@@ -48,7 +48,10 @@ export const SERVER_SCOPES = ["openid", "offline_access", "read", "write"] as co
  * One server for a test file: started before its tests, stopped after them. `onStart` gets the server and
  * prepares what the tests share (its metadata, clients).
  */
-export function useOidcServer(onStart: (server: OidcServer) => void | Promise<void>, options: OidcServerOptions = {}): void {
+export function useOidcServer(
+  onStart: (server: OidcServer) => void | Promise<void>,
+  options: OidcServerOptions = {},
+): void {
   let server: OidcServer | undefined;
   beforeAll(async () => {
     server = await startOidcServer(options);
@@ -117,7 +120,16 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     },
     // Every refresh returns a new refresh token and spends the old one; replaying it revokes the grant.
     rotateRefreshToken: true,
-    ttl: { AccessToken: 3600, ClientCredentials: 3600, AuthorizationCode: 60, RefreshToken: 86_400, IdToken: 3600, Grant: 86_400, Session: 3600, Interaction: 600 },
+    ttl: {
+      AccessToken: 3600,
+      ClientCredentials: 3600,
+      AuthorizationCode: 60,
+      RefreshToken: 86_400,
+      IdToken: 3600,
+      Grant: 86_400,
+      Session: 3600,
+      Interaction: 600,
+    },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     ...(options.routes && { routes: options.routes }),
   };
@@ -171,7 +183,8 @@ export class CookieJar {
   /** The `Cookie` header for a request to `url`, or `undefined` when no cookie applies. */
   header(url: URL): string | undefined {
     const matching = [...this.#cookies.values()].filter(
-      ({ path }) => path === "/" || url.pathname === path || url.pathname.startsWith(path.endsWith("/") ? path : `${path}/`),
+      ({ path }) =>
+        path === "/" || url.pathname === path || url.pathname.startsWith(path.endsWith("/") ? path : `${path}/`),
     );
     return matching.length === 0 ? undefined : matching.map(({ name, value }) => `${name}=${value}`).join("; ");
   }
@@ -196,7 +209,11 @@ const MAX_STEPS = 12;
  *
  * @throws {Error} when the flow stops on an unexpected page or takes more than a few steps.
  */
-export async function authorize(authorizationUrl: string, redirectUri: string, login = "alice"): Promise<AuthorizationResult> {
+export async function authorize(
+  authorizationUrl: string,
+  redirectUri: string,
+  login = "alice",
+): Promise<AuthorizationResult> {
   const jar = new CookieJar();
   let url = new URL(authorizationUrl);
   let body: URLSearchParams | undefined;
@@ -228,10 +245,15 @@ export async function authorize(authorizationUrl: string, redirectUri: string, l
     const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1];
     const action = /<form[^>]* action="([^"]+)"/.exec(html)?.[1];
     if (response.status !== 200 || !action || (prompt !== "login" && prompt !== "consent")) {
-      throw new Error(`authorization stopped at ${url.pathname} with HTTP ${response.status}: ${html.replace(/<[^>]+>/g, " ").slice(0, 400)}`);
+      throw new Error(
+        `authorization stopped at ${url.pathname} with HTTP ${response.status}: ${html.replace(/<[^>]+>/g, " ").slice(0, 400)}`,
+      );
     }
     url = new URL(action.replace(/&amp;/g, "&"), url);
-    body = prompt === "login" ? new URLSearchParams({ prompt, login, password: "any password" }) : new URLSearchParams({ prompt });
+    body =
+      prompt === "login"
+        ? new URLSearchParams({ prompt, login, password: "any password" })
+        : new URLSearchParams({ prompt });
   }
   throw new Error(`authorization did not reach ${redirectUri} within ${MAX_STEPS} steps`);
 }
@@ -250,7 +272,12 @@ export interface SignInOptions {
  * library's {@link buildAuthorizationUrl} and {@link createPkcePair}, signs in and consents, checks `state`,
  * and exchanges the code with `client`.
  */
-export async function signIn(server: OidcServer, registered: RegisteredClient, client: OAuthClient, options: SignInOptions = {}): Promise<TokenResponse> {
+export async function signIn(
+  server: OidcServer,
+  registered: RegisteredClient,
+  client: OAuthClient,
+  options: SignInOptions = {},
+): Promise<TokenResponse> {
   const pkce = await createPkcePair();
   const state = randomBytes(16).toString("base64url");
   const url = buildAuthorizationUrl({
@@ -265,5 +292,9 @@ export async function signIn(server: OidcServer, registered: RegisteredClient, c
   const result = await authorize(url, registered.redirectUri, options.login);
   if (result.error || !result.code) throw new Error(`authorization failed: ${result.error ?? "no code"}`);
   if (result.state !== state) throw new Error("authorization answered another state");
-  return client.exchangeAuthorizationCode({ code: result.code, redirect_uri: registered.redirectUri, code_verifier: pkce.code_verifier });
+  return client.exchangeAuthorizationCode({
+    code: result.code,
+    redirect_uri: registered.redirectUri,
+    code_verifier: pkce.code_verifier,
+  });
 }

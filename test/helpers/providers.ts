@@ -36,8 +36,11 @@ export interface ProviderSpec {
 export function loadProviderSpec(path: string): ProviderSpec {
   const document = JSON.parse(readFileSync(path, "utf8")) as Record<string, any>;
   const operations: ProviderOperation[] = [];
-  for (const [template, item] of Object.entries(document.paths as Record<string, Record<string, { operationId: string }>>)) {
-    for (const [method, op] of Object.entries(item)) operations.push({ operationId: op.operationId, method: method.toUpperCase(), path: template });
+  for (const [template, item] of Object.entries(
+    document.paths as Record<string, Record<string, { operationId: string }>>,
+  )) {
+    for (const [method, op] of Object.entries(item))
+      operations.push({ operationId: op.operationId, method: method.toUpperCase(), path: template });
   }
   const matchers = operations.map((op) => ({
     op,
@@ -63,7 +66,8 @@ interface Violation {
 /** Every violation Prism reported for an exchange, request and response alike. */
 export function violations(exchange: Exchange): Violation[] {
   if (exchange.violations === null) return [];
-  if (!exchange.violations.startsWith("[")) throw new Error(`Prism reported more violations than fit a header: ${exchange.violations.slice(0, 200)}`);
+  if (!exchange.violations.startsWith("["))
+    throw new Error(`Prism reported more violations than fit a header: ${exchange.violations.slice(0, 200)}`);
   return JSON.parse(exchange.violations) as Violation[];
 }
 

@@ -65,13 +65,32 @@ async function serveAllSlots(url: string, deadline: number): Promise<void> {
  * @throws {Error} when /usr/bin/redis-server is missing (install Debian's `redis-server` package), or the server
  *   does not start.
  */
-export async function startRedisServer(options: { port?: number; timeoutMs?: number; cluster?: boolean } = {}): Promise<RunningRedis> {
+export async function startRedisServer(
+  options: { port?: number; timeoutMs?: number; cluster?: boolean } = {},
+): Promise<RunningRedis> {
   if (!existsSync(REDIS_SERVER_PATH)) {
-    throw new Error(`${REDIS_SERVER_PATH} is missing: the Redis store tests need a real Redis. Install Debian's package (apt-get install -y redis-server); .ci/run installs it on CI.`);
+    throw new Error(
+      `${REDIS_SERVER_PATH} is missing: the Redis store tests need a real Redis. Install Debian's package (apt-get install -y redis-server); .ci/run installs it on CI.`,
+    );
   }
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "oauth-redis-"));
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", ""];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+    "--logfile",
+    "",
+  ];
   if (options.cluster) args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf"));
   // SIGKILL (stop) works on a server a test stopped with SIGSTOP, too.
   const group = spawnGroup(REDIS_SERVER_PATH, args);

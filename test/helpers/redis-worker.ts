@@ -78,7 +78,11 @@ async function main(): Promise<void> {
     ...(config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs }),
   });
   const tokens = createTokenManager({
-    client: createOAuthClient({ baseUrl: config.tokenUrl, clientId: config.clientId, clientSecret: config.clientSecret }),
+    client: createOAuthClient({
+      baseUrl: config.tokenUrl,
+      clientId: config.clientId,
+      clientSecret: config.clientSecret,
+    }),
     grant: { type: "client_credentials" },
     store: config.noLock ? { get: store.get, set: store.set, delete: store.delete } : store,
     refreshWindowSeconds: config.refreshWindowSeconds,
@@ -117,7 +121,14 @@ async function main(): Promise<void> {
       );
       await new Promise((r) => setTimeout(r, message.pauseMs * (0.5 + Math.random())));
     }
-    send({ type: "done", calls, rounds, slowestCallMs: Math.round(slowestCallMs), tokens: [...received.values()], errors });
+    send({
+      type: "done",
+      calls,
+      rounds,
+      slowestCallMs: Math.round(slowestCallMs),
+      tokens: [...received.values()],
+      errors,
+    });
   }
 
   process.on("message", (message: ToWorker) => {
@@ -125,7 +136,8 @@ async function main(): Promise<void> {
     else if (message.type === "get") {
       tokens.getAccessToken().then(
         (token) => send({ type: "token", id: message.id, receivedAt: Date.now(), token }),
-        (error: Error & { code?: string }) => send({ type: "error", id: message.id, code: error.code ?? error.name, message: error.message }),
+        (error: Error & { code?: string }) =>
+          send({ type: "error", id: message.id, code: error.code ?? error.name, message: error.message }),
       );
     } else if (message.type === "exit") {
       void redis.close().finally(() => process.exit(0));
@@ -178,12 +190,19 @@ export function startRedisWorker(config: WorkerConfig): RedisWorker {
     } else inbox.push(message);
   });
 
-  function next<T extends FromWorker["type"]>(types: T[], timeoutMs: number): Promise<Extract<FromWorker, { type: T }>> {
+  function next<T extends FromWorker["type"]>(
+    types: T[],
+    timeoutMs: number,
+  ): Promise<Extract<FromWorker, { type: T }>> {
     const index = inbox.findIndex((m) => (types as string[]).includes(m.type));
     if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as Extract<FromWorker, { type: T }>);
     return new Promise((resolve, reject) => {
       const fail = (why: string) =>
-        reject(new Error(`worker ${child.pid}: ${why} before ${types.join("/")}; unclaimed messages ${JSON.stringify(inbox.filter((m) => m.type !== "event"))}; output:\n${output}`));
+        reject(
+          new Error(
+            `worker ${child.pid}: ${why} before ${types.join("/")}; unclaimed messages ${JSON.stringify(inbox.filter((m) => m.type !== "event"))}; output:\n${output}`,
+          ),
+        );
       const waiter = {
         types,
         resolve: resolve as (m: FromWorker) => void,

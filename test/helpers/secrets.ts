@@ -78,7 +78,8 @@ export function createSecretCollector(): SecretCollector {
         for (const text of printedForms(object)) {
           characters += text.length;
           for (const secret of secrets) {
-            if (text.includes(secret)) expect.fail(`object #${index} prints a secret (${secret.slice(0, 4)}...):\n${text.slice(0, 2000)}`);
+            if (text.includes(secret))
+              expect.fail(`object #${index} prints a secret (${secret.slice(0, 4)}...):\n${text.slice(0, 2000)}`);
           }
         }
       }

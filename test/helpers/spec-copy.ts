@@ -14,7 +14,16 @@ import { fileURLToPath } from "node:url";
 export const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** What a copy holds: enough to regenerate, lint, type-check and import the client. */
-const COPIED = ["spec", "generated", "src", "scripts", "package.json", "redocly.yaml", "tsconfig.json", "tsconfig.src.json"] as const;
+const COPIED = [
+  "spec",
+  "generated",
+  "src",
+  "scripts",
+  "package.json",
+  "redocly.yaml",
+  "tsconfig.json",
+  "tsconfig.src.json",
+] as const;
 
 /**
  * Copies the project into a fresh temp folder and links its `node_modules`.
@@ -45,8 +54,12 @@ export function editFile(dir: string, file: string, edits: readonly (readonly [R
   const path = join(dir, file);
   let text = readFileSync(path, "utf8");
   for (const [pattern, replacement] of edits) {
-    const matches = typeof pattern === "string" ? text.includes(pattern) : new RegExp(pattern.source, pattern.flags.replace("g", "")).test(text);
-    if (!matches) throw new Error(`spec-copy: ${file} has no match for ${String(pattern)}; the spec changed, update the edit`);
+    const matches =
+      typeof pattern === "string"
+        ? text.includes(pattern)
+        : new RegExp(pattern.source, pattern.flags.replace("g", "")).test(text);
+    if (!matches)
+      throw new Error(`spec-copy: ${file} has no match for ${String(pattern)}; the spec changed, update the edit`);
     text = typeof pattern === "string" ? text.split(pattern).join(replacement) : text.replace(pattern, replacement);
   }
   writeFileSync(path, text);
@@ -77,12 +90,20 @@ export function runInCopy(dir: string, script: string, args: readonly string[], 
       encoding: "utf8",
       stdio: "pipe",
       timeout: timeoutMs,
-      env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true", NO_COLOR: "1", FORCE_COLOR: "0" },
+      env: {
+        ...process.env,
+        REDOCLY_TELEMETRY: "off",
+        REDOCLY_SUPPRESS_UPDATE_NOTICE: "true",
+        NO_COLOR: "1",
+        FORCE_COLOR: "0",
+      },
     });
     return { ms: performance.now() - started, output };
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${script} ${args.join(" ")} failed in ${dir}:\n${failure.stdout ?? ""}\n${failure.stderr ?? failure.message}`);
+    throw new Error(
+      `${script} ${args.join(" ")} failed in ${dir}:\n${failure.stdout ?? ""}\n${failure.stderr ?? failure.message}`,
+    );
   }
 }
 
@@ -107,9 +128,13 @@ export function filesUnder(dir: string): string[] {
 export function differingFiles(dir: string, folder: string): string[] {
   const ours = filesUnder(join(dir, folder));
   const theirs = filesUnder(join(PROJECT_ROOT, folder));
-  const differing = [...ours.filter((file) => !theirs.includes(file)), ...theirs.filter((file) => !ours.includes(file))];
+  const differing = [
+    ...ours.filter((file) => !theirs.includes(file)),
+    ...theirs.filter((file) => !ours.includes(file)),
+  ];
   for (const file of ours.filter((f) => theirs.includes(f))) {
-    if (!readFileSync(join(dir, folder, file)).equals(readFileSync(join(PROJECT_ROOT, folder, file)))) differing.push(file);
+    if (!readFileSync(join(dir, folder, file)).equals(readFileSync(join(PROJECT_ROOT, folder, file))))
+      differing.push(file);
   }
   return differing.sort();
 }

@@ -7,7 +7,17 @@
 import { bundle, createConfig } from "@redocly/openapi-core";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient, OAuthError, squareAdapter, voucherifyAdapter, type ClientAuthenticationMethod, type OAuthClient, type OAuthClientOptions, type RequestFormat, type SquareMethods } from "../../src/index";
+import {
+  createOAuthClient,
+  OAuthError,
+  squareAdapter,
+  voucherifyAdapter,
+  type ClientAuthenticationMethod,
+  type OAuthClient,
+  type OAuthClientOptions,
+  type RequestFormat,
+  type SquareMethods,
+} from "../../src/index";
 import { recordingFetch, type Exchange } from "./recorder";
 
 export const SPEC_PATH = fileURLToPath(new URL("../../spec/openapi.yaml", import.meta.url));
@@ -45,7 +55,8 @@ interface Document {
 
 async function loadSpec(): Promise<Document> {
   const result = await bundle({ ref: SPEC_PATH, config: await createConfig({}), dereference: true });
-  if (result.problems.length > 0) throw new Error(`spec/openapi.yaml does not bundle: ${result.problems.map((p) => p.message).join("; ")}`);
+  if (result.problems.length > 0)
+    throw new Error(`spec/openapi.yaml does not bundle: ${result.problems.map((p) => p.message).join("; ")}`);
   return result.bundle.parsed as Document;
 }
 
@@ -53,7 +64,12 @@ async function loadSpec(): Promise<Document> {
 export const spec: Document = await loadSpec();
 
 /** The spec's operationIds of token operations, each the name of the client method that calls it. */
-export type ClientOperationId = "obtainToken" | "renewToken" | "revokeToken" | "introspectToken" | "retrieveTokenStatus";
+export type ClientOperationId =
+  | "obtainToken"
+  | "renewToken"
+  | "revokeToken"
+  | "introspectToken"
+  | "retrieveTokenStatus";
 /** The spec's discovery operationIds, both read by `discover()`. */
 export type DiscoveryOperationId = "getAuthorizationServerMetadata" | "getOpenIdConfiguration";
 /** Every operationId of the spec. */
@@ -133,10 +149,17 @@ export function responseCases(operationId: OperationId): ResponseCase[] {
   for (const [statusText, response] of Object.entries(operation(operationId).operation.responses)) {
     const status = Number(statusText);
     const headers: Record<string, unknown> = {};
-    for (const [name, header] of Object.entries(response.headers ?? {})) headers[name.toLowerCase()] = header.schema?.examples?.[0];
+    for (const [name, header] of Object.entries(response.headers ?? {}))
+      headers[name.toLowerCase()] = header.schema?.examples?.[0];
     const content = Object.entries(response.content ?? {});
     if (content.length === 0) {
-      cases.push({ operationId, status, headers, requestHeaders: { Prefer: `code=${status}` }, title: `${status} without a body` });
+      cases.push({
+        operationId,
+        status,
+        headers,
+        requestHeaders: { Prefer: `code=${status}` },
+        title: `${status} without a body`,
+      });
       continue;
     }
     for (const [mediaType, media] of content) {
@@ -204,10 +227,14 @@ export function callFor(example: RequestExample): ExampleCall {
   const { client_id, client_secret, ...params } = example.value as { client_id?: string; client_secret?: string };
   const authentication: ClientAuthenticationMethod =
     client_secret !== undefined ? "client_secret_post" : client_id !== undefined ? "none" : "client_secret_basic";
-  const clientHeader = example.operationId === "renewToken" || (example.operationId === "revokeToken" && example.format === "json");
-  const pathClientId = operation(example.operationId).operation.parameters?.find((p) => p.name === "client_id")?.example;
+  const clientHeader =
+    example.operationId === "renewToken" || (example.operationId === "revokeToken" && example.format === "json");
+  const pathClientId = operation(example.operationId).operation.parameters?.find(
+    (p) => p.name === "client_id",
+  )?.example;
   const clientId = client_id ?? (typeof pathClientId === "string" ? pathClientId : TEST_CLIENT_ID);
-  const clientSecret = client_secret ?? (authentication === "client_secret_basic" || clientHeader ? TEST_CLIENT_SECRET : undefined);
+  const clientSecret =
+    client_secret ?? (authentication === "client_secret_basic" || clientHeader ? TEST_CLIENT_SECRET : undefined);
   return {
     options: {
       clientId,
@@ -264,8 +291,15 @@ export function asSent(value: Record<string, unknown>, format: RequestFormat): R
  * examples with an adapter of that provider's error shapes (and nothing else of it), and every other answer
  * with the options of its request example.
  */
-export function providerFor(example: string | undefined = "", base?: OAuthClientOptions["provider"]): Pick<OAuthClientOptions, "provider"> {
-  const adapter = example.startsWith("square_") ? squareAdapter : example.startsWith("voucherify_") ? voucherifyAdapter : undefined;
+export function providerFor(
+  example: string | undefined = "",
+  base?: OAuthClientOptions["provider"],
+): Pick<OAuthClientOptions, "provider"> {
+  const adapter = example.startsWith("square_")
+    ? squareAdapter
+    : example.startsWith("voucherify_")
+      ? voucherifyAdapter
+      : undefined;
   if (!adapter) return base ? { provider: base } : {};
   const errorReaders = [...(base?.errorReaders ?? []), ...(adapter.errorReaders ?? [])];
   return { provider: { ...base, name: base?.name ?? `${adapter.name} errors`, errorReaders } };
@@ -307,7 +341,8 @@ export function expectSent(exchange: Exchange, example: RequestExample, call: Ex
   expect(exchange.method).toBe("POST");
   expect(exchange.requestHeaders.get("content-type")).toBe(example.mediaType);
   expect(parseBody(exchange.requestBody, example.format)).toStrictEqual(asSent(example.value, example.format));
-  const clientHeader = example.operationId === "renewToken" || (example.operationId === "revokeToken" && example.format === "json");
+  const clientHeader =
+    example.operationId === "renewToken" || (example.operationId === "revokeToken" && example.format === "json");
   const authorization = exchange.requestHeaders.get("authorization");
   if (clientHeader) expect(authorization).toBe(`Client ${call.clientSecret}`);
   else if (call.authentication === "client_secret_basic") {
@@ -333,7 +368,12 @@ export function describeContract(operationId: BodyOperationId): void {
     for (const answer of answers) {
       test(answer.title, async () => {
         const { fetch, exchanges } = recordingFetch();
-        const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options, ...providerFor(answer.example, call.options.provider) });
+        const client = createOAuthClient({
+          baseUrl: prismUrl,
+          fetch,
+          ...call.options,
+          ...providerFor(answer.example, call.options.provider),
+        });
         await expectAnswer(invoke(client, operationId, call.params, { headers: answer.requestHeaders }), answer);
         expect(exchanges).toHaveLength(1);
         expect(exchanges[0]!.status).toBe(answer.status);

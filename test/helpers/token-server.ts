@@ -137,7 +137,9 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
  * that also accepts Square's and Voucherify's `access_token`. It counts requests and can be told to fail,
  * drop connections, delay or hold its answers.
  */
-export async function startTokenServer(options: { clientId?: string; clientSecret?: string } = {}): Promise<TokenServer> {
+export async function startTokenServer(
+  options: { clientId?: string; clientSecret?: string } = {},
+): Promise<TokenServer> {
   const clientId = options.clientId ?? "client-id";
   const clientSecret = options.clientSecret ?? "client-secret";
   const requests: ReceivedRequest[] = [];
@@ -159,7 +161,10 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
   function authenticated(req: IncomingMessage, body: Record<string, string>): boolean {
     const header = req.headers.authorization;
     if (header?.startsWith("Basic ")) {
-      const [id, pass] = Buffer.from(header.slice(6), "base64").toString("utf8").split(":").map((p) => decodeURIComponent(p.replace(/\+/g, " ")));
+      const [id, pass] = Buffer.from(header.slice(6), "base64")
+        .toString("utf8")
+        .split(":")
+        .map((p) => decodeURIComponent(p.replace(/\+/g, " ")));
       return id === clientId && pass === clientSecret;
     }
     if (header === `Client ${clientSecret}`) return true; // Square's revocation
@@ -178,7 +183,10 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
   }
 
   function token(body: Record<string, string>, record: ReceivedRequest): [number, unknown] {
-    const invalidGrant: [number, unknown] = [400, { error: "invalid_grant", error_description: "The grant is invalid or expired." }];
+    const invalidGrant: [number, unknown] = [
+      400,
+      { error: "invalid_grant", error_description: "The grant is invalid or expired." },
+    ];
     switch (body.grant_type) {
       case "client_credentials":
         return [200, issue(false, body.scope)];
@@ -265,7 +273,8 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     let status: number;
     let answer: unknown;
     let headers: Record<string, string> = {};
-    if (failure === "invalid_grant") [status, answer] = [400, { error: "invalid_grant", error_description: "The refresh token expired." }];
+    if (failure === "invalid_grant")
+      [status, answer] = [400, { error: "invalid_grant", error_description: "The refresh token expired." }];
     else if (failure === "server_error") [status, answer] = [500, { error: "server_error" }];
     else if (failure === "unavailable") [status, answer] = [503, { error: "temporarily_unavailable" }];
     else if (failure === "too_many_requests") [status, answer] = [429, { error: "slow_down" }];
@@ -274,13 +283,15 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
       res.writeHead(502, { "Content-Type": "text/html" });
       res.end("<html><body>Bad Gateway</body></html>");
       return;
-    } else if (req.method !== "POST" || (path !== TOKEN_PATH && path !== REVOKE_PATH)) [status, answer] = [404, { error: "not_found" }];
+    } else if (req.method !== "POST" || (path !== TOKEN_PATH && path !== REVOKE_PATH))
+      [status, answer] = [404, { error: "not_found" }];
     else if (!authenticated(req, body)) {
       [status, answer] = [401, { error: "invalid_client" }];
       headers = { "WWW-Authenticate": 'Basic realm="token"' };
     } else if (path === TOKEN_PATH) [status, answer] = token(body, record);
     else [status, answer] = revoke(body);
-    if ((failure === "unavailable" || failure === "too_many_requests") && server.retryAfter !== undefined) headers["Retry-After"] = server.retryAfter;
+    if ((failure === "unavailable" || failure === "too_many_requests") && server.retryAfter !== undefined)
+      headers["Retry-After"] = server.retryAfter;
     if (failure === "drop_after_processing") {
       record.status = "dropped";
       req.socket.destroy();
@@ -291,7 +302,12 @@ export async function startTokenServer(options: { clientId?: string; clientSecre
     else send(res, status, answer, headers);
   }
 
-  async function sendSlowly(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>): Promise<void> {
+  async function sendSlowly(
+    res: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<void> {
     const text = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, { "Cache-Control": "no-store", "Content-Type": "application/json", ...headers });
     for (let i = 0; i < text.length && !res.destroyed; i += 16) {

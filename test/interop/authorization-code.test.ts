@@ -43,7 +43,11 @@ describe("authorization_code with PKCE", () => {
     const { code, code_verifier } = await codeFor();
     const { fetch, exchanges } = recordingFetch();
     const client = createOAuthClient(metadataPreset(metadata, { clientId: server.publicClient.clientId, fetch }));
-    const token = await client.exchangeAuthorizationCode({ code, code_verifier, redirect_uri: server.publicClient.redirectUri });
+    const token = await client.exchangeAuthorizationCode({
+      code,
+      code_verifier,
+      redirect_uri: server.publicClient.redirectUri,
+    });
     expect(token).toMatchObject({ token_type: "Bearer", expires_in: 3600, scope: "openid offline_access read" });
     expect(token.refresh_token).toEqual(expect.any(String));
     expect(token.id_token).toEqual(expect.any(String));
@@ -63,7 +67,11 @@ describe("authorization_code with PKCE", () => {
     const other = await createPkcePair();
     const client = createOAuthClient(metadataPreset(metadata, { clientId: server.publicClient.clientId }));
     const error = await client
-      .exchangeAuthorizationCode({ code, code_verifier: other.code_verifier, redirect_uri: server.publicClient.redirectUri })
+      .exchangeAuthorizationCode({
+        code,
+        code_verifier: other.code_verifier,
+        redirect_uri: server.publicClient.redirectUri,
+      })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OAuthError);
     expect(error).toMatchObject({ error: "invalid_grant", status: 400, requiresReauthorization: true });
@@ -79,7 +87,9 @@ describe("authorization_code with PKCE", () => {
 
   test("a confidential client uses PKCE too, authenticating with its secret", async () => {
     const client = createOAuthClient(metadataPreset(metadata, server.basicClient));
-    const token = await signIn(server, server.basicClient, client, { authorizationEndpoint: metadata.authorization_endpoint! });
+    const token = await signIn(server, server.basicClient, client, {
+      authorizationEndpoint: metadata.authorization_endpoint!,
+    });
     await expect(client.introspectToken({ token: token.access_token })).resolves.toMatchObject({
       active: true,
       client_id: server.basicClient.clientId,

@@ -1,5 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { createOAuthClient, discover, metadataPreset, OAuthError, type AuthorizationServerMetadata, type ClientAuthenticationMethod } from "../../src/index";
+import {
+  createOAuthClient,
+  discover,
+  metadataPreset,
+  OAuthError,
+  type AuthorizationServerMetadata,
+  type ClientAuthenticationMethod,
+} from "../../src/index";
 import { useOidcServer, type OidcServer, type RegisteredClient } from "../helpers/oidc-server";
 import { recordingFetch } from "../helpers/recorder";
 
@@ -11,9 +18,15 @@ useOidcServer(async (started) => {
   metadata = await discover(server.issuer);
 });
 
-function clientFor(registered: RegisteredClient, clientAuthentication: ClientAuthenticationMethod, secret = registered.clientSecret) {
+function clientFor(
+  registered: RegisteredClient,
+  clientAuthentication: ClientAuthenticationMethod,
+  secret = registered.clientSecret,
+) {
   const { fetch, exchanges } = recordingFetch();
-  const client = createOAuthClient(metadataPreset(metadata, { clientId: registered.clientId, clientSecret: secret, clientAuthentication, fetch }));
+  const client = createOAuthClient(
+    metadataPreset(metadata, { clientId: registered.clientId, clientSecret: secret, clientAuthentication, fetch }),
+  );
   return { client, exchanges };
 }
 
@@ -27,7 +40,13 @@ describe.for([
     expect(token).toMatchObject({ token_type: "Bearer", expires_in: 3600, scope: "read" });
     expect(token.refresh_token).toBeUndefined();
     const info = await client.introspectToken({ token: token.access_token });
-    expect(info).toMatchObject({ active: true, client_id: registered().clientId, scope: "read", token_type: "Bearer", iss: server.issuer });
+    expect(info).toMatchObject({
+      active: true,
+      client_id: registered().clientId,
+      scope: "read",
+      token_type: "Bearer",
+      iss: server.issuer,
+    });
     expect(exchanges.map((e) => [e.url, e.status])).toEqual([
       [metadata.token_endpoint, 200],
       [metadata.introspection_endpoint, 200],
@@ -61,6 +80,10 @@ describe.for([
     const { client } = clientFor(registered(), method);
     // The server knows "write", but registered this client for "read" only.
     expect(metadata.scopes_supported).toContain("write");
-    await expect(client.clientCredentials({ scope: "read write" })).rejects.toMatchObject({ name: "OAuthError", error: "invalid_scope", status: 400 });
+    await expect(client.clientCredentials({ scope: "read write" })).rejects.toMatchObject({
+      name: "OAuthError",
+      error: "invalid_scope",
+      status: 400,
+    });
   });
 });

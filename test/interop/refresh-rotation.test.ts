@@ -34,18 +34,31 @@ describe("refresh_token with rotation", () => {
 
   test("a refresh can narrow the scope", async () => {
     const tokens = await signIn(server, server.publicClient, client, { scope: "openid offline_access read write" });
-    const narrowed = await client.refreshToken({ refresh_token: tokens.refresh_token!, scope: "openid offline_access read" });
+    const narrowed = await client.refreshToken({
+      refresh_token: tokens.refresh_token!,
+      scope: "openid offline_access read",
+    });
     expect(narrowed.scope).toBe("openid offline_access read");
-    await expect(introspector.introspectToken({ token: narrowed.access_token })).resolves.toMatchObject({ active: true, scope: "openid offline_access read" });
+    await expect(introspector.introspectToken({ token: narrowed.access_token })).resolves.toMatchObject({
+      active: true,
+      scope: "openid offline_access read",
+    });
   });
 
   test("replaying a rotated-out token revokes the whole grant, as the reference says real servers do", async () => {
     const first = await signIn(server, server.publicClient, client);
     const second = await client.refreshToken({ refresh_token: first.refresh_token! });
     await expect(introspector.introspectToken({ token: second.access_token })).resolves.toMatchObject({ active: true });
-    await expect(client.refreshToken({ refresh_token: first.refresh_token! })).rejects.toMatchObject({ error: "invalid_grant" });
+    await expect(client.refreshToken({ refresh_token: first.refresh_token! })).rejects.toMatchObject({
+      error: "invalid_grant",
+    });
     // The current tokens of the grant went with it: the user must authorize again.
-    await expect(introspector.introspectToken({ token: second.access_token })).resolves.toStrictEqual({ active: false });
-    await expect(client.refreshToken({ refresh_token: second.refresh_token! })).rejects.toMatchObject({ error: "invalid_grant", requiresReauthorization: true });
+    await expect(introspector.introspectToken({ token: second.access_token })).resolves.toStrictEqual({
+      active: false,
+    });
+    await expect(client.refreshToken({ refresh_token: second.refresh_token! })).rejects.toMatchObject({
+      error: "invalid_grant",
+      requiresReauthorization: true,
+    });
   });
 });

@@ -16,7 +16,17 @@ describe("browser bundle", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const result = await build({ entryPoints: [ENTRY], bundle: true, platform: "browser", format: "iife", globalName: "OAuthTokenClient", minify: true, write: false, target: "es2022", logLevel: "silent" });
+    const result = await build({
+      entryPoints: [ENTRY],
+      bundle: true,
+      platform: "browser",
+      format: "iife",
+      globalName: "OAuthTokenClient",
+      minify: true,
+      write: false,
+      target: "es2022",
+      logLevel: "silent",
+    });
     code = result.outputFiles[0]!.text;
     browser = await launchChromium();
   }, 60_000);
@@ -38,11 +48,17 @@ describe("browser bundle", () => {
       await page.addScriptTag({ content: code });
       const result = await page.evaluate(
         async ({ baseUrl }) => {
-          const lib = (globalThis as unknown as { OAuthTokenClient: typeof import("../../src/index") }).OAuthTokenClient;
+          const lib = (globalThis as unknown as { OAuthTokenClient: typeof import("../../src/index") })
+            .OAuthTokenClient;
           const pair = await lib.createPkcePair();
           const client = lib.createOAuthClient({ baseUrl, clientId: "browser", clientSecret: "browser-secret" });
           const token = await client.clientCredentials({ scope: "read" });
-          return { verifier: pair.code_verifier.length, challenge: pair.code_challenge.length, tokenType: token.token_type, expires: token.expires_in };
+          return {
+            verifier: pair.code_verifier.length,
+            challenge: pair.code_challenge.length,
+            tokenType: token.token_type,
+            expires: token.expires_in,
+          };
         },
         { baseUrl: inject("prismUrl") },
       );

@@ -18,7 +18,13 @@ const NODE_VERSIONS = { "20": process.execPath, "22": "22.23.3", "24": "24.21.0"
 const NODE_CACHE = join(ROOT, ".tmp/node-versions");
 
 function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): string {
-  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: "pipe", env: { ...process.env, ...env }, timeout: 240_000 });
+  return execFileSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    stdio: "pipe",
+    env: { ...process.env, ...env },
+    timeout: 240_000,
+  });
 }
 
 /** The `node` binary of a major version, installed once from the npm registry's `node` package. */

@@ -24,7 +24,9 @@ function client() {
 
 describe("twoBAPreset", () => {
   test("is configuration: client_secret_post in a form, at /OAuth/Token", () => {
-    expect(twoBAPreset({ baseUrl: "https://authorize.example", clientId: "partner", clientSecret: "secret" })).toStrictEqual({
+    expect(
+      twoBAPreset({ baseUrl: "https://authorize.example", clientId: "partner", clientSecret: "secret" }),
+    ).toStrictEqual({
       baseUrl: "https://authorize.example",
       clientId: "partner",
       clientSecret: "secret",
@@ -32,7 +34,9 @@ describe("twoBAPreset", () => {
       requestFormat: "form",
       endpoints: { token: "/OAuth/Token" },
     });
-    expect(() => twoBAPreset({ baseUrl: "https://authorize.example", clientId: "partner" } as never)).toThrow("clientSecret must be a non-empty string");
+    expect(() => twoBAPreset({ baseUrl: "https://authorize.example", clientId: "partner" } as never)).toThrow(
+      "clientSecret must be a non-empty string",
+    );
     expect(() => twoBAPreset({ clientId: "partner", clientSecret: "secret" } as never)).toThrow(/baseUrl/);
   });
 

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createOAuthClient, squareAdapter, squarePreset, SQUARE_BASE_URLS, type SquarePresetOptions } from "../../src/index";
+import {
+  createOAuthClient,
+  squareAdapter,
+  squarePreset,
+  SQUARE_BASE_URLS,
+  type SquarePresetOptions,
+} from "../../src/index";
 import { startPrism, type RunningPrism } from "../helpers/prism";
 import { expectAccepted, loadProviderSpec, PROVIDER_SPECS } from "../helpers/providers";
 import { recordingFetch, type Exchange } from "../helpers/recorder";
@@ -28,7 +34,9 @@ afterAll(async () => {
 
 function client(baseUrl: string, options: Partial<SquarePresetOptions> = {}) {
   const { fetch, exchanges } = recordingFetch();
-  const square = createOAuthClient(squarePreset({ clientId: APPLICATION_ID, clientSecret: APPLICATION_SECRET, baseUrl, fetch, ...options }));
+  const square = createOAuthClient(
+    squarePreset({ clientId: APPLICATION_ID, clientSecret: APPLICATION_SECRET, baseUrl, fetch, ...options }),
+  );
   return { square, exchanges };
 }
 
@@ -54,7 +62,9 @@ describe("squarePreset", () => {
       requestFormat: "json",
       provider: squareAdapter,
     });
-    expect(squarePreset({ clientId: APPLICATION_ID, environment: "sandbox", squareVersion: "2025-08-20" })).toStrictEqual({
+    expect(
+      squarePreset({ clientId: APPLICATION_ID, environment: "sandbox", squareVersion: "2025-08-20" }),
+    ).toStrictEqual({
       baseUrl: "https://connect.squareupsandbox.com",
       clientId: APPLICATION_ID,
       clientAuthentication: "none",
@@ -73,8 +83,14 @@ describe("squarePreset", () => {
   });
 
   test("the default endpoints are the ones Square's specs publish", () => {
-    expect(current.operations.map((o) => `${o.method} ${o.path}`).sort()).toEqual(["POST /oauth2/revoke", "POST /oauth2/token", "POST /oauth2/token/status"]);
-    expect(legacy.operations.map((o) => `${o.method} ${o.path}`)).toContain("POST /oauth2/clients/{client_id}/access-token/renew");
+    expect(current.operations.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
+      "POST /oauth2/revoke",
+      "POST /oauth2/token",
+      "POST /oauth2/token/status",
+    ]);
+    expect(legacy.operations.map((o) => `${o.method} ${o.path}`)).toContain(
+      "POST /oauth2/clients/{client_id}/access-token/renew",
+    );
   });
 });
 
@@ -86,7 +102,13 @@ describe("Square's current spec (2025-08-20)", () => {
       expect(token).toStrictEqual(example(current, "ObtainTokenResponse"));
       expect(token.expires_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);
       const body = accepted(exchanges[0]!, "current");
-      expect(body).toStrictEqual({ grant_type: "authorization_code", code: CODE, redirect_uri: REDIRECT_URI, client_id: APPLICATION_ID, client_secret: APPLICATION_SECRET });
+      expect(body).toStrictEqual({
+        grant_type: "authorization_code",
+        code: CODE,
+        redirect_uri: REDIRECT_URI,
+        client_id: APPLICATION_ID,
+        client_secret: APPLICATION_SECRET,
+      });
       expect(exchanges[0]!.requestHeaders.get("content-type")).toBe("application/json");
       expect(exchanges[0]!.requestHeaders.get("authorization")).toBeNull();
     });
@@ -96,7 +118,13 @@ describe("Square's current spec (2025-08-20)", () => {
       const code_verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
       await square.exchangeAuthorizationCode({ code: CODE, redirect_uri: REDIRECT_URI, code_verifier });
       const body = accepted(exchanges[0]!, "current");
-      expect(body).toStrictEqual({ grant_type: "authorization_code", code: CODE, redirect_uri: REDIRECT_URI, code_verifier, client_id: APPLICATION_ID });
+      expect(body).toStrictEqual({
+        grant_type: "authorization_code",
+        code: CODE,
+        redirect_uri: REDIRECT_URI,
+        code_verifier,
+        client_id: APPLICATION_ID,
+      });
       expect(exchanges[0]!.requestHeaders.get("authorization")).toBeNull();
     });
 
@@ -154,12 +182,16 @@ describe("Square's current spec (2025-08-20)", () => {
         headers.set("authorization", (headers.get("authorization") ?? "").replace(/^Client /, "Bearer "));
         return recording(request.url, { method: request.method, headers, body: await request.text() });
       };
-      const square = createOAuthClient(squarePreset({ clientId: APPLICATION_ID, clientSecret: APPLICATION_SECRET, baseUrl: prism.url, fetch }));
+      const square = createOAuthClient(
+        squarePreset({ clientId: APPLICATION_ID, clientSecret: APPLICATION_SECRET, baseUrl: prism.url, fetch }),
+      );
       return { square, exchanges, sent };
     }
 
     test("the spec's declared scheme is not the documented header: Prism refuses the real one", async () => {
-      expect(current.document.paths["/oauth2/revoke"].post.description).toContain("Authorization: Client APPLICATION_SECRET");
+      expect(current.document.paths["/oauth2/revoke"].post.description).toContain(
+        "Authorization: Client APPLICATION_SECRET",
+      );
       const { square, exchanges } = client(prism.url);
       // Prism's own 401 problem answer. Should Square fix its spec, this test fails, and the rewrite in
       // asDeclared() can go.
@@ -171,22 +203,33 @@ describe("Square's current spec (2025-08-20)", () => {
 
     test("one access token: access_token, client_id and revoke_only_access_token, with Authorization: Client <secret>", async () => {
       const { square, exchanges, sent } = asDeclared();
-      await expect(square.revokeToken({ access_token: ACCESS_TOKEN, revoke_only_access_token: true })).resolves.toBeUndefined();
+      await expect(
+        square.revokeToken({ access_token: ACCESS_TOKEN, revoke_only_access_token: true }),
+      ).resolves.toBeUndefined();
       expect(sent[0]!.get("authorization")).toBe(`Client ${APPLICATION_SECRET}`);
-      expect(accepted(exchanges[0]!, "current")).toStrictEqual({ access_token: ACCESS_TOKEN, client_id: APPLICATION_ID, revoke_only_access_token: true });
+      expect(accepted(exchanges[0]!, "current")).toStrictEqual({
+        access_token: ACCESS_TOKEN,
+        client_id: APPLICATION_ID,
+        revoke_only_access_token: true,
+      });
     });
 
     test("every token of a seller: merchant_id", async () => {
       const { square, exchanges } = asDeclared();
       await expect(square.revokeToken({ merchant_id: "ML7Q4AA3KN2YW" })).resolves.toBeUndefined();
-      expect(accepted(exchanges[0]!, "current")).toStrictEqual({ merchant_id: "ML7Q4AA3KN2YW", client_id: APPLICATION_ID });
+      expect(accepted(exchanges[0]!, "current")).toStrictEqual({
+        merchant_id: "ML7Q4AA3KN2YW",
+        client_id: APPLICATION_ID,
+      });
     });
   });
 
   describe("RetrieveTokenStatus", () => {
     test("retrieveTokenStatus: the token as bearer, no body", async () => {
       const { square, exchanges } = client(prism.url);
-      await expect(square.retrieveTokenStatus({ access_token: ACCESS_TOKEN })).resolves.toStrictEqual(example(current, "RetrieveTokenStatusResponse"));
+      await expect(square.retrieveTokenStatus({ access_token: ACCESS_TOKEN })).resolves.toStrictEqual(
+        example(current, "RetrieveTokenStatusResponse"),
+      );
       expect(accepted(exchanges[0]!, "current")).toBeUndefined();
       expect(exchanges[0]!.requestHeaders.get("authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
       expect(exchanges[0]!.requestHeaders.get("content-type")).toBeNull();
@@ -215,7 +258,9 @@ describe("Square's current spec (2025-08-20)", () => {
 describe("Square's 2024 spec (with RenewToken)", () => {
   test("RenewToken: the application ID in the path, Authorization: Client <secret>, the access token in JSON", async () => {
     const { square, exchanges } = client(prism2024.url);
-    await expect(square.renewToken({ access_token: ACCESS_TOKEN })).resolves.toStrictEqual(example(legacy, "RenewTokenResponse"));
+    await expect(square.renewToken({ access_token: ACCESS_TOKEN })).resolves.toStrictEqual(
+      example(legacy, "RenewTokenResponse"),
+    );
     expect(accepted(exchanges[0]!, "legacy")).toStrictEqual({ access_token: ACCESS_TOKEN });
     expect(new URL(exchanges[0]!.url).pathname).toBe(`/oauth2/clients/${APPLICATION_ID}/access-token/renew`);
     expect(exchanges[0]!.requestHeaders.get("authorization")).toBe(`Client ${APPLICATION_SECRET}`);
@@ -232,7 +277,11 @@ describe("Square's 2024 spec (with RenewToken)", () => {
     const { square, exchanges } = client(prism2024.url);
     await square.exchangeAuthorizationCode({ code: CODE });
     await square.refreshToken({ refresh_token: REFRESH_TOKEN, scopes: ["PAYMENTS_READ"] });
-    expect(accepted(exchanges[0]!, "legacy")).toMatchObject({ grant_type: "authorization_code", client_id: APPLICATION_ID, client_secret: APPLICATION_SECRET });
+    expect(accepted(exchanges[0]!, "legacy")).toMatchObject({
+      grant_type: "authorization_code",
+      client_id: APPLICATION_ID,
+      client_secret: APPLICATION_SECRET,
+    });
     expect(accepted(exchanges[1]!, "legacy")).toMatchObject({ grant_type: "refresh_token", scopes: ["PAYMENTS_READ"] });
   });
 

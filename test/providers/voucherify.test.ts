@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { createOAuthClient, OAuthError, voucherifyAdapter, voucherifyPreset, VOUCHERIFY_SCOPES, type VoucherifyPresetOptions } from "../../src/index";
+import {
+  createOAuthClient,
+  OAuthError,
+  voucherifyAdapter,
+  voucherifyPreset,
+  VOUCHERIFY_SCOPES,
+  type VoucherifyPresetOptions,
+} from "../../src/index";
 import { startPrism, type RunningPrism } from "../helpers/prism";
 import { expectAccepted, loadProviderSpec, PROVIDER_SPECS, violations } from "../helpers/providers";
 import { recordingFetch, type Exchange } from "../helpers/recorder";
@@ -22,7 +29,9 @@ afterAll(async () => {
 
 function client(options: Partial<VoucherifyPresetOptions> = {}) {
   const { fetch, exchanges } = recordingFetch();
-  const voucherify = createOAuthClient(voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, baseUrl: prism.url, fetch, ...options }));
+  const voucherify = createOAuthClient(
+    voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, baseUrl: prism.url, fetch, ...options }),
+  );
   return { voucherify, exchanges };
 }
 
@@ -56,17 +65,22 @@ describe("voucherifyPreset", () => {
       provider: voucherifyAdapter,
       headers: { "X-App-Id": APP_ID, "X-App-Token": APP_TOKEN },
     });
-    expect(voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, cluster: "us1.api" }).baseUrl).toBe("https://us1.api.voucherify.io");
+    expect(voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, cluster: "us1.api" }).baseUrl).toBe(
+      "https://us1.api.voucherify.io",
+    );
   });
 
   test("refuses malformed options", () => {
     expect(() => voucherifyPreset({ appId: APP_ID } as never)).toThrow("appToken must be a non-empty string");
     expect(() => voucherifyPreset({ appId: "", appToken: APP_TOKEN })).toThrow(/appId/);
-    expect(() => voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, cluster: "download" as never })).toThrow(/cluster/);
+    expect(() => voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN, cluster: "download" as never })).toThrow(
+      /cluster/,
+    );
   });
 
   test("the scope list is the one Voucherify's spec documents, and the paths are its paths", () => {
-    const description: string = spec.document.components.schemas.OAuthTokenGenerateRequestBody.properties.scope.description;
+    const description: string =
+      spec.document.components.schemas.OAuthTokenGenerateRequestBody.properties.scope.description;
     const documented = [...description.split("Allowed values:")[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
     expect([...VOUCHERIFY_SCOPES]).toEqual(documented);
     const { endpoints } = voucherifyPreset({ appId: APP_ID, appToken: APP_TOKEN });
@@ -83,24 +97,34 @@ describe("Voucherify's spec", () => {
       // Unix seconds, as Voucherify sends them.
       expect(token.expires_at).toBe(1_738_945_086);
       expect(token.expires_in).toBe(900);
-      expect(accepted(exchanges[0]!, 200)).toStrictEqual({ grant_type: "client_credentials", scope: "qualifications validations redemptions" });
+      expect(accepted(exchanges[0]!, 200)).toStrictEqual({
+        grant_type: "client_credentials",
+        scope: "qualifications validations redemptions",
+      });
     });
 
-    test.for(Object.keys(examples("generate-oauth-token", 400)))("the documented 400 %s is an OAuthError with Voucherify's key", async (name) => {
-      const { voucherify, exchanges } = client();
-      const value = examples("generate-oauth-token", 400)[name]!.value;
-      const error = await voucherify.clientCredentials({ scope: "api" }, { headers: { Prefer: `code=400, example=${name}` } }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(OAuthError);
-      expect(error).toMatchObject({ status: 400, error: value.key, error_description: value.message, body: value });
-      accepted(exchanges[0]!, 400);
-    });
+    test.for(Object.keys(examples("generate-oauth-token", 400)))(
+      "the documented 400 %s is an OAuthError with Voucherify's key",
+      async (name) => {
+        const { voucherify, exchanges } = client();
+        const value = examples("generate-oauth-token", 400)[name]!.value;
+        const error = await voucherify
+          .clientCredentials({ scope: "api" }, { headers: { Prefer: `code=400, example=${name}` } })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(OAuthError);
+        expect(error).toMatchObject({ status: 400, error: value.key, error_description: value.message, body: value });
+        accepted(exchanges[0]!, 400);
+      },
+    );
 
     test("comma-separated scopes are refused before sending, with the fix in the message", async () => {
       const { voucherify, exchanges } = client();
       await expect(voucherify.clientCredentials({ scope: "vouchers,campaigns" })).rejects.toThrow(
         'scope "vouchers,campaigns" is comma-separated: separate scopes with spaces',
       );
-      await expect(voucherify.clientCredentials({ scope: "vouchers coupons" })).rejects.toThrow(/"coupons" is not one of the server's scopes/);
+      await expect(voucherify.clientCredentials({ scope: "vouchers coupons" })).rejects.toThrow(
+        /"coupons" is not one of the server's scopes/,
+      );
       expect(exchanges).toHaveLength(0);
     });
   });
@@ -115,7 +139,12 @@ describe("Voucherify's spec", () => {
 
     test("an unknown token answers exactly { active: false }", async () => {
       const { voucherify, exchanges } = client();
-      await expect(voucherify.introspectToken({ access_token: ACCESS_TOKEN }, { headers: { Prefer: "example=OAuth inactive token" } })).resolves.toStrictEqual({
+      await expect(
+        voucherify.introspectToken(
+          { access_token: ACCESS_TOKEN },
+          { headers: { Prefer: "example=OAuth inactive token" } },
+        ),
+      ).resolves.toStrictEqual({
         active: false,
       });
       accepted(exchanges[0]!, 200);
@@ -126,8 +155,15 @@ describe("Voucherify's spec", () => {
 
     test("the documented 400 is an OAuthError", async () => {
       const { voucherify, exchanges } = client();
-      const error = await voucherify.introspectToken({ access_token: ACCESS_TOKEN }, { headers: { Prefer: "code=400" } }).catch((e: unknown) => e);
-      expect(error).toMatchObject({ name: "OAuthError", status: 400, error: "missing_parameters", error_description: "Missing parameters" });
+      const error = await voucherify
+        .introspectToken({ access_token: ACCESS_TOKEN }, { headers: { Prefer: "code=400" } })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        name: "OAuthError",
+        status: 400,
+        error: "missing_parameters",
+        error_description: "Missing parameters",
+      });
       accepted(exchanges[0]!, 400);
     });
   });
@@ -141,7 +177,9 @@ describe("Voucherify's spec", () => {
 
     test("an unknown or inactive token answers an empty 404: an OAuthError http_404", async () => {
       const { voucherify, exchanges } = client();
-      const error = await voucherify.revokeToken({ access_token: ACCESS_TOKEN }, { headers: { Prefer: "code=404" } }).catch((e: unknown) => e);
+      const error = await voucherify
+        .revokeToken({ access_token: ACCESS_TOKEN }, { headers: { Prefer: "code=404" } })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OAuthError);
       expect(error).toMatchObject({ status: 404, error: "http_404" });
       accepted(exchanges[0]!, 404);

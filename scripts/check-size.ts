@@ -1,31 +1,41 @@
 /**
  * `npm run check:size` (part of `npm test`): fails when a browser bundle outgrows its budget, so growth is a
- * decision, not an accident. Raise a budget only with a reason in the commit.
+ * decision, not an accident, and when an app that does not import a provider bundles any of its code. Raise a
+ * budget only with a reason in the commit.
  */
-import { gzippedBundleBytes, OWN_BUNDLES } from "./size";
+import { bundle, OWN_BUNDLES } from "./size";
 
 /**
- * Budgets in bytes, min+gz: today's size and about 4 % of room. The targets were 4 KB and 6 KB; the strict
- * answer checks, retries, time-outs and secret redaction cost more, as README "Performance" explains.
+ * Budgets in bytes, min+gz: today's size and about 3 % of room. The targets of 9.0 KB for the client and
+ * 11.5 KB with the token manager are not met: openapi-fetch is 2.6 KB of it and the generated description of
+ * the spec, which the checks read at run time, 1.2 KB (README "Performance").
  */
 const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
-  // Raised from 10 500 and 13 100 for the redirect refusal on Node's fetch and the redaction of request secrets
-  // a successful answer quotes back (10 525 and 13 203 bytes with them).
-  client: 11_000,
-  "client + token manager": 13_750,
+  // Raised from 11 000 and 13 750 for the generated description (11 682 and 14 377 bytes with it).
+  client: 12_050,
+  "client + token manager": 14_800,
+  "client + Square": 13_250,
+  "client + Voucherify": 12_750,
+  "client + discovery": 13_100,
 };
+/** Bundles that must hold no provider's code: a provider costs only the apps that import it. */
+const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = ["client", "client + token manager"];
 
 let failed = false;
 for (const [name, contents] of Object.entries(OWN_BUNDLES) as [keyof typeof OWN_BUNDLES, string][]) {
-  const bytes = await gzippedBundleBytes(contents);
+  const { bytes, inputs } = await bundle(contents);
   const budget = BUDGETS[name];
-  const ok = bytes <= budget;
+  const providers = WITHOUT_PROVIDERS.includes(name)
+    ? inputs.filter((input) => input.startsWith("src/providers/"))
+    : [];
+  const ok = bytes <= budget && providers.length === 0;
   failed ||= !ok;
+  const extra = providers.length > 0 ? `; holds provider code: ${providers.join(", ")}` : "";
   console.log(
-    `${ok ? "ok  " : "FAIL"} ${name}: ${(bytes / 1024).toFixed(2)} KB min+gz (budget ${(budget / 1024).toFixed(2)} KB)`,
+    `${ok ? "ok  " : "FAIL"} ${name}: ${(bytes / 1024).toFixed(2)} KB min+gz (budget ${(budget / 1024).toFixed(2)} KB)${extra}`,
   );
 }
 if (failed) {
-  console.error("A bundle is over its budget: shrink it, or raise the budget in scripts/check-size.ts with a reason.");
+  console.error("A bundle is over its budget or holds a provider it does not import: see above.");
   process.exit(1);
 }

@@ -5,14 +5,17 @@ import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-/** What a user imports, by name: the client alone, and with the token manager. */
+/** What a user imports, by name: the client alone, with the token manager, and with each provider. */
 export const OWN_BUNDLES = {
   client: `export { createOAuthClient } from "./src/index.ts";`,
   "client + token manager": `export { createOAuthClient, createTokenManager } from "./src/index.ts";`,
+  "client + Square": `export { createOAuthClient, squarePreset } from "./src/index.ts";`,
+  "client + Voucherify": `export { createOAuthClient, voucherifyPreset } from "./src/index.ts";`,
+  "client + discovery": `export { createOAuthClient, discover, metadataPreset } from "./src/index.ts";`,
 } as const;
 
-/** Bytes of `contents` (a module's source, resolved from the project root) bundled, minified and gzipped. */
-export async function gzippedBundleBytes(contents: string): Promise<number> {
+/** A module's bundle: its gzipped size in bytes, and the project files it holds (paths from the root). */
+export async function bundle(contents: string): Promise<{ bytes: number; inputs: string[] }> {
   const result = await build({
     stdin: { contents, resolveDir: ROOT, loader: "ts" },
     bundle: true,
@@ -21,7 +24,17 @@ export async function gzippedBundleBytes(contents: string): Promise<number> {
     format: "esm",
     target: "es2022",
     write: false,
+    metafile: true,
     logLevel: "silent",
   });
-  return gzipSync(result.outputFiles[0]!.contents, { level: 9 }).length;
+  const output = Object.values(result.metafile.outputs)[0]!;
+  const inputs = Object.entries(output.inputs)
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path);
+  return { bytes: gzipSync(result.outputFiles[0]!.contents, { level: 9 }).length, inputs };
+}
+
+/** Bytes of `contents` (a module's source, resolved from the project root) bundled, minified and gzipped. */
+export async function gzippedBundleBytes(contents: string): Promise<number> {
+  return (await bundle(contents)).bytes;
 }

@@ -94,21 +94,46 @@ interface Policy {
   retry: Readonly<Required<RetryOptions>> | undefined;
   /** Safe to send again after a failure; by default the operation's `x-idempotent`. */
   idempotent: boolean | undefined;
-  /** Keep a success's body aside for the caller instead of handing on a readable copy. */
-  keepBody: boolean;
+  /** Where a success's body goes, read; without it a readable copy is handed on. */
+  keep?: (text: string) => void;
+}
+
+/** Which operation a request is, and its path parameters. */
+interface Route {
+  id: OperationId;
+  pathParams: Record<string, unknown> | undefined;
+}
+
+/** One call of an operation through {@link RequestCore.direct}: the options to call it with, and its answer. */
+export interface Exchange {
+  /** Spread into openapi-fetch's options: this call's fetch (its operation, policy and signal) and stream parsing. */
+  readonly init: { fetch: (request: Request) => Promise<Response>; signal?: AbortSignal; parseAs: "stream" };
+  /** The answer of the call, once openapi-fetch has returned. */
+  answer(result: { response: Response; error?: unknown }): RawAnswer;
 }
 
 /** The request core a client is built on. */
 export interface RequestCore {
-  /** openapi-fetch typed by the spec's `paths`, with the client's base URL, authentication and transport policy. */
+  /**
+   * openapi-fetch typed by the spec's `paths`, with the client's base URL, endpoints, authentication and
+   * transport policy; a middleware finds each call's operation by its path.
+   */
   readonly api: Client<paths>;
-  /** The options of one call through {@link RequestCore.api}, for {@link RequestCore.answer} to read. */
-  init(
+  /** The same client without the middleware, for calls made with an {@link Exchange}, which names its operation. */
+  readonly direct: Client<paths>;
+  /**
+   * Starts a call of an operation.
+   *
+   * @param id - the operation.
+   * @param call - the call's signal, time limit and retries.
+   * @param options - whether it is safe to repeat (default: the operation's `x-idempotent`), and its path
+   *   parameters, for an endpoint override that holds them.
+   */
+  exchange(
+    id: OperationId,
     call: CallOptions | undefined,
-    idempotent?: boolean,
-  ): { fetch: (request: Request) => Promise<Response>; signal?: AbortSignal; parseAs: "stream" };
-  /** The answer of a call made with {@link RequestCore.init}. */
-  answer(result: { response: Response; error?: unknown }): RawAnswer;
+    options?: { idempotent?: boolean; pathParams?: Record<string, unknown> },
+  ): Exchange;
 }
 
 const FORM = "application/x-www-form-urlencoded";
@@ -140,7 +165,8 @@ class PendingBody {
  */
 class PendingRequest {
   readonly method: string | undefined;
-  operation: OperationNode | undefined;
+  /** Set by the middleware of {@link RequestCore.api}. */
+  route: Route | undefined;
   constructor(
     public url: string,
     readonly init: RequestInit & { headers: Headers; body?: unknown },
@@ -148,9 +174,6 @@ class PendingRequest {
     this.method = init.method;
   }
 }
-
-/** Answers are kept aside for the caller, so a success is not copied to be read. */
-const bodies = new WeakMap<Response, string>();
 
 /** Node's fetch refused a redirect (redirect: "error"): its cause says so, with no status or location. */
 function isRefusedRedirect(error: unknown): boolean {
@@ -186,16 +209,23 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     retry: resolveRetry(options.retry),
     idempotent: undefined,
-    keepBody: false,
   };
 
-  function policyOf(call: CallOptions | undefined, idempotent: boolean | undefined, keepBody: boolean): Policy {
-    return {
-      timeoutMs: call?.timeoutMs ?? defaults.timeoutMs,
-      retry: call?.retry === undefined ? defaults.retry : resolveRetry(call.retry),
-      idempotent,
-      keepBody,
-    };
+  /** Points a request at its operation's endpoint and adds the client's authentication for it. */
+  function prepare(request: PendingRequest, route: Route): OperationNode {
+    const operation: OperationNode = operations[route.id];
+    const override = operation.endpoint === undefined ? undefined : endpoints[operation.endpoint];
+    if (override !== undefined) {
+      const target = override.startsWith("/") ? `${baseUrl}${override}` : override;
+      const path = route.pathParams ?? {};
+      request.url = target.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(path[name])));
+    }
+    const body = request.init.body;
+    authentication?.(route.id)?.apply({
+      headers: request.init.headers,
+      fields: body instanceof PendingBody ? body.fields : undefined,
+    });
+    return operation;
   }
 
   /**
@@ -207,6 +237,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     body: BodyInit | undefined,
     limitMs: number,
     policy: Policy,
+    operation: OperationNode | undefined,
   ): Promise<Response> {
     const signal = request.init.signal ?? undefined;
     if (signal?.aborted) throw signal.reason;
@@ -229,8 +260,8 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       answered = true;
       if (response.type === "opaqueredirect") return response;
       const text = await readBody(response, maxBytes, controller.signal, fetchImpl === undefined);
-      if (response.ok && policy.keepBody) {
-        bodies.set(response, text);
+      if (response.ok && policy.keep) {
+        policy.keep(text);
         return response;
       }
       // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit.
@@ -254,7 +285,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       });
     } catch (cause) {
       if (signal?.aborted) throw signal.reason;
-      const where = `${request.operation?.endpoint ?? request.method ?? "POST"} request to ${new URL(request.url).host}`;
+      const where = `${operation?.endpoint ?? request.method ?? "POST"} request to ${new URL(request.url).host}`;
       if (timedOut) throw new OAuthTransportError(`${where} timed out after ${limitMs} ms`, { timedOut: true });
       if (cause instanceof OAuthResponseError || cause instanceof OAuthError) throw cause;
       if (isRefusedRedirect(cause)) throw redirectError("", 0, undefined, `${where}: `);
@@ -274,9 +305,10 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
    * Sends a request, retrying as {@link RetryOptions} says: idempotent requests on 429, 503 and connection
    * failures; the others only when the request provably never left.
    */
-  async function transport(request: PendingRequest, policy: Policy): Promise<Response> {
+  async function transport(request: PendingRequest, policy: Policy, route: Route | undefined): Promise<Response> {
+    const operation = route && prepare(request, route);
     const body = serialize(request.init.body, request.init.headers);
-    const idempotent = policy.idempotent ?? request.operation?.idempotent === true;
+    const idempotent = policy.idempotent ?? operation?.idempotent === true;
     const { retry, timeoutMs } = policy;
     const started = Date.now();
     let limitMs = timeoutMs;
@@ -284,7 +316,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       let response: Response | undefined;
       let failure: unknown;
       try {
-        response = await attempt(request, body, limitMs, policy);
+        response = await attempt(request, body, limitMs, policy, operation);
       } catch (error) {
         failure = error;
       }
@@ -306,49 +338,54 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     }
   }
 
-  const api = createClient<paths>({
+  const clientOptions = {
     baseUrl,
-    fetch: (request) => transport(request as unknown as PendingRequest, defaults),
     Request: PendingRequest as unknown as typeof Request,
     // A copy: client authentication adds its fields to it, never to the caller's object.
     bodySerializer: (fields: unknown) => new PendingBody({ ...(fields as Record<string, unknown>) }),
     headers: { Accept: "application/json", ...options.headers },
     // Token requests carry credentials: a redirect is never followed; it is refused, or handed back as it is.
     redirect: options.followRedirects ? "follow" : fetchImpl === undefined && NODE_FETCH ? "error" : "manual",
+  } as const;
+  const api = createClient<paths>({
+    ...clientOptions,
+    fetch: (request) =>
+      transport(request as unknown as PendingRequest, defaults, (request as unknown as PendingRequest).route),
   });
-
   api.use({
-    onRequest({ request: sent, schemaPath, params }) {
-      const request = sent as unknown as PendingRequest;
+    onRequest({ request, schemaPath, params }) {
       const id = byPath.get(`${request.method} ${schemaPath}`);
-      if (id === undefined) return undefined;
-      const operation: OperationNode = operations[id];
-      request.operation = operation;
-      const override = operation.endpoint === undefined ? undefined : endpoints[operation.endpoint];
-      if (override !== undefined) {
-        const target = override.startsWith("/") ? `${baseUrl}${override}` : override;
-        const path = (params as { path?: Record<string, unknown> }).path ?? {};
-        request.url = target.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(path[name])));
-      }
-      const auth = authentication?.(id);
-      const body = request.init.body;
-      auth?.apply({ headers: request.init.headers, fields: body instanceof PendingBody ? body.fields : undefined });
+      if (id !== undefined) (request as unknown as PendingRequest).route = { id, pathParams: params.path };
       return undefined;
     },
+  });
+  const direct = createClient<paths>({
+    ...clientOptions,
+    fetch: (request) => transport(request as unknown as PendingRequest, defaults, undefined),
   });
 
   return {
     api,
-    init(call, idempotent) {
-      const policy = policyOf(call, idempotent, true);
-      return {
-        fetch: (request) => transport(request as unknown as PendingRequest, policy),
-        signal: call?.signal,
-        parseAs: "stream",
+    direct,
+    exchange(id, call, exchangeOptions) {
+      let text: string | undefined;
+      const policy: Policy = {
+        timeoutMs: call?.timeoutMs ?? defaults.timeoutMs,
+        retry: call?.retry === undefined ? defaults.retry : resolveRetry(call.retry),
+        idempotent: exchangeOptions?.idempotent,
+        keep: (read) => {
+          text = read;
+        },
       };
-    },
-    answer({ response, error }) {
-      return { response, body: response.ok ? bodies.get(response) : error };
+      const route: Route = { id, pathParams: exchangeOptions?.pathParams };
+      return {
+        init: {
+          fetch: (request) => transport(request as unknown as PendingRequest, policy, route),
+          signal: call?.signal,
+          parseAs: "stream",
+        },
+        answer: ({ response, error }) => ({ response, body: response.ok ? text : error }),
+      };
     },
   };
 }

@@ -166,9 +166,14 @@ function alternatives(node: SchemaNode): readonly SchemaNode[] {
 /** A property that every alternative fixes with `const` (`grant_type`): it selects the alternative. */
 function discriminator(options: readonly SchemaNode[]): string | undefined {
   if (options.length < 2) return undefined;
+  if (discriminators.has(options)) return discriminators.get(options);
   const first = options[0]!.properties ?? {};
-  return Object.keys(first).find((name) => options.every((o) => o.properties?.[name]?.const !== undefined));
+  const found = Object.keys(first).find((name) => options.every((o) => o.properties?.[name]?.const !== undefined));
+  discriminators.set(options, found);
+  return found;
 }
+/** Each union's discriminator, found once. */
+const discriminators = new WeakMap<readonly SchemaNode[], string | undefined>();
 
 /** How well a value fits an alternative: fields it knows, less required fields missing. */
 function fit(option: SchemaNode, value: JsonObject): number {

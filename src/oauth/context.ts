@@ -1,4 +1,5 @@
 import type { paths } from "../../generated/schema";
+import type { SchemaNode } from "../../generated/spec";
 import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
 import type { CallOptions, RawAnswer, RequestCore } from "../core/request";
@@ -72,17 +73,13 @@ export function callHeaders(call: CallOptions | undefined, mediaType?: MediaType
  *
  * @throws {TypeError} when a parameter is not a string or names such a field.
  */
-export function withExtraParams(
-  body: JsonObject,
-  call: CallOptions | undefined,
-  declared: readonly string[],
-): JsonObject {
+export function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema: SchemaNode): JsonObject {
   const extra = call?.extraParams;
   if (extra === undefined) return body;
   checkObject(extra, "options.extraParams");
   for (const [name, value] of Object.entries(extra)) {
     if (typeof value !== "string") throw argumentError(`options.extraParams.${name} must be a string`);
-    if (name in body || declared.includes(name))
+    if (name in body || schema.properties?.[name] !== undefined)
       throw argumentError(`options.extraParams.${name} is a field of the request: pass it in the request itself`);
   }
   return { ...body, ...extra };

@@ -52,17 +52,18 @@ export async function introspectionRequest(
 ): Promise<IntrospectionResponse> {
   const { schema: node, mediaType } = bodySchema(introspectTokenRequest, context.mediaType);
   const { body: checked, schema } = checkRequest(node, params, "the introspect request");
-  const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
+  const body = withExtraParams(checked, call, schema);
   const { core } = context;
-  const result = await core.api.POST(operations.introspectToken.path, {
-    ...core.init(call),
+  const exchange = core.exchange("introspectToken", call);
+  const result = await core.direct.POST(operations.introspectToken.path, {
+    ...exchange.init,
     body: body as RequestBody<"/oauth2/introspect", MediaType>,
     headers: callHeaders(call, mediaType),
   });
   return settle(
     context,
     (answer) => processIntrospectionResponse(answer, { errorReaders: context.errorReaders }),
-    core.answer(result),
+    exchange.answer(result),
     body,
   );
 }

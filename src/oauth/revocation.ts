@@ -41,17 +41,18 @@ export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOm
 export async function revocationRequest(context: ClientContext, params: unknown, call?: CallOptions): Promise<void> {
   const { schema: node, mediaType } = bodySchema(revokeTokenRequest, context.mediaType);
   const { body: checked, schema } = checkRequest(node, params, "the revoke request");
-  const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
+  const body = withExtraParams(checked, call, schema);
   const { core } = context;
-  const result = await core.api.POST(operations.revokeToken.path, {
-    ...core.init(call),
+  const exchange = core.exchange("revokeToken", call);
+  const result = await core.direct.POST(operations.revokeToken.path, {
+    ...exchange.init,
     body: body as RequestBody<"/oauth2/revoke", MediaType>,
     headers: callHeaders(call, mediaType),
   });
   settle(
     context,
     (answer) => processRevocationResponse(answer, { errorReaders: context.errorReaders }),
-    core.answer(result),
+    exchange.answer(result),
     body,
   );
 }

@@ -107,15 +107,16 @@ export async function tokenRequest(
   const { schema: node, mediaType } = bodySchema(obtainTokenRequest, context.mediaType);
   const { body: checked, schema } = checkRequest(node, request, "the token request");
   checkScopes(checked, context.allowedScopes);
-  const body = withExtraParams(checked, call, Object.keys(schema.properties ?? {}));
+  const body = withExtraParams(checked, call, schema);
   const { core } = context;
-  const result = await core.api.POST(operations.obtainToken.path, {
-    ...core.init(call, schema.idempotent === true),
+  const exchange = core.exchange("obtainToken", call, { idempotent: schema.idempotent === true });
+  const result = await core.direct.POST(operations.obtainToken.path, {
+    ...exchange.init,
     body: body as RequestBody<"/oauth2/token", MediaType>,
     headers: callHeaders(call, mediaType),
   });
   const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders };
-  return settle(context, (answer) => processTokenResponse(answer, options), core.answer(result), body);
+  return settle(context, (answer) => processTokenResponse(answer, options), exchange.answer(result), body);
 }
 
 /**

@@ -94,12 +94,12 @@ export async function discover(issuer: string, options: DiscoverOptions = {}): P
   const call = { signal: options.signal };
   const tried: string[] = [];
   for (const { id, path } of documents) {
-    const init = core.init(call);
+    const exchange = core.exchange(id, call);
     const result =
       id === "getAuthorizationServerMetadata"
-        ? await core.api.GET(operations.getAuthorizationServerMetadata.path, init)
-        : await core.api.GET(operations.getOpenIdConfiguration.path, init);
-    const answer = core.answer(result);
+        ? await core.direct.GET(operations.getAuthorizationServerMetadata.path, exchange.init)
+        : await core.direct.GET(operations.getOpenIdConfiguration.path, exchange.init);
+    const answer = exchange.answer(result);
     tried.push(`${path} (HTTP ${answer.response.status})`);
     if (answer.response.status === 404) continue;
     if (!answer.response.ok)

@@ -203,7 +203,8 @@ function squareMethods(context: ClientContext): SquareMethods {
   const { core } = context;
   async function tokenStatus(token: string, call: CallOptions | undefined): Promise<RawAnswer> {
     const headers = { ...callHeaders(call), Authorization: `Bearer ${token}` };
-    return core.answer(await core.api.POST(operations.retrieveTokenStatus.path, { ...core.init(call), headers }));
+    const exchange = core.exchange("retrieveTokenStatus", call);
+    return exchange.answer(await core.direct.POST(operations.retrieveTokenStatus.path, { ...exchange.init, headers }));
   }
   return {
     async renewToken(params, call) {
@@ -215,13 +216,20 @@ function squareMethods(context: ClientContext): SquareMethods {
       );
       if (context.clientId === undefined)
         throw argumentError("options.clientId is required: it is part of the renew path");
-      const result = await core.api.POST(operations.renewToken.path, {
-        ...core.init(call),
-        params: { path: { client_id: context.clientId } },
+      const path = { client_id: context.clientId };
+      const exchange = core.exchange("renewToken", call, { pathParams: path });
+      const result = await core.direct.POST(operations.renewToken.path, {
+        ...exchange.init,
+        params: { path },
         body,
         headers: callHeaders(call, "application/json"),
       });
-      return settle(context, (answer) => processRenewResponse(answer, context.tokenTypes), core.answer(result), body);
+      return settle(
+        context,
+        (answer) => processRenewResponse(answer, context.tokenTypes),
+        exchange.answer(result),
+        body,
+      );
     },
     async retrieveTokenStatus(input, call) {
       checkCallOptions(call);

@@ -5,8 +5,8 @@
  * (Square, Voucherify, 2BA, discovery), each plugging into the core through {@link ProviderAdapter}.
  */
 export { createOAuthClient, type ClientWith, type OAuthClient, type OAuthClientOptions } from "./oauth/client";
-export type { ClientContext, MediaType } from "./oauth/context";
-export type { ProviderAdapter } from "./oauth/provider";
+export type { ClientContext, JsonAnswer, MediaType, RequestBody } from "./oauth/context";
+export type { ClientCredentials, ProviderAdapter } from "./oauth/provider";
 export {
   checkTokenType,
   processTokenResponse,
@@ -24,7 +24,15 @@ export {
   type IntrospectionResponse,
   type IntrospectTokenParams,
 } from "./oauth/introspection";
-export type { CallOptions, EndpointName, OperationId, RawAnswer } from "./core/request";
+export type {
+  CallOptions,
+  EndpointName,
+  Exchange,
+  ExchangeInit,
+  OperationId,
+  RawAnswer,
+  RequestCore,
+} from "./core/request";
 export type { RetryOptions } from "./core/transport";
 export {
   CLIENT_AUTHENTICATION_METHODS,

@@ -104,10 +104,20 @@ interface Route {
   pathParams: Record<string, unknown> | undefined;
 }
 
+/** The options {@link Exchange.init} hands to openapi-fetch. */
+export type ExchangeInit = {
+  /** Sends the call: its operation's endpoint and authentication, its time limit and retries. */
+  fetch: (request: Request) => Promise<Response>;
+  /** The caller's signal. */
+  signal?: AbortSignal;
+  /** The body is read by the call's fetch, within the time limit and the body limit. */
+  parseAs: "stream";
+};
+
 /** One call of an operation through {@link RequestCore.direct}: the options to call it with, and its answer. */
 export interface Exchange {
   /** Spread into openapi-fetch's options: this call's fetch (its operation, policy and signal) and stream parsing. */
-  readonly init: { fetch: (request: Request) => Promise<Response>; signal?: AbortSignal; parseAs: "stream" };
+  readonly init: ExchangeInit;
   /** The answer of the call, once openapi-fetch has returned. */
   answer(result: { response: Response; error?: unknown }): RawAnswer;
 }

@@ -11,12 +11,13 @@ import { bundle, OWN_BUNDLES } from "./size";
  * the spec, which the checks read at run time, 1.2 KB (README "Performance").
  */
 const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
-  // Raised from 11 000 and 13 750 for the generated description (11 682 and 14 377 bytes with it).
-  client: 12_050,
-  "client + token manager": 14_800,
-  "client + Square": 13_250,
-  "client + Voucherify": 12_750,
-  "client + discovery": 13_100,
+  // Raised from 11 000 and 13 750 for the generated description and the request core that reads it (11 888 and
+  // 14 574 bytes).
+  client: 12_250,
+  "client + token manager": 15_050,
+  "client + Square": 13_500,
+  "client + Voucherify": 12_950,
+  "client + discovery": 13_300,
 };
 /** Bundles that must hold no provider's code: a provider costs only the apps that import it. */
 const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = ["client", "client + token manager"];

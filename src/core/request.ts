@@ -4,6 +4,7 @@ import { operations, type OperationNode } from "../../generated/spec";
 import { redirectError } from "./answers";
 import type { ClientAuthentication } from "./auth";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
+import { redactDeep, secretsOfFields } from "./redact";
 import {
   backoffMs,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -73,6 +74,8 @@ export interface RequestCoreOptions {
   maxResponseBytes?: number;
   /** Follow redirects; only for requests that carry no credential (discovery). Default `false`. */
   followRedirects?: boolean;
+  /** The client's own secrets (its secret, its credential headers), to keep out of error answers handed on. */
+  secrets?: readonly string[];
   /** The client authentication of an operation the spec has the client authenticate at. */
   authentication?: (operationId: OperationId) => ClientAuthentication | undefined;
 }
@@ -104,7 +107,11 @@ interface Route {
   pathParams: Record<string, unknown> | undefined;
 }
 
-/** The options {@link Exchange.init} hands to openapi-fetch. */
+/**
+ * The options {@link Exchange.init} hands to openapi-fetch.
+ *
+ * @see https://openapi-ts.dev/openapi-fetch/api#fetch-options
+ */
 export type ExchangeInit = {
   /** Sends the call: its operation's endpoint and authentication, its time limit and retries. */
   fetch: (request: Request) => Promise<Response>;
@@ -114,7 +121,11 @@ export type ExchangeInit = {
   parseAs: "stream";
 };
 
-/** One call of an operation through {@link RequestCore.direct}: the options to call it with, and its answer. */
+/**
+ * One call of an operation through {@link RequestCore.direct}: the options to call it with, and its answer.
+ *
+ * @see {@link RequestCore.exchange}
+ */
 export interface Exchange {
   /** Spread into openapi-fetch's options: this call's fetch (its operation, policy and signal) and stream parsing. */
   readonly init: ExchangeInit;
@@ -122,7 +133,11 @@ export interface Exchange {
   answer(result: { response: Response; error?: unknown }): RawAnswer;
 }
 
-/** The request core a client is built on. */
+/**
+ * The request core a client is built on.
+ *
+ * @see https://openapi-ts.dev/openapi-fetch/
+ */
 export interface RequestCore {
   /**
    * openapi-fetch typed by the spec's `paths`, with the client's base URL, endpoints, authentication and
@@ -188,6 +203,12 @@ class PendingRequest {
 /** Node's fetch refused a redirect (redirect: "error"): its cause says so, with no status or location. */
 function isRefusedRedirect(error: unknown): boolean {
   return error instanceof TypeError && error.cause instanceof Error && error.cause.message === "unexpected redirect";
+}
+
+/** The values of a request's secret fields, as sent and form-encoded. */
+function requestSecrets(request: PendingRequest): string[] {
+  const body = request.init.body;
+  return body instanceof PendingBody ? secretsOfFields(body.fields) : [];
 }
 
 function serialize(body: unknown, headers: Headers): BodyInit | undefined {
@@ -274,9 +295,13 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
         policy.keep(text);
         return response;
       }
-      // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit.
+      // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit, and
+      // without the secrets of the request that a failure may quote back.
       const { status, statusText, headers, url } = response;
-      const copy = new Response(text === "" || NULL_BODY_STATUSES.includes(status) ? null : text, {
+      const shown = response.ok
+        ? text
+        : (redactDeep(text, [...(options.secrets ?? []), ...requestSecrets(request)]) as string);
+      const copy = new Response(shown === "" || NULL_BODY_STATUSES.includes(status) ? null : shown, {
         status,
         statusText,
         headers,

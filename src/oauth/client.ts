@@ -161,6 +161,11 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
       ("clientAuthentication" in operations[id] ? auth : undefined);
     if (chosen) authentications.set(id, chosen);
   }
+  const secrets = withEncoded([
+    clientSecret,
+    ...[...authentications.values()].flatMap((a) => a.secrets),
+    ...secretsOfHeaders(options.headers),
+  ]);
   const core = createRequestCore({
     baseUrl: options.baseUrl.replace(/\/+$/, ""),
     endpoints: options.endpoints,
@@ -169,6 +174,7 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
     timeoutMs: options.timeoutMs,
     retry: options.retry,
     maxResponseBytes: options.maxResponseBytes,
+    secrets,
     authentication: (id) => authentications.get(id),
   });
   const context: ClientContext = {
@@ -178,11 +184,7 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
     allowedScopes: options.allowedScopes ? new Set(options.allowedScopes) : undefined,
     tokenTypes: options.allowedTokenTypes ?? ["bearer"],
     errorReaders: provider?.errorReaders ?? [],
-    secrets: withEncoded([
-      clientSecret,
-      ...[...authentications.values()].flatMap((a) => a.secrets),
-      ...secretsOfHeaders(options.headers),
-    ]),
+    secrets,
   };
   // async, so that a bad argument rejects like every other call instead of throwing synchronously.
   const token = async (request: unknown, call: CallOptions | undefined) => {

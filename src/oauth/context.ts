@@ -3,7 +3,7 @@ import type { SchemaNode } from "../../generated/spec";
 import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
 import type { CallOptions, RawAnswer, RequestCore } from "../core/request";
-import { argumentError, checkObject, isPlainObject } from "../core/validate";
+import { argumentError, checkObject, checkRequest, isPlainObject } from "../core/validate";
 
 /**
  * What every request step of a client shares: its request core and the settings its steps read. Provider
@@ -28,13 +28,21 @@ export interface ClientContext {
   readonly secrets: readonly string[];
 }
 
-/** The request body of a POST path for a content type, as the spec declares it. */
+/**
+ * The request body of a POST path for a content type, as the spec declares it.
+ *
+ * @see https://spec.openapis.org/oas/v3.1.0#request-body-object
+ */
 export type RequestBody<P extends keyof paths, M extends MediaType> = paths[P] extends {
   post: { requestBody?: { content: infer C } };
 }
   ? C[M & keyof C]
   : never;
-/** The JSON answer of a POST path's 200, as the spec declares it. */
+/**
+ * The JSON answer of a POST path's 200, as the spec declares it.
+ *
+ * @see https://spec.openapis.org/oas/v3.1.0#response-object
+ */
 export type JsonAnswer<P extends keyof paths> = paths[P] extends {
   post: { responses: { 200: { content: { "application/json": infer A } } } };
 }
@@ -54,7 +62,7 @@ type JsonObject = Record<string, unknown>;
  * The body schema of an operation for the client's content type, or the operation's own when it has only
  * one (introspection is always a form).
  */
-export function bodySchema<T>(
+function bodySchema<T>(
   bodies: Partial<Record<MediaType, T>>,
   mediaType: MediaType,
 ): { schema: T; mediaType: MediaType } {
@@ -73,7 +81,7 @@ export function callHeaders(call: CallOptions | undefined, mediaType?: MediaType
  *
  * @throws {TypeError} when a parameter is not a string or names such a field.
  */
-export function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema: SchemaNode): JsonObject {
+function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema: SchemaNode): JsonObject {
   const extra = call?.extraParams;
   if (extra === undefined) return body;
   checkObject(extra, "options.extraParams");
@@ -83,6 +91,29 @@ export function withExtraParams(body: JsonObject, call: CallOptions | undefined,
       throw argumentError(`options.extraParams.${name} is a field of the request: pass it in the request itself`);
   }
   return { ...body, ...extra };
+}
+
+/**
+ * A request's body checked against the spec's schema for the client's content type (or the operation's only
+ * one), with the call's extra parameters, and the headers to send it with.
+ *
+ * @param context - the client.
+ * @param bodies - the operation's body schemas by content type, from the generated description.
+ * @param params - the caller's fields.
+ * @param call - the call's headers and extra parameters.
+ * @param what - the request, for messages: `"the token request"`.
+ * @throws {TypeError} naming the first field that is wrong.
+ */
+export function checkedBody<T>(
+  context: ClientContext,
+  bodies: Partial<Record<MediaType, SchemaNode>>,
+  params: unknown,
+  call: CallOptions | undefined,
+  what: string,
+): { body: T; schema: SchemaNode; headers: Record<string, string> } {
+  const { schema: node, mediaType } = bodySchema(bodies, context.mediaType);
+  const { body, schema } = checkRequest(node, params, what);
+  return { body: withExtraParams(body, call, schema) as T, schema, headers: callHeaders(call, mediaType) };
 }
 
 /**

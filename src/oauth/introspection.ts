@@ -2,18 +2,9 @@ import { introspectTokenAnswer, introspectTokenRequest, operations } from "../..
 import { jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
-import { checkRequest } from "../core/validate";
-import {
-  bodySchema,
-  callHeaders,
-  settle,
-  withExtraParams,
-  type ClientContext,
-  type JsonAnswer,
-  type MediaType,
-  type RequestBody,
-} from "./context";
+import { checkedBody, settle, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
 
+type IntrospectBody = RequestBody<"/oauth2/introspect", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
@@ -50,16 +41,16 @@ export async function introspectionRequest(
   params: unknown,
   call?: CallOptions,
 ): Promise<IntrospectionResponse> {
-  const { schema: node, mediaType } = bodySchema(introspectTokenRequest, context.mediaType);
-  const { body: checked, schema } = checkRequest(node, params, "the introspect request");
-  const body = withExtraParams(checked, call, schema);
+  const { body, headers } = checkedBody<IntrospectBody>(
+    context,
+    introspectTokenRequest,
+    params,
+    call,
+    "the introspect request",
+  );
   const { core } = context;
   const exchange = core.exchange("introspectToken", call);
-  const result = await core.direct.POST(operations.introspectToken.path, {
-    ...exchange.init,
-    body: body as RequestBody<"/oauth2/introspect", MediaType>,
-    headers: callHeaders(call, mediaType),
-  });
+  const result = await core.direct.POST(operations.introspectToken.path, { ...exchange.init, body, headers });
   return settle(
     context,
     (answer) => processIntrospectionResponse(answer, { errorReaders: context.errorReaders }),

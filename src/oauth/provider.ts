@@ -3,7 +3,11 @@ import type { ClientAuthentication } from "../core/auth";
 import type { OperationId } from "../core/request";
 import type { ClientContext } from "./context";
 
-/** The client's credentials, from its options. */
+/**
+ * The client's credentials, from its options.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
+ */
 export interface ClientCredentials {
   readonly clientId: string | undefined;
   readonly clientSecret: string | undefined;

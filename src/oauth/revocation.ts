@@ -2,19 +2,11 @@ import type { components } from "../../generated/schema";
 import { operations, revokeTokenRequest } from "../../generated/spec";
 import { checkStatus, errorInSuccess, type ProcessOptions } from "../core/answers";
 import type { CallOptions, RawAnswer } from "../core/request";
-import { checkRequest } from "../core/validate";
-import {
-  bodySchema,
-  callHeaders,
-  settle,
-  withExtraParams,
-  type ClientContext,
-  type MediaType,
-  type RequestBody,
-} from "./context";
+import { checkedBody, settle, type ClientContext, type MediaType, type RequestBody } from "./context";
 import type { RequestFormat } from "./token";
 
 type Schemas = components["schemas"];
+type RevokeBody = RequestBody<"/oauth2/revoke", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
@@ -39,16 +31,10 @@ export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOm
  * @see https://www.rfc-editor.org/rfc/rfc7009#section-2
  */
 export async function revocationRequest(context: ClientContext, params: unknown, call?: CallOptions): Promise<void> {
-  const { schema: node, mediaType } = bodySchema(revokeTokenRequest, context.mediaType);
-  const { body: checked, schema } = checkRequest(node, params, "the revoke request");
-  const body = withExtraParams(checked, call, schema);
+  const { body, headers } = checkedBody<RevokeBody>(context, revokeTokenRequest, params, call, "the revoke request");
   const { core } = context;
   const exchange = core.exchange("revokeToken", call);
-  const result = await core.direct.POST(operations.revokeToken.path, {
-    ...exchange.init,
-    body: body as RequestBody<"/oauth2/revoke", MediaType>,
-    headers: callHeaders(call, mediaType),
-  });
+  const result = await core.direct.POST(operations.revokeToken.path, { ...exchange.init, body, headers });
   settle(
     context,
     (answer) => processRevocationResponse(answer, { errorReaders: context.errorReaders }),

@@ -4,19 +4,11 @@ import { fail, jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets, redactError } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
 import { OAuthResponseError } from "../core/errors";
-import { argumentError, checkRequest } from "../core/validate";
-import {
-  bodySchema,
-  callHeaders,
-  settle,
-  withExtraParams,
-  type ClientContext,
-  type JsonAnswer,
-  type MediaType,
-  type RequestBody,
-} from "./context";
+import { argumentError } from "../core/validate";
+import { checkedBody, settle, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
 
 type Schemas = components["schemas"];
+type TokenBody = RequestBody<"/oauth2/token", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** Fields the client fills in from its options; callers never pass them. */
 type ClientFields = "client_id" | "client_secret";
@@ -104,17 +96,17 @@ export async function tokenRequest(
   request: unknown,
   call?: CallOptions,
 ): Promise<TokenResponse> {
-  const { schema: node, mediaType } = bodySchema(obtainTokenRequest, context.mediaType);
-  const { body: checked, schema } = checkRequest(node, request, "the token request");
-  checkScopes(checked, context.allowedScopes);
-  const body = withExtraParams(checked, call, schema);
+  const { body, schema, headers } = checkedBody<TokenBody>(
+    context,
+    obtainTokenRequest,
+    request,
+    call,
+    "the token request",
+  );
+  checkScopes(body, context.allowedScopes);
   const { core } = context;
   const exchange = core.exchange("obtainToken", call, { idempotent: schema.idempotent === true });
-  const result = await core.direct.POST(operations.obtainToken.path, {
-    ...exchange.init,
-    body: body as RequestBody<"/oauth2/token", MediaType>,
-    headers: callHeaders(call, mediaType),
-  });
+  const result = await core.direct.POST(operations.obtainToken.path, { ...exchange.init, body, headers });
   const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders };
   return settle(context, (answer) => processTokenResponse(answer, options), exchange.answer(result), body);
 }

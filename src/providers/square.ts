@@ -4,9 +4,9 @@ import { jsonAnswer, type ErrorReader } from "../core/answers";
 import type { ClientAuthentication } from "../core/auth";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
-import { argumentError, checkNonEmptyString, checkObject, checkRequest } from "../core/validate";
+import { argumentError, checkNonEmptyString, checkObject } from "../core/validate";
 import type { OAuthClientOptions } from "../oauth/client";
-import { callHeaders, paramsObject, settle, type ClientContext } from "../oauth/context";
+import { callHeaders, checkedBody, paramsObject, settle, type ClientContext } from "../oauth/context";
 import { timestampMs } from "../oauth/expiry";
 import type { IntrospectionResponse, IntrospectTokenParams } from "../oauth/introspection";
 import { checkCallOptions } from "../oauth/options";
@@ -209,9 +209,11 @@ function squareMethods(context: ClientContext): SquareMethods {
   return {
     async renewToken(params, call) {
       checkCallOptions(call);
-      const { body } = checkRequest<RenewTokenParams>(
-        renewTokenRequest["application/json"],
+      const { body, headers } = checkedBody<RenewTokenParams>(
+        context,
+        renewTokenRequest,
         params,
+        call,
         "the renew request",
       );
       if (context.clientId === undefined)
@@ -222,7 +224,7 @@ function squareMethods(context: ClientContext): SquareMethods {
         ...exchange.init,
         params: { path },
         body,
-        headers: callHeaders(call, "application/json"),
+        headers,
       });
       return settle(
         context,

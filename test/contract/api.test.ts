@@ -105,4 +105,30 @@ describe("client.api: openapi-fetch typed by the spec, carrying the client's con
     expect(response.status).toBe(400);
     expect(error).toMatchObject({ error: "invalid_grant" });
   });
+
+  test("redaction applies: an error answer that quotes the client secret or a token of the request comes back without them", async () => {
+    const echo: typeof fetch = async (_input, init) => {
+      const sent = new URLSearchParams(String(init?.body));
+      const text = `refresh token ${sent.get("refresh_token")} is unknown to client ${sent.get("client_secret")}`;
+      return new Response(JSON.stringify({ error: "invalid_grant", error_description: text }), {
+        status: 400,
+        headers: { "Content-Type": "application/json" },
+      });
+    };
+    const client = createOAuthClient({
+      baseUrl: prismUrl,
+      fetch: echo,
+      ...credentials,
+      clientAuthentication: "client_secret_post",
+    });
+    const { error } = await client.api.POST("/oauth2/token", {
+      body: { grant_type: "refresh_token", refresh_token: "RT-secret-0123456789" },
+      headers: { "Content-Type": FORM },
+    });
+    const text = JSON.stringify(error);
+    expect(text).toContain("invalid_grant");
+    expect(text).toContain("[REDACTED]");
+    expect(text).not.toContain("RT-secret-0123456789");
+    expect(text).not.toContain(credentials.clientSecret);
+  });
 });

@@ -1,4 +1,4 @@
-import { secretFields } from "../../generated/spec";
+import { secretFields, secretHeaders } from "../../generated/spec";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 
 /**
@@ -8,8 +8,8 @@ import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 
 /** What a redacted secret is replaced with, in error text and in printed results. */
 export const REDACTED = "[REDACTED]";
-/** Header names whose values are credentials: Authorization, and API-key headers such as X-App-Token and X-API-Key. */
-export const SECRET_HEADERS: readonly string[] = ["authorization", "x-app-token", "x-api-key"];
+/** Header names whose values are credentials, as the spec's security schemes say (`x-secret` on an API key). */
+export const SECRET_HEADERS: readonly string[] = secretHeaders;
 /**
  * Secrets shorter than this are not searched for in server text: a value that short cannot be told apart from
  * ordinary words, and real client secrets and tokens are far longer.

@@ -1,5 +1,5 @@
 import type { components } from "../../generated/schema";
-import { obtainTokenAnswer, obtainTokenRequest, operations } from "../../generated/spec";
+import { obtainTokenAnswer, obtainTokenRequest, operations, type SchemaNode } from "../../generated/spec";
 import { fail, jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets, redactError } from "../core/redact";
 import type { CallOptions, RawAnswer } from "../core/request";
@@ -63,12 +63,20 @@ export interface ProcessTokenOptions extends ProcessOptions {
 const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
 
 /** Checks requested scopes against the server's list; commas get their own message, as some servers refuse them. */
-function checkScopes(body: Record<string, unknown>, allowed: ReadonlySet<string> | undefined): void {
+function checkScopes(
+  body: Record<string, unknown>,
+  schema: SchemaNode,
+  allowed: ReadonlySet<string> | undefined,
+): void {
   if (allowed === undefined) return;
-  const requested = [
-    ...(typeof body.scope === "string" ? body.scope.split(" ").filter(Boolean) : []),
-    ...(Array.isArray(body.scopes) ? (body.scopes as string[]) : []),
-  ];
+  const requested: string[] = [];
+  // The fields the spec marks x-scopes: a space-delimited string, or a list.
+  for (const [name, field] of Object.entries(schema.properties ?? {})) {
+    const value = body[name];
+    if (!field.scopes) continue;
+    if (typeof value === "string") requested.push(...value.split(" ").filter(Boolean));
+    else if (Array.isArray(value)) requested.push(...(value as string[]));
+  }
   for (const scope of requested) {
     if (allowed.has(scope)) continue;
     if (scope.includes(",")) throw argumentError(`scope "${scope}" is comma-separated: separate scopes with spaces`);
@@ -103,7 +111,7 @@ export async function tokenRequest(
     call,
     "the token request",
   );
-  checkScopes(body, context.allowedScopes);
+  checkScopes(body, schema, context.allowedScopes);
   const { core } = context;
   const exchange = core.exchange("obtainToken", call, { idempotent: schema.idempotent === true });
   const result = await core.direct.POST(operations.obtainToken.path, { ...exchange.init, body, headers });

@@ -4,7 +4,8 @@
  * standard operations as request and process steps), the token lifecycle (manager, stores), and `providers/`
  * (Square, Voucherify, 2BA, discovery), each plugging into the core through {@link ProviderAdapter}.
  */
-export { createOAuthClient, type ClientWith, type OAuthClient, type OAuthClientOptions } from "./oauth/client";
+export { createOAuthClient, type ClientWith, type OAuthClient } from "./oauth/client";
+export type { OAuthClientOptions } from "./oauth/options";
 export type { ClientContext, JsonAnswer, MediaType, RequestBody } from "./oauth/context";
 export type { ClientCredentials, ProviderAdapter } from "./oauth/provider";
 export {
@@ -24,15 +25,7 @@ export {
   type IntrospectionResponse,
   type IntrospectTokenParams,
 } from "./oauth/introspection";
-export type {
-  CallOptions,
-  EndpointName,
-  Exchange,
-  ExchangeInit,
-  OperationId,
-  RawAnswer,
-  RequestCore,
-} from "./core/request";
+export type { CallOptions, EndpointName, Exchange, ExchangeInit, OperationId, RequestCore } from "./core/request";
 export type { RetryOptions } from "./core/transport";
 export {
   CLIENT_AUTHENTICATION_METHODS,
@@ -41,7 +34,7 @@ export {
   type ClientAuthenticationMethod,
   type AuthenticatedRequest,
 } from "./core/auth";
-export type { ErrorReader, ProcessOptions } from "./core/answers";
+export type { ErrorReader, ProcessOptions, RawAnswer } from "./core/answers";
 export {
   OAuthClientError,
   OAuthError,

@@ -1,7 +1,6 @@
 import { OAuthError as OAuthErrorSchema, type SchemaNode } from "../../generated/spec";
 import { OAuthError, OAuthResponseError, type ErrorResponseBody, type OAuthErrorFields } from "./errors";
 import { redactError, withoutSecrets } from "./redact";
-import type { RawAnswer } from "./request";
 import { checkAnswer, isPlainObject } from "./validate";
 
 /**
@@ -10,6 +9,17 @@ import { checkAnswer, isPlainObject } from "./validate";
  */
 
 type JsonObject = Record<string, unknown>;
+
+/**
+ * An answer as the client read it: the `Response`, and its body (text on success, parsed JSON or text on
+ * failure, `undefined` when there was none).
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
+ */
+export interface RawAnswer {
+  response: Response;
+  body: unknown;
+}
 
 /**
  * Reads one shape of error body into an {@link OAuthError}'s fields; `undefined` when the body is not of

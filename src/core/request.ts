@@ -1,7 +1,7 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { paths } from "../../generated/schema";
 import { operations, type OperationNode } from "../../generated/spec";
-import { redirectError } from "./answers";
+import { redirectError, type RawAnswer } from "./answers";
 import type { ClientAuthentication } from "./auth";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 import { redactDeep, secretsOfFields } from "./redact";
@@ -78,17 +78,6 @@ export interface RequestCoreOptions {
   secrets?: readonly string[];
   /** The client authentication of an operation the spec has the client authenticate at. */
   authentication?: (operationId: OperationId) => ClientAuthentication | undefined;
-}
-
-/**
- * An answer as the client read it: the `Response`, and its body (text on success, parsed JSON or text on
- * failure, `undefined` when there was none).
- *
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-5
- */
-export interface RawAnswer {
-  response: Response;
-  body: unknown;
 }
 
 /** The transport policy of one call. */

@@ -1,61 +1,15 @@
 import type { Client } from "openapi-fetch";
 import type { paths } from "../../generated/schema";
 import { operations } from "../../generated/spec";
-import { clientAuthentication, type ClientAuthentication, type ClientAuthenticationMethod } from "../core/auth";
+import { clientAuthentication, type ClientAuthentication } from "../core/auth";
 import { secretsOfHeaders, withEncoded } from "../core/redact";
-import { createRequestCore, type CallOptions, type EndpointName, type OperationId } from "../core/request";
-import type { RetryOptions } from "../core/transport";
+import { createRequestCore, type CallOptions, type OperationId } from "../core/request";
 import type { ClientContext } from "./context";
 import { paramsObject } from "./context";
 import { introspectionRequest, type IntrospectionResponse, type IntrospectTokenParams } from "./introspection";
-import { checkCallOptions, checkOptions } from "./options";
-import type { ProviderAdapter } from "./provider";
+import { checkCallOptions, checkOptions, type OAuthClientOptions } from "./options";
 import { revocationRequest, type RevokeTokenParams } from "./revocation";
 import { tokenRequest, type GrantParams, type RequestFormat, type TokenRequest, type TokenResponse } from "./token";
-
-/**
- * Options of {@link createOAuthClient}.
- *
- * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
- */
-export interface OAuthClientOptions<F extends RequestFormat = RequestFormat, M extends object = object> {
-  /** The server's base URL, such as `https://auth.example.org`; the spec's paths are appended to it. */
-  baseUrl: string;
-  /** The client identifier. */
-  clientId?: string;
-  /** The client secret. Kept inside the client: never logged, never printed. */
-  clientSecret?: string;
-  /**
-   * How the client authenticates: `client_secret_basic` (default with a secret), `client_secret_post`, `none`
-   * (default without), or a strategy object. It is the one used, whatever the request format.
-   */
-  clientAuthentication?: ClientAuthenticationMethod | ClientAuthentication;
-  /** Body encoding of requests whose spec offers both: `form` (default, RFC 6749) or `json`. JSON bodies, nothing else. */
-  requestFormat?: F;
-  /**
-   * Per-endpoint path appended to `baseUrl` (`/OAuth/Token`) or absolute URL, by the spec's endpoint names
-   * (`token`, `revoke`, `introspect`, …). A path may hold the spec's path parameters (`{client_id}`).
-   */
-  endpoints?: Partial<Record<EndpointName, string>>;
-  /** A `fetch` to use instead of the global one. */
-  fetch?: typeof globalThis.fetch;
-  /** Headers sent with every request. Values of `Authorization` and `X-App-Token` are redacted from errors. */
-  headers?: Record<string, string>;
-  /** The scopes the server knows: requested scopes are checked before sending, and commas get their own error. */
-  allowedScopes?: readonly string[];
-  /** Time limit of each request, in ms, through the last byte of the answer; `Infinity` for none. Default 10 000. */
-  timeoutMs?: number;
-  /** How failed requests are retried; `false` sends each request once. Default: see {@link RetryOptions}. */
-  retry?: RetryOptions | false;
-  /** Allows plain `http:` to hosts other than loopback ones. Default `false`. */
-  allowInsecureHttp?: boolean;
-  /** The largest answer body read, in bytes, counted while it streams in. Default 1 MiB. */
-  maxResponseBytes?: number;
-  /** The token types accepted in token answers, compared case-insensitively. Default `["bearer"]`. */
-  allowedTokenTypes?: readonly string[];
-  /** A provider adapter (from a provider's preset): its error shapes, authentication and methods. */
-  provider?: ProviderAdapter<M>;
-}
 
 /**
  * The typed client made by {@link createOAuthClient}: the spec's standard operations, grant helpers, and

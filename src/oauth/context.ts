@@ -2,7 +2,8 @@ import type { paths } from "../../generated/schema";
 import type { SchemaNode } from "../../generated/spec";
 import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
-import type { CallOptions, RawAnswer, RequestCore } from "../core/request";
+import type { CallOptions, RequestCore } from "../core/request";
+import type { RawAnswer } from "../core/answers";
 import { argumentError, checkObject, checkRequest, isPlainObject } from "../core/validate";
 
 /**

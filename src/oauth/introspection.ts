@@ -1,7 +1,8 @@
 import { introspectTokenAnswer, introspectTokenRequest, operations } from "../../generated/spec";
 import { jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets } from "../core/redact";
-import type { CallOptions, RawAnswer } from "../core/request";
+import type { CallOptions } from "../core/request";
+import type { RawAnswer } from "../core/answers";
 import { checkedBody, settle, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
 
 type IntrospectBody = RequestBody<"/oauth2/introspect", MediaType>;

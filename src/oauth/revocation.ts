@@ -1,7 +1,8 @@
 import type { components } from "../../generated/schema";
 import { operations, revokeTokenRequest } from "../../generated/spec";
 import { checkStatus, errorInSuccess, type ProcessOptions } from "../core/answers";
-import type { CallOptions, RawAnswer } from "../core/request";
+import type { CallOptions } from "../core/request";
+import type { RawAnswer } from "../core/answers";
 import { checkedBody, settle, type ClientContext, type MediaType, type RequestBody } from "./context";
 import type { RequestFormat } from "./token";
 

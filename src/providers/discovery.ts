@@ -10,7 +10,7 @@ import { OAuthResponseError } from "../core/errors";
 import { createRequestCore } from "../core/request";
 import { isLoopback } from "../core/transport";
 import { argumentError, checkPositive } from "../core/validate";
-import type { OAuthClientOptions } from "../oauth/client";
+import type { OAuthClientOptions } from "../oauth/options";
 import { maskSecrets } from "./preset";
 
 /**

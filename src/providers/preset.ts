@@ -1,5 +1,5 @@
 import { REDACTED, SECRET_HEADERS } from "../core/redact";
-import type { OAuthClientOptions } from "../oauth/client";
+import type { OAuthClientOptions } from "../oauth/options";
 import type { RequestFormat } from "../oauth/token";
 
 /** What the providers' presets share: the transport options every preset takes, and printing without secrets. */

@@ -3,9 +3,10 @@ import { operations, renewTokenAnswer, renewTokenRequest, retrieveTokenStatusAns
 import { jsonAnswer, type ErrorReader } from "../core/answers";
 import type { ClientAuthentication } from "../core/auth";
 import { hideSecrets } from "../core/redact";
-import type { CallOptions, RawAnswer } from "../core/request";
+import type { CallOptions } from "../core/request";
+import type { RawAnswer } from "../core/answers";
 import { argumentError, checkNonEmptyString, checkObject } from "../core/validate";
-import type { OAuthClientOptions } from "../oauth/client";
+import type { OAuthClientOptions } from "../oauth/options";
 import { callHeaders, checkedBody, paramsObject, settle, type ClientContext } from "../oauth/context";
 import { timestampMs } from "../oauth/expiry";
 import type { IntrospectionResponse, IntrospectTokenParams } from "../oauth/introspection";

@@ -1,5 +1,5 @@
 import { checkNonEmptyString, checkObject } from "../core/validate";
-import type { OAuthClientOptions } from "../oauth/client";
+import type { OAuthClientOptions } from "../oauth/options";
 import { maskSecrets, transportOptions, type TransportOptions } from "./preset";
 
 /**

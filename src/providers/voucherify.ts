@@ -1,6 +1,6 @@
 import type { ErrorReader } from "../core/answers";
 import { argumentError, checkNonEmptyString, checkObject } from "../core/validate";
-import type { OAuthClientOptions } from "../oauth/client";
+import type { OAuthClientOptions } from "../oauth/options";
 import type { ProviderAdapter } from "../oauth/provider";
 import { maskSecrets, transportOptions, type TransportOptions } from "./preset";
 

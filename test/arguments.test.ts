@@ -75,6 +75,8 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
     ["a header value that is not a string", { baseUrl: BASE, headers: { "X-App-Id": 42 } }],
     ["a header value with a newline", { baseUrl: BASE, headers: { "X-App-Id": "id\r\nX-Injected: 1" } }],
     ["a header name HTTP does not allow", { baseUrl: BASE, headers: { "X App Id": "id" } }],
+    ["a provider that is not an adapter", { baseUrl: BASE, provider: "square" }],
+    ["a client authentication object without apply", { baseUrl: BASE, clientAuthentication: { method: "x" } }],
   ];
   for (const [name, options] of cases) {
     test(name, () => {

@@ -2,7 +2,7 @@ import { OAuthResponseError, OAuthTransportError } from "./errors";
 
 /**
  * How the client's requests travel: bounded body reads, retry timing, and telling a request that never left
- * from one that may have arrived. Pure helpers; `client.ts` sends.
+ * from one that may have arrived. Pure helpers; `request.ts` sends.
  */
 
 /**

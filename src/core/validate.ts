@@ -87,8 +87,9 @@ function expected(node: SchemaNode): string {
   }
 }
 
+/** "a non-empty string" as a plural: "non-empty strings". */
 function plural(text: string): string {
-  return text.replace(/^an? (.*?)(string|integer|number|boolean|object|URI)/, "$1$2s");
+  return text.replace(/^an? (.*?)(string|integer|number|boolean|object|URL)/, "$1$2s");
 }
 
 /**

@@ -136,7 +136,7 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
     clientId,
     mediaType: MEDIA_TYPES[options.requestFormat ?? "form"],
     allowedScopes: options.allowedScopes ? new Set(options.allowedScopes) : undefined,
-    tokenTypes: options.allowedTokenTypes ?? ["bearer"],
+    tokenTypes: options.allowedTokenTypes,
     errorReaders: provider?.errorReaders ?? [],
     secrets,
   };

@@ -21,8 +21,8 @@ export interface ClientContext {
   readonly mediaType: MediaType;
   /** The server's scope names, when requested scopes are checked before sending. */
   readonly allowedScopes: ReadonlySet<string> | undefined;
-  /** The token types accepted in token answers, lower-cased. */
-  readonly tokenTypes: readonly string[];
+  /** The token types accepted in token answers; `undefined` for bearer only. */
+  readonly tokenTypes: readonly string[] | undefined;
   /** Error body shapes read besides RFC 6749 §5.2. */
   readonly errorReaders: readonly ErrorReader[];
   /** The client's own secrets (its secret, its credential headers), as sent and form-encoded. */

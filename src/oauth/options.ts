@@ -166,6 +166,12 @@ export function checkOptions(options: OAuthClientOptions): void {
   }
   if (options.fetch !== undefined && typeof options.fetch !== "function")
     throw argumentError("options.fetch must be a function");
+  if (
+    options.provider !== undefined &&
+    !(isPlainObject(options.provider) && typeof options.provider.name === "string")
+  ) {
+    throw argumentError("options.provider must be a provider adapter: an object with a name");
+  }
   checkHeaders(options.headers, "options.headers");
   if (options.endpoints !== undefined) {
     checkObject(options.endpoints, "options.endpoints");

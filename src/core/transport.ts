@@ -47,6 +47,8 @@ export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = {
 /** Answers worth another try of an idempotent request: rate limited, temporarily unavailable. */
 export const RETRY_STATUSES: readonly number[] = [429, 503];
 const RETRY_AFTER_SECONDS = /^\s*\d+\s*$/;
+/** The three date forms of RFC 9110 §5.6.7: each has a month name and a four- or two-digit year with a time. */
+const HTTP_DATE = /^\s*[A-Za-z]{3,9},? .*\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b.*\d{2}:\d{2}:\d{2}/;
 const IPV4_LOOPBACK = /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 const ERROR_CODE = /^[A-Z][A-Z0-9_]{1,40}$/;
 const decoder = new TextDecoder();
@@ -163,12 +165,16 @@ export function errorCode(error: unknown, depth = 0): string | undefined {
   return errorCode(cause, depth + 1);
 }
 
-/** The wait a `Retry-After` header asks for (seconds or an HTTP date), in ms; `undefined` when absent or unreadable. */
+/**
+ * The wait a `Retry-After` header asks for, in ms: a non-negative integer of seconds, or an HTTP date (RFC 9110
+ * §10.2.3), which names its month and ends with its zone; `undefined` when absent or anything else (`1.5`, `-5`),
+ * which `Date.parse` would otherwise read as a date in the past.
+ */
 export function retryAfterMs(response: Response): number | undefined {
   const value = response.headers.get("retry-after");
   if (value === null) return undefined;
   if (RETRY_AFTER_SECONDS.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
+  const date = HTTP_DATE.test(value) ? Date.parse(value) : NaN;
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 

@@ -144,12 +144,33 @@ describe("back-off, Retry-After and bounds (fake clock)", () => {
     expect(calls).toHaveBeenCalledTimes(1);
   });
 
-  test("an unreadable Retry-After falls back to the back-off", async () => {
-    vi.spyOn(Math, "random").mockReturnValue(1);
-    const { fetch, times } = scriptedFetch([tooMany("soon"), ok]);
-    track(client({ fetch, retry: { baseDelayMs: 300 } }).clientCredentials());
+  test.each(["soon", "1.5", "-5", "+3", "1e3", "Tue, 32"])(
+    "a Retry-After of %j is neither seconds nor an HTTP date: the back-off applies",
+    async (retryAfter) => {
+      vi.spyOn(Math, "random").mockReturnValue(1);
+      const { fetch, times } = scriptedFetch([tooMany(retryAfter), ok]);
+      track(client({ fetch, retry: { baseDelayMs: 300 } }).clientCredentials());
+      await vi.runAllTimersAsync();
+      expect(times[1]! - times[0]!).toBe(300);
+    },
+  );
+
+  test.each([
+    ["IMF-fixdate", (d: Date) => d.toUTCString()],
+    ["RFC 850", (d: Date) => d.toUTCString().replace(/^(\w{3}), (\d{2}) (\w{3}) \d{2}(\d{2})/, "$1day, $2-$3-$4")],
+    [
+      "asctime",
+      (d: Date) => {
+        const [wd, day, mon, year, time] = d.toUTCString().split(" ");
+        return `${wd!.slice(0, 3)} ${mon} ${Number(day)} ${time} ${year}`;
+      },
+    ],
+  ])("a Retry-After as an %s date is honoured", async (_format, write) => {
+    const at = new Date(Math.ceil((Date.now() + 5_000) / 1000) * 1000);
+    const { fetch, times } = scriptedFetch([{ ...unavailable, headers: { "Retry-After": write(at) } } as Answer, ok]);
+    track(client({ fetch }).clientCredentials());
     await vi.runAllTimersAsync();
-    expect(times[1]! - times[0]!).toBe(300);
+    expect(times[1]! - times[0]!).toBe(at.getTime() - times[0]!);
   });
 
   test("maxAttempts bounds the count: the last answer's error is thrown", async () => {

@@ -47,6 +47,15 @@ describe("createOAuthClient rejects bad options with TypeError", () => {
     ["relative baseUrl", { baseUrl: "/oauth" }],
     ["baseUrl without a scheme", { baseUrl: "auth.example.org" }],
     ["non-http baseUrl", { baseUrl: "ftp://auth.example.org" }],
+    ["a baseUrl with a user name and password", { baseUrl: `https://user:${CLIENT_SECRET}@auth.example.org` }],
+    ["a baseUrl with a user name", { baseUrl: `https://${CLIENT_SECRET}@auth.example.org` }],
+    ["a baseUrl with a query", { baseUrl: "https://auth.example.org/oauth?tenant=a" }],
+    ["a baseUrl with an empty query", { baseUrl: "https://auth.example.org/oauth?" }],
+    ["a baseUrl with a fragment", { baseUrl: "https://auth.example.org/oauth#top" }],
+    [
+      "an endpoint URL with a password",
+      { baseUrl: BASE, endpoints: { token: `https://id:${CLIENT_SECRET}@auth.example.org/token` } },
+    ],
     ["empty clientId", { baseUrl: BASE, clientId: "", clientSecret: CLIENT_SECRET }],
     ["empty clientSecret", { baseUrl: BASE, clientId: "id", clientSecret: "" }],
     [

@@ -76,6 +76,18 @@ export function checkTransport(url: URL, name: string, allowInsecureHttp: boolea
   }
 }
 
+/**
+ * Refuses a URL with a user name or password: every call would send them, and every error quote them. The
+ * message quotes neither.
+ */
+function checkNoCredentials(url: URL, name: string): void {
+  if (url.username !== "" || url.password !== "") {
+    throw argumentError(
+      `${name} must not hold a user name or password: pass the client's credentials as clientId and clientSecret`,
+    );
+  }
+}
+
 function checkRetry(retry: unknown, name: string): void {
   if (retry === undefined || retry === false) return;
   if (!isPlainObject(retry)) throw argumentError(`${name} must be an object or false`);
@@ -140,6 +152,11 @@ export function checkOptions(options: OAuthClientOptions): void {
   }
   if (base.protocol !== "https:" && base.protocol !== "http:")
     throw argumentError("options.baseUrl must be an http or https URL");
+  checkNoCredentials(base, "options.baseUrl");
+  // The spec's paths are appended to the base URL: a query or fragment would end up before them.
+  if (base.search !== "" || base.hash !== "" || /[?#]/.test(options.baseUrl)) {
+    throw argumentError("options.baseUrl must have no query or fragment: the spec's paths are appended to it");
+  }
   if (options.allowInsecureHttp !== undefined && typeof options.allowInsecureHttp !== "boolean")
     throw argumentError("options.allowInsecureHttp must be a boolean");
   const insecure = options.allowInsecureHttp === true;
@@ -186,7 +203,10 @@ export function checkOptions(options: OAuthClientOptions): void {
           `options.endpoints.${name} must be a path starting with "/" or an absolute http or https URL`,
         );
       }
-      if (url) checkTransport(url, `options.endpoints.${name}`, insecure);
+      if (url) {
+        checkNoCredentials(url, `options.endpoints.${name}`);
+        checkTransport(url, `options.endpoints.${name}`, insecure);
+      }
     }
   }
 }

@@ -29,3 +29,54 @@ test('a client secret holding " and \\ is redacted from an error body that quote
   for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { depth: 10 })])
     expect(text).not.toContain(secret);
 });
+
+test.each([
+  ["a form body (URLSearchParams writes ~ as %7E)", "client_secret_post", (body: string) => body],
+  [
+    "HTTP Basic (form-encoded, then base64)",
+    "client_secret_basic",
+    (_body: string, authorization: string) => authorization,
+  ],
+  [
+    "a JSON-escaped body",
+    "client_secret_post",
+    (body: string) => JSON.stringify(Object.fromEntries(new URLSearchParams(body))),
+  ],
+] as const)("a secret is redacted in the form it travelled in: %s", async (_form, clientAuthentication, quote) => {
+  const secret = 'se~cret "value"/with+signs~1234';
+  const refresh = "rt~with space&amp~5678";
+  let sent = "";
+  const echo: typeof fetch = async (_input, init) => {
+    const body = String(init?.body);
+    const authorization = new Headers(init?.headers).get("authorization") ?? "";
+    sent = `${body} ${authorization}`;
+    return new Response(
+      JSON.stringify({ error: "invalid_grant", error_description: `server saw ${quote(body, authorization)}` }),
+      {
+        status: 400,
+        headers: { "Content-Type": "application/json" },
+      },
+    );
+  };
+  const client = createOAuthClient({
+    baseUrl: "https://auth.example.org",
+    clientId: "c~1",
+    clientSecret: secret,
+    clientAuthentication,
+    fetch: echo,
+  });
+  const error = await client.refreshToken({ refresh_token: refresh }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(OAuthError);
+  // The test means something: what travelled holds the secrets in another form than the raw one.
+  const wire = [encodeURIComponent(refresh).replace(/%20/g, "+").replace(/~/g, "%7E"), refresh.replace(/~/g, "%7E")];
+  expect(sent.includes(refresh)).toBe(false);
+  expect(wire.some((form) => sent.includes(form)) || clientAuthentication === "client_secret_basic").toBe(true);
+  for (const text of [(error as Error).message, JSON.stringify(error), inspect(error, { depth: 10 })]) {
+    expect(text).toContain("[REDACTED]");
+    for (const value of [secret, refresh]) {
+      expect(text).not.toContain(value);
+      expect(text).not.toContain(new URLSearchParams({ v: value }).toString().slice(2));
+      expect(text).not.toContain(JSON.stringify(value).slice(1, -1));
+    }
+  }
+});

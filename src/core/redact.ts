@@ -26,14 +26,29 @@ export function formEncode(value: string): string {
     .replace(/%20/g, "+");
 }
 
-/** The secrets given, and how each reads form-encoded where that differs: a server may quote what it received as it received it. */
+/** Characters that every encoder the client sends with leaves as they are. */
+const UNCHANGED = /^[A-Za-z0-9._-]*$/;
+
+/**
+ * How a value reads in each form the client sends it in, by the same encoders that send it: a form body
+ * (URLSearchParams, which writes `~` as `%7E` and a space as `+`), HTTP Basic's form encoding (RFC 6749 §2.3.1),
+ * and a JSON string (quotes and backslashes escaped). A server may quote what it received as it received it.
+ */
+export function wireForms(value: string): string[] {
+  if (UNCHANGED.test(value)) return [value];
+  const forms = new Set([
+    value,
+    new URLSearchParams({ v: value }).toString().slice(2),
+    formEncode(value),
+    JSON.stringify(value).slice(1, -1),
+  ]);
+  return [...forms];
+}
+
+/** The secrets given, each in every form the client sends it in ({@link wireForms}). */
 export function withEncoded(secrets: readonly (string | undefined)[]): string[] {
   const out: string[] = [];
-  for (const secret of secrets) {
-    if (secret === undefined || secret === "") continue;
-    out.push(secret);
-    if (formEncode(secret) !== secret) out.push(formEncode(secret));
-  }
+  for (const secret of secrets) if (secret !== undefined && secret !== "") out.push(...wireForms(secret));
   return out;
 }
 

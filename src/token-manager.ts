@@ -5,7 +5,8 @@ import { OAuthClientError, OAuthError, OAuthResponseError } from "./core/errors"
 import { computeExpiresAtMs, computeRefreshAtMs } from "./oauth/expiry";
 import { createMemoryTokenStore } from "./stores/memory";
 import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token-store";
-import { obtainTokenAnswer } from "../generated/spec";
+import { obtainTokenAnswer, secretFields } from "../generated/spec";
+import { REDACTED } from "./core/redact";
 import {
   argumentError,
   checkAnswer,
@@ -13,6 +14,7 @@ import {
   checkObject,
   checkPositive,
   isPlainObject,
+  placeholder,
 } from "./core/validate";
 
 /**
@@ -299,6 +301,7 @@ function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
 /** A token set handed to `setTokens`, checked as the spec's token answer is. */
 function checkTokens(tokens: unknown): TokenResponse {
   checkObject(tokens, "tokens");
+  for (const field of secretFields) if (tokens[field] === REDACTED) throw argumentError(placeholder(`tokens.${field}`));
   return checkAnswer(
     obtainTokenAnswer,
     tokens,

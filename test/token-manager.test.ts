@@ -420,6 +420,28 @@ describe("createTokenManager arguments", () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  test("a token set saved from a redacted print is refused, naming the field, before anything is sent", async () => {
+    const tokens = manager();
+    for (const field of ["access_token", "refresh_token"]) {
+      const saved = {
+        access_token: "AT-1234567890",
+        token_type: "Bearer",
+        refresh_token: "RT-1234567890",
+        [field]: "[REDACTED]",
+      };
+      const error = await tokens.setTokens("k", saved).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message).toContain(`tokens.${field} is the placeholder [REDACTED]`);
+    }
+    const client = createOAuthClient({ baseUrl: server.url, clientId: "id", clientSecret: "secret-0123456789" });
+    await expect(client.refreshToken({ refresh_token: "[REDACTED]" })).rejects.toThrow(
+      /refresh_token is the placeholder \[REDACTED\]/,
+    );
+    await expect(client.revokeToken({ token: "[REDACTED]" })).rejects.toThrow(/token is the placeholder/);
+    await expect(client.exchangeAuthorizationCode({ code: "[REDACTED]" })).rejects.toThrow(/code is the placeholder/);
+    expect(server.requests).toHaveLength(0);
+  });
+
   test("a malformed record from the store is reported, not served", async () => {
     const store = createMemoryTokenStore();
     await store.set("default", { token_type: "Bearer" } as never);

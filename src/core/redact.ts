@@ -171,18 +171,19 @@ function masked(this: JsonObject): JsonObject {
   return redactDeep(copy, secrets) as JsonObject;
 }
 
-// One shared set of descriptors: hiding a result's secrets costs one defineProperties call. They are own
-// properties, not a prototype's, so a result stays a plain object for the libraries that check (isPlainObject).
+// One shared descriptor: hiding a result's secrets from printing costs one defineProperties call. It is an own,
+// non-enumerable symbol property, not a prototype's: a result stays a plain object for the libraries that check
+// (isPlainObject), and its data is untouched: JSON.stringify, a spread copy and structuredClone keep every value.
 const MASK: PropertyDescriptorMap = {
-  toJSON: { value: masked, enumerable: false, writable: true, configurable: true },
   [INSPECT]: { value: masked, enumerable: false, writable: true, configurable: true },
 };
 
 /**
- * Makes a result safe to print: `JSON.stringify` and `util.inspect` (so `console.log` and loggers) show
- * its secret fields as `[REDACTED]`, while the fields stay readable as properties and a spread copy
- * (`{ ...result }`) is a plain object with every value, for storing. A result with no secret field and no
- * quoted secret is returned as it is.
+ * Makes a result safe to print, and leaves it plain data: `util.inspect` (so `console.log` and the loggers that
+ * use it) shows its secret fields, and any secret of the request the server quoted in it, as `[REDACTED]`; the
+ * fields read normally, and `JSON.stringify`, a spread copy and `structuredClone` keep every value, so a token
+ * saved as JSON comes back whole. A copy is plain data of your own and prints as it is. A result with no
+ * secret field and no quoted secret is returned as it is.
  *
  * @param result - a validated answer.
  * @param quoted - secrets of the request that the server quoted back in it.

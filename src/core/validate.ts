@@ -1,4 +1,5 @@
 import type { SchemaNode } from "../../generated/spec";
+import { REDACTED } from "./redact";
 
 /**
  * Checks of arguments and answers. Argument checks throw a {@link TypeError} with a stable `code` before
@@ -210,6 +211,7 @@ function requestProblem(option: SchemaNode, body: JsonObject, what: string): str
     const field = properties[key];
     if (field === undefined) return `${key} is not a field of ${what}`;
     if (field.clientAuthentication) return `${key} comes from the client options; do not pass it in the request`;
+    if (field.secret && value === REDACTED) return placeholder(key);
     if (!read(field, value, false)) return `${key} must be ${expected(field)}`;
   }
   for (const key of option.required ?? []) {
@@ -217,6 +219,11 @@ function requestProblem(option: SchemaNode, body: JsonObject, what: string): str
       return `${key} is required: it must be ${expected(properties[key] ?? {})}`;
   }
   return undefined;
+}
+
+/** The message for a secret that is the redaction placeholder: a value printed redacted, saved and sent back. */
+export function placeholder(name: string): string {
+  return `${name} is the placeholder ${REDACTED}, not a value: it was saved from a redacted print, and the real one is lost`;
 }
 
 /** A request checked against its schema: the body to send, and the alternative it matched. */

@@ -313,8 +313,8 @@ describe("revocation answers", () => {
   });
 });
 
-describe("results print no token", () => {
-  test("JSON.stringify and util.inspect mask the tokens; the properties and a spread copy hold them", async () => {
+describe("results are plain data that print no token", () => {
+  test("JSON.stringify keeps every value, so a saved token set comes back whole; util.inspect masks the tokens", async () => {
     const tokens = await processTokenResponse({
       response: new Response(null, { status: 200, headers: JSON_HEADERS }),
       body: token({ refresh_token: REFRESH_TOKEN, expires_in: 60, scope: "read" }),
@@ -322,30 +322,35 @@ describe("results print no token", () => {
     secrets.add(tokens);
     expect(tokens.access_token).toBe(ACCESS_TOKEN);
     expect(tokens.refresh_token).toBe(REFRESH_TOKEN);
-    expect(JSON.parse(JSON.stringify(tokens))).toEqual({
-      access_token: "[REDACTED]",
+    const saved = JSON.parse(JSON.stringify(tokens));
+    expect(saved).toEqual({
+      access_token: ACCESS_TOKEN,
       token_type: "Bearer",
-      refresh_token: "[REDACTED]",
+      refresh_token: REFRESH_TOKEN,
       expires_in: 60,
       scope: "read",
     });
+    // Nested, as res.json({ token }) and Response.json would send it.
+    expect(JSON.parse(JSON.stringify({ user: { token: tokens } })).user.token).toEqual(saved);
+    expect(structuredClone(tokens)).toEqual(saved);
+    expect({ ...tokens }).toEqual(saved);
     expect(inspect(tokens)).toContain("access_token: '[REDACTED]'");
+    expect(inspect(tokens)).not.toContain(REFRESH_TOKEN);
+    expect(inspect({ nested: tokens })).not.toContain(ACCESS_TOKEN);
     expect(Object.keys(tokens)).toEqual(["access_token", "token_type", "refresh_token", "expires_in", "scope"]);
-    const copy = { ...tokens };
-    expect(JSON.parse(JSON.stringify(copy))).toMatchObject({
-      access_token: ACCESS_TOKEN,
-      refresh_token: REFRESH_TOKEN,
-    });
   });
 
-  test("a result stays a plain object (isPlainObject checks pass), and a server's own toJSON field cannot unmask it", async () => {
+  test("a result stays a plain object (isPlainObject checks pass), and a server's own toJSON field is data", async () => {
     const tokens = await processTokenResponse({
       response: new Response(null, { status: 200, headers: JSON_HEADERS }),
       body: token({ toJSON: "not a function", refresh_token: REFRESH_TOKEN }),
     });
     secrets.add(tokens);
     expect(Object.getPrototypeOf(tokens)).toBe(Object.prototype);
-    expect(JSON.stringify(tokens)).not.toContain(ACCESS_TOKEN);
-    expect(JSON.stringify(tokens)).not.toContain(REFRESH_TOKEN);
+    expect(JSON.parse(JSON.stringify(tokens))).toMatchObject({
+      toJSON: "not a function",
+      refresh_token: REFRESH_TOKEN,
+    });
+    expect(inspect(tokens)).not.toContain(REFRESH_TOKEN);
   });
 });

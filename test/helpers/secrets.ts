@@ -4,20 +4,32 @@ import { expect } from "vitest";
 /**
  * Every printed form of a value a user could end up logging: `util.inspect` (plain and with hidden
  * properties), `JSON.stringify`, `String()`, and for an error its message and stack, down its `cause` chain.
+ * A result the library hands back (an object it made printable with `util.inspect.custom`) is data: its JSON
+ * is meant to keep every value, so that a saved token comes back whole, and only its printing is searched.
  */
 export function printedForms(value: unknown): string[] {
   const forms: string[] = [
     inspect(value, { depth: Infinity }),
     inspect(value, { depth: Infinity, showHidden: true }),
-    safe(() => JSON.stringify(value) ?? ""),
     safe(() => String(value)),
   ];
+  if (!isResult(value)) forms.push(safe(() => JSON.stringify(value) ?? ""));
   let cause: unknown = value;
   for (let depth = 0; cause instanceof Error && depth < 10; depth++) {
     forms.push(cause.message, cause.stack ?? "");
     cause = cause.cause;
   }
   return forms;
+}
+
+/** A result of the library's: a plain object that prints through `util.inspect.custom`. */
+function isResult(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !(value instanceof Error) &&
+    Symbol.for("nodejs.util.inspect.custom") in value
+  );
 }
 
 function safe(print: () => string): string {

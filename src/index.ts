@@ -57,6 +57,7 @@ export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./oauth/auth
 export {
   createTokenManager,
   ReauthorizationRequiredError,
+  type ReauthorizationReason,
   type InvalidateOptions,
   type RevokeRequestBuilder,
   type TokenFailedEvent,

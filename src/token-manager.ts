@@ -126,6 +126,14 @@ export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
    * needs `(t) => ({ access_token: t.access_token })`, and so does a server that names the token `access_token`.
    */
   revokeRequest?: RevokeRequestBuilder<F>;
+  /**
+   * Whether a refused refresh means the refresh token is dead, so the key's tokens are cleared and
+   * {@link ReauthorizationRequiredError} is thrown. Asked only for answers the default does not already count:
+   * `invalid_grant`, and a 400 with no OAuth error body (servers answer a revoked, rotated-out or unknown
+   * refresh token that way). A 401 or 403 never counts: it is about the client's authentication, not the
+   * user's grant. Default: nothing more.
+   */
+  isRefusedGrant?: (error: OAuthError) => boolean;
 }
 
 /**
@@ -202,9 +210,34 @@ export interface TokenManager {
 }
 
 /**
+ * Why a key's grant can no longer produce tokens.
+ *
+ * @see {@link ReauthorizationRequiredError.reason}
+ */
+export type ReauthorizationReason = "invalid_grant" | "refused_grant" | "no_refresh_token";
+
+const REASONS: Record<ReauthorizationReason, string> = {
+  invalid_grant: "the server refused the grant (invalid_grant)",
+  refused_grant: "the server refused the refresh token",
+  no_refresh_token: "no refresh token is stored",
+};
+
+/**
+ * Whether a refused refresh means the refresh token is dead: `invalid_grant`, a 400 with no OAuth error body,
+ * or what `isRefusedGrant` counts; never a 401 or 403, which are about the client's own authentication.
+ */
+function refusesGrant(error: OAuthError, isRefusedGrant: ((error: OAuthError) => boolean) | undefined): boolean {
+  if (error.status === 401 || error.status === 403) return false;
+  if (error.requiresReauthorization) return true;
+  if (error.status === 400 && error.body === undefined && error.error === "http_400") return true;
+  return isRefusedGrant?.(error) === true;
+}
+
+/**
  * The grant of a key can no longer produce tokens: the server answered `invalid_grant` (the refresh token
- * expired, was revoked or rotated out) or no refresh token is stored. The user must authorize again; after
- * `invalid_grant` the stored tokens were cleared, so nothing keeps retrying them.
+ * expired, was revoked or rotated out), refused the refresh token otherwise (a 400 with no error body), or no
+ * refresh token is stored. The user must authorize again; after a refusal the stored tokens were cleared, so
+ * nothing keeps sending the dead refresh token.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.2
  */
@@ -213,12 +246,14 @@ export class ReauthorizationRequiredError extends OAuthClientError {
   readonly code = "OAUTH_REAUTHORIZATION_REQUIRED" as const;
   /** The key of the token set. */
   readonly key: string;
-  /** `invalid_grant` when the server refused the grant; `no_refresh_token` when there was none to send. */
-  readonly reason: "invalid_grant" | "no_refresh_token";
+  /**
+   * `invalid_grant` when the server said so; `refused_grant` when it refused otherwise (a 400 with no error
+   * body, or an answer `isRefusedGrant` counts); `no_refresh_token` when there was none to send.
+   */
+  readonly reason: ReauthorizationReason;
 
-  constructor(key: string, reason: "invalid_grant" | "no_refresh_token", options: { cause?: unknown } = {}) {
-    const why =
-      reason === "invalid_grant" ? "the server refused the grant (invalid_grant)" : "no refresh token is stored";
+  constructor(key: string, reason: ReauthorizationReason, options: { cause?: unknown } = {}) {
+    const why = REASONS[reason];
     super(
       "ReauthorizationRequiredError",
       `Token set "${key}" cannot be refreshed: ${why}; the user must authorize again`,
@@ -279,7 +314,7 @@ function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
     throw argumentError("options.refreshWindowSeconds must be a non-negative number");
   }
   checkPositive(options.requestTimeoutMs, "options.requestTimeoutMs", true);
-  for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest"] as const) {
+  for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest", "isRefusedGrant"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function")
       throw argumentError(`options.${name} must be a function`);
   }
@@ -372,7 +407,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   const now = options.now ?? Date.now;
   const windowMs = (options.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS) * 1000;
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const { onRefreshed, onFailed } = options;
+  const { onRefreshed, onFailed, isRefusedGrant } = options;
   const revokeRequest = (options.revokeRequest ?? defaultRevokeRequest) as (
     tokens: TokenRecord,
   ) => RevokeTokenParams<RequestFormat>;
@@ -569,7 +604,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
             );
     } catch (error) {
       const durationMs = now() - sentAt;
-      if (grantType === "refresh_token" && error instanceof OAuthError && error.requiresReauthorization) {
+      if (grantType === "refresh_token" && error instanceof OAuthError && refusesGrant(error, isRefusedGrant)) {
         return refused(key, slot, epoch, record!, error, durationMs);
       }
       return serveCurrentOrThrow(key, slot, epoch, record, error, durationMs, RETRY_AFTER_FAILURE_MS);
@@ -604,7 +639,13 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     cause: OAuthError,
     durationMs: number,
   ): Promise<string> {
-    const failure = new ReauthorizationRequiredError(key, "invalid_grant", { cause });
+    const failure = new ReauthorizationRequiredError(
+      key,
+      cause.requiresReauthorization ? "invalid_grant" : "refused_grant",
+      {
+        cause,
+      },
+    );
     slot.entry = undefined;
     let current: TokenRecord | undefined;
     try {

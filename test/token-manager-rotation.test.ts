@@ -430,3 +430,64 @@ describe("createTokenManager revoke", () => {
     expect(await tokens.getToken("merchant")).toBeUndefined();
   });
 });
+
+describe("refresh tokens that are dead without saying invalid_grant", () => {
+  test("a 400 with no error body clears the key: ReauthorizationRequiredError, and the dead token is never sent again", async () => {
+    const tokens = await seeded();
+    t += 2 * HOUR;
+    server.failNext("bodiless_400");
+    const first = await tokens.getAccessToken("user-1").catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(ReauthorizationRequiredError);
+    expect(first).toMatchObject({ reason: "refused_grant", key: "user-1" });
+    expect((first as Error).cause).toMatchObject({ status: 400, error: "http_400" });
+    const second = await tokens.getAccessToken("user-1").catch((e: unknown) => e);
+    expect(second).toMatchObject({ reason: "no_refresh_token" });
+    expect(refreshesSent()).toHaveLength(1);
+    expect(await tokens.getToken("user-1")).toBeUndefined();
+  });
+
+  test.each(["bodiless_401", "bodiless_403"] as const)(
+    "a %s is about the client's authentication: the user's tokens stay, and a later call tries again",
+    async (failure) => {
+      const tokens = await seeded();
+      const stored = await tokens.getToken("user-1");
+      t += 2 * HOUR;
+      server.failNext(failure);
+      const error = await tokens.getAccessToken("user-1").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OAuthError);
+      expect(error).not.toBeInstanceOf(ReauthorizationRequiredError);
+      expect(await tokens.getToken("user-1")).toMatchObject({ refresh_token: stored!.refresh_token });
+      await expect(tokens.getAccessToken("user-1")).resolves.toEqual(expect.any(String));
+      expect(refreshesSent()).toEqual([stored!.refresh_token, stored!.refresh_token]);
+    },
+  );
+
+  test("isRefusedGrant decides for other answers; a 401 never counts, whatever it says", async () => {
+    const counted: string[] = [];
+    const tokens = await seeded({
+      isRefusedGrant: (error) => {
+        counted.push(`${error.status} ${error.error}`);
+        return true;
+      },
+    });
+    t += 2 * HOUR;
+    server.failNext("bodiless_401");
+    await expect(tokens.getAccessToken("user-1")).rejects.not.toBeInstanceOf(ReauthorizationRequiredError);
+    server.failNext("invalid_request_revoked");
+    await expect(tokens.getAccessToken("user-1")).rejects.toMatchObject({ reason: "refused_grant" });
+    expect(counted).toEqual(["400 invalid_request"]);
+    expect(await tokens.getToken("user-1")).toBeUndefined();
+  });
+
+  test("without isRefusedGrant, another 400 error code leaves the tokens for a later try", async () => {
+    const tokens = await seeded();
+    t += 2 * HOUR;
+    server.failNext("invalid_request_revoked");
+    const error = await tokens.getAccessToken("user-1").catch((e: unknown) => e);
+    expect(error).toMatchObject({ error: "invalid_request", status: 400 });
+    expect(await tokens.getToken("user-1")).toBeDefined();
+    expect(() =>
+      createTokenManager({ client: client(), grant: { type: "refresh_token" }, isRefusedGrant: "yes" as never }),
+    ).toThrow(/isRefusedGrant/);
+  });
+});

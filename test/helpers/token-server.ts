@@ -6,6 +6,14 @@ import type { AddressInfo } from "node:net";
 export type Failure =
   /** 400 `invalid_grant`, as for an expired refresh token. */
   | "invalid_grant"
+  /** 400 with an empty body, as some servers answer a revoked, rotated-out or unknown refresh token. */
+  | "bodiless_400"
+  /** 401 with an empty body and no challenge: the client's authentication failed. */
+  | "bodiless_401"
+  /** 403 with an empty body: the client is not allowed. */
+  | "bodiless_403"
+  /** 400 `invalid_request` saying the token was revoked, as a server with its own codes answers. */
+  | "invalid_request_revoked"
   /** 500 `server_error`. */
   | "server_error"
   /** 503 `temporarily_unavailable`; for a revocation, the token must be assumed still valid. */
@@ -273,7 +281,15 @@ export async function startTokenServer(
     let status: number;
     let answer: unknown;
     let headers: Record<string, string> = {};
-    if (failure === "invalid_grant")
+    if (failure === "bodiless_400" || failure === "bodiless_401" || failure === "bodiless_403") {
+      record.status = Number(failure.slice(-3));
+      res.writeHead(record.status);
+      res.end();
+      return;
+    }
+    if (failure === "invalid_request_revoked")
+      [status, answer] = [400, { error: "invalid_request", error_description: "token revoked" }];
+    else if (failure === "invalid_grant")
       [status, answer] = [400, { error: "invalid_grant", error_description: "The refresh token expired." }];
     else if (failure === "server_error") [status, answer] = [500, { error: "server_error" }];
     else if (failure === "unavailable") [status, answer] = [503, { error: "temporarily_unavailable" }];

@@ -12,12 +12,13 @@ import { bundle, OWN_BUNDLES } from "./size";
  */
 const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
   // Raised from 11 000 and 13 750 for the generated description and the request core that reads it (11 888 and
-  // 14 574 bytes).
-  client: 12_250,
-  "client + token manager": 15_050,
-  "client + Square": 13_500,
-  "client + Voucherify": 12_950,
-  "client + discovery": 13_300,
+  // 14 574 bytes), then for the checks of issue 15: placeholders, baseUrl, Retry-After, unavailable endpoints,
+  // every wire form of a secret (12 308 and 15 116 bytes).
+  client: 12_700,
+  "client + token manager": 15_600,
+  "client + Square": 13_950,
+  "client + Voucherify": 13_400,
+  "client + discovery": 13_800,
 };
 /** Bundles that must hold no provider's code: a provider costs only the apps that import it. */
 const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = ["client", "client + token manager"];

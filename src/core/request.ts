@@ -5,6 +5,7 @@ import { redirectError, type RawAnswer } from "./answers";
 import type { ClientAuthentication } from "./auth";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 import { redactDeep, secretsOfFields } from "./redact";
+import { argumentError } from "./validate";
 import {
   backoffMs,
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -41,6 +42,15 @@ export type EndpointName = {
 }[OperationId];
 
 /**
+ * Where an operation is sent: a path appended to the base URL (`/OAuth/Token`), an absolute URL, or
+ * `{ unavailable }` for an endpoint the server does not offer: a call then fails at once with a `TypeError`
+ * that says why, instead of going to a path the server never advertised.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
+ */
+export type Endpoint = string | { unavailable: string };
+
+/**
  * Per-call options.
  *
  * @see https://developer.mozilla.org/en-US/docs/Web/API/AbortSignal
@@ -65,8 +75,8 @@ export interface CallOptions {
 export interface RequestCoreOptions {
   /** The server's base URL, without a trailing slash. */
   baseUrl: string;
-  /** Per-endpoint path (`/OAuth/Token`) or absolute URL, by the spec's endpoint names. */
-  endpoints?: Partial<Record<string, string>>;
+  /** Per-endpoint path (`/OAuth/Token`) or absolute URL, by the spec's endpoint names, or why there is none. */
+  endpoints?: Partial<Record<string, Endpoint>>;
   fetch?: typeof globalThis.fetch;
   headers?: Record<string, string>;
   timeoutMs?: number;
@@ -235,6 +245,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
   function prepare(request: PendingRequest, route: Route): OperationNode {
     const operation: OperationNode = operations[route.id];
     const override = operation.endpoint === undefined ? undefined : endpoints[operation.endpoint];
+    if (typeof override === "object") throw argumentError(`${operation.endpoint}: ${override.unavailable}`);
     if (override !== undefined) {
       const target = override.startsWith("/") ? `${baseUrl}${override}` : override;
       const path = route.pathParams ?? {};

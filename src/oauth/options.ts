@@ -4,7 +4,7 @@ import {
   type ClientAuthentication,
   type ClientAuthenticationMethod,
 } from "../core/auth";
-import type { CallOptions, EndpointName } from "../core/request";
+import type { CallOptions, Endpoint, EndpointName } from "../core/request";
 import { isLoopback, type RetryOptions } from "../core/transport";
 import { argumentError, checkNonEmptyString, checkObject, checkPositive, isPlainObject } from "../core/validate";
 import { operations } from "../../generated/spec";
@@ -35,8 +35,9 @@ export interface OAuthClientOptions<F extends RequestFormat = RequestFormat, M e
   /**
    * Per-endpoint path appended to `baseUrl` (`/OAuth/Token`) or absolute URL, by the spec's endpoint names
    * (`token`, `revoke`, `introspect`, …). A path may hold the spec's path parameters (`{client_id}`).
+   * `{ unavailable: "why" }` marks an endpoint the server does not offer: its calls fail at once.
    */
-  endpoints?: Partial<Record<EndpointName, string>>;
+  endpoints?: Partial<Record<EndpointName, Endpoint>>;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof globalThis.fetch;
   /** Headers sent with every request. Values of `Authorization` and `X-App-Token` are redacted from errors. */
@@ -196,6 +197,10 @@ export function checkOptions(options: OAuthClientOptions): void {
       if (!ENDPOINT_NAMES.includes(name))
         throw argumentError(`options.endpoints.${name} is not an endpoint (${ENDPOINT_NAMES.join(", ")})`);
       if (value === undefined) continue;
+      if (isPlainObject(value)) {
+        checkNonEmptyString(value.unavailable, `options.endpoints.${name}.unavailable`);
+        continue;
+      }
       checkNonEmptyString(value, `options.endpoints.${name}`);
       const url = !value.startsWith("/") && URL.canParse(value) ? new URL(value) : undefined;
       if (!value.startsWith("/") && url?.protocol !== "http:" && url?.protocol !== "https:") {

@@ -7,7 +7,7 @@ import {
   type ClientAuthenticationMethod,
 } from "../core/auth";
 import { OAuthResponseError } from "../core/errors";
-import { createRequestCore } from "../core/request";
+import { createRequestCore, type Endpoint } from "../core/request";
 import { isLoopback } from "../core/transport";
 import { argumentError, checkPositive } from "../core/validate";
 import type { OAuthClientOptions } from "../oauth/options";
@@ -145,15 +145,46 @@ const PREFERENCE: readonly ClientAuthenticationMethod[] = ["client_secret_basic"
 type MetadataFields = Record<string, unknown>;
 
 /**
+ * The client's authentication method: the one it is registered with when given, even where the metadata does
+ * not list it (servers that serve public PKCE clients often list only the secret-based methods); `none`
+ * without a secret; else the first of `client_secret_basic`, `client_secret_post` that every endpoint lists.
+ */
+function authenticationFor(
+  options: MetadataPresetOptions,
+  lists: readonly string[][],
+  tokenList: readonly string[],
+): ClientAuthenticationMethod {
+  const explicit = options.clientAuthentication;
+  if (explicit !== undefined) {
+    if (!isClientAuthenticationMethod(explicit)) {
+      throw argumentError(`clientAuthentication must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")}`);
+    }
+    return explicit;
+  }
+  if (options.clientSecret === undefined) return "none";
+  const method =
+    PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => tokenList.includes(m));
+  if (method === undefined) {
+    throw argumentError(
+      `the token endpoint lists ${tokenList.join(", ")}, none of client_secret_basic, client_secret_post: pass clientAuthentication`,
+    );
+  }
+  return method;
+}
+
+/**
  * Client options from discovered metadata: the endpoint of every operation the spec locates in metadata
  * (`x-metadata-endpoint`: token, revocation, introspection), and a client authentication method the server
- * supports at all of them (RFC 8414's default `client_secret_basic` where a list is absent), unless
- * `clientAuthentication` names the one the client is registered with. A public client (no secret) uses `none`.
+ * supports at all of them (RFC 8414's default `client_secret_basic` where a list is absent). An explicit
+ * `clientAuthentication`, the one the client is registered with, is used as it is, listed or not; a public
+ * client (no secret) uses `none`. An operation the metadata does not locate is marked unavailable: its calls
+ * fail at once with a `TypeError` naming the missing field, instead of trying a path the server never named.
  *
  * @param metadata - from {@link discover}.
  * @param options - the client's credentials, and optionally its authentication method.
  * @returns options for `createOAuthClient`.
- * @throws {TypeError} when the server has no token endpoint, or its token endpoint does not support the method.
+ * @throws {TypeError} when the server has no token endpoint, or, with a secret and no explicit method, its
+ *   token endpoint lists neither secret-based method.
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
  */
 export function metadataPreset(
@@ -162,32 +193,26 @@ export function metadataPreset(
 ): OAuthClientOptions<"form"> {
   const fields = metadata as MetadataFields;
   if (!metadata.token_endpoint) throw argumentError("the server's metadata has no token_endpoint");
-  const endpoints: Record<string, string> = {};
+  const endpoints: Record<string, Endpoint> = {};
   const lists: string[][] = [];
   for (const op of Object.values(operations)) {
     if (!("metadataEndpoint" in op)) continue;
-    const url = fields[`${op.metadataEndpoint}_endpoint`];
-    if (typeof url !== "string") continue;
+    const field = `${op.metadataEndpoint}_endpoint`;
+    const url = fields[field];
+    if (typeof url !== "string") {
+      // Not advertised: a call fails at once saying so, instead of trying a path the server never named.
+      endpoints[op.endpoint] = { unavailable: `the server's metadata has no ${field}` };
+      continue;
+    }
     endpoints[op.endpoint] = url;
-    const methods =
-      fields[`${op.metadataEndpoint}_endpoint_auth_methods_supported`] ??
-      metadata.token_endpoint_auth_methods_supported;
+    const methods = fields[`${field}_auth_methods_supported`] ?? metadata.token_endpoint_auth_methods_supported;
     lists.push((methods as string[] | undefined) ?? ["client_secret_basic"]);
   }
-  const tokenList = (metadata.token_endpoint_auth_methods_supported as string[] | undefined) ?? ["client_secret_basic"];
-  let method: ClientAuthenticationMethod | undefined = options.clientAuthentication;
-  if (method !== undefined && !isClientAuthenticationMethod(method)) {
-    throw argumentError(`clientAuthentication must be one of ${CLIENT_AUTHENTICATION_METHODS.join(", ")}`);
-  }
-  if (method === undefined && options.clientSecret === undefined) method = "none";
-  if (method === undefined)
-    method =
-      PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => tokenList.includes(m));
-  if (!method || !tokenList.includes(method)) {
-    throw argumentError(
-      `the token endpoint supports ${tokenList.join(", ")}; ${method ?? "none of client_secret_basic, client_secret_post"} is not one of them`,
-    );
-  }
+  const method = authenticationFor(
+    options,
+    lists,
+    metadata.token_endpoint_auth_methods_supported ?? ["client_secret_basic"],
+  );
   return maskSecrets({
     baseUrl: metadata.issuer,
     clientId: options.clientId,

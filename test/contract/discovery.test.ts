@@ -120,7 +120,7 @@ describe("metadataPreset on the spec's metadata", () => {
     });
   });
 
-  test("a public client uses none; an explicit method is kept when the token endpoint supports it", () => {
+  test("a public client uses none; an explicit method is used as it is, listed or not", () => {
     expect(metadataPreset(metadata, { clientId: TEST_CLIENT_ID }).clientAuthentication).toBe("none");
     const post = metadataPreset(metadata, {
       clientId: TEST_CLIENT_ID,
@@ -128,15 +128,44 @@ describe("metadataPreset on the spec's metadata", () => {
       clientAuthentication: "client_secret_post",
     });
     expect(post.clientAuthentication).toBe("client_secret_post");
+    // Servers that serve public PKCE clients often list only the secret-based methods.
+    const secretOnly = {
+      ...metadata,
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    };
+    expect(metadataPreset(secretOnly, { clientId: TEST_CLIENT_ID }).clientAuthentication).toBe("none");
+    expect(
+      metadataPreset(secretOnly, { clientId: TEST_CLIENT_ID, clientAuthentication: "none" }).clientAuthentication,
+    ).toBe("none");
     const basicOnly = { ...metadata, token_endpoint_auth_methods_supported: ["client_secret_basic"] };
-    expect(() =>
-      metadataPreset(basicOnly, {
-        clientId: TEST_CLIENT_ID,
-        clientSecret: TEST_CLIENT_SECRET,
-        clientAuthentication: "client_secret_post",
-      }),
-    ).toThrow(/client_secret_post is not one of them/);
-    expect(() => metadataPreset(basicOnly, { clientId: TEST_CLIENT_ID })).toThrow(/none is not one of them/);
+    const explicit = metadataPreset(basicOnly, {
+      clientId: TEST_CLIENT_ID,
+      clientSecret: TEST_CLIENT_SECRET,
+      clientAuthentication: "client_secret_post",
+    });
+    expect(explicit.clientAuthentication).toBe("client_secret_post");
+    const jwtOnly = { ...metadata, token_endpoint_auth_methods_supported: ["private_key_jwt"] };
+    expect(() => metadataPreset(jwtOnly, { clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET })).toThrow(
+      /pass clientAuthentication/,
+    );
+  });
+
+  test("an operation the metadata does not locate fails at once, naming the missing field, and sends nothing", async () => {
+    const { introspection_endpoint: _, revocation_endpoint: __, ...tokenOnly } = metadata;
+    const { fetch, exchanges } = viaPrism();
+    const client = createOAuthClient(
+      metadataPreset(tokenOnly, { clientId: TEST_CLIENT_ID, clientSecret: TEST_CLIENT_SECRET, fetch }),
+    );
+    const introspect = await client.introspectToken({ token: "2YotnFZFEjr1zCsicMWpAA" }).catch((e: unknown) => e);
+    expect(introspect).toBeInstanceOf(TypeError);
+    expect((introspect as Error).message).toBe("introspect: the server's metadata has no introspection_endpoint");
+    await expect(client.revokeToken({ token: "2YotnFZFEjr1zCsicMWpAA" })).rejects.toThrow(
+      "revoke: the server's metadata has no revocation_endpoint",
+    );
+    expect(exchanges).toHaveLength(0);
+    await expect(client.clientCredentials({ scope: "read" })).resolves.toMatchObject({
+      access_token: expect.any(String),
+    });
   });
 
   test("without a token endpoint there is nothing to configure", () => {

@@ -6,7 +6,7 @@ import { createClient } from "redis";
 import { spawnGroup, waitUntilReady } from "../../scripts/process-group";
 import { freePort } from "./prism";
 
-/** Debian's `redis-server` package installs the server here; `.ci/run` installs it on CI. */
+/** Debian's `redis-server` package installs the server here; `npm test` installs it when missing (scripts/provision.sh). */
 export const REDIS_SERVER_PATH = "/usr/bin/redis-server";
 
 /** A running {@link startRedisServer}. */
@@ -70,7 +70,7 @@ export async function startRedisServer(
 ): Promise<RunningRedis> {
   if (!existsSync(REDIS_SERVER_PATH)) {
     throw new Error(
-      `${REDIS_SERVER_PATH} is missing: the Redis store tests need a real Redis. Install Debian's package (apt-get install -y redis-server); .ci/run installs it on CI.`,
+      `${REDIS_SERVER_PATH} is missing: the Redis store tests need a real Redis. Install Debian's package (apt-get install -y redis-server), as npm test does (scripts/provision.sh).`,
     );
   }
   const port = options.port ?? (await freePort());

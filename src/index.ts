@@ -22,10 +22,20 @@ export { processRevocationResponse, revocationRequest, type RevokeTokenParams } 
 export {
   introspectionRequest,
   processIntrospectionResponse,
+  type ActiveTokenIntrospection,
+  type InactiveTokenIntrospection,
   type IntrospectionResponse,
   type IntrospectTokenParams,
 } from "./oauth/introspection";
-export type { CallOptions, EndpointName, Exchange, ExchangeInit, OperationId, RequestCore } from "./core/request";
+export type {
+  CallOptions,
+  Endpoint,
+  EndpointName,
+  Exchange,
+  ExchangeInit,
+  OperationId,
+  RequestCore,
+} from "./core/request";
 export type { RetryOptions } from "./core/transport";
 export {
   CLIENT_AUTHENTICATION_METHODS,

@@ -19,11 +19,25 @@ export type IntrospectTokenParams = DistributiveOmit<
 >;
 
 /**
- * An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`.
+ * An introspection answer (RFC 7662 §2.2): active with details, or exactly `{ active: false }`; `active` tells
+ * which.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
  */
-export type IntrospectionResponse = JsonAnswer<"/oauth2/introspect">;
+export type IntrospectionResponse = ActiveTokenIntrospection | InactiveTokenIntrospection;
+/**
+ * The answer for an active token (RFC 7662 §2.2), as the spec declares it.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+ */
+export interface ActiveTokenIntrospection extends Extract<JsonAnswer<"/oauth2/introspect">, { active: true }> {}
+/**
+ * The answer for a token that is expired, revoked, unknown or not the caller's to see: exactly
+ * `{ active: false }`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
+ */
+export interface InactiveTokenIntrospection extends Extract<JsonAnswer<"/oauth2/introspect">, { active: false }> {}
 
 /**
  * Sends an introspection request (RFC 7662) checked against the spec, with the client's authentication.

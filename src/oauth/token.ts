@@ -46,7 +46,8 @@ export type GrantParams<G extends string, F extends RequestFormat = "form"> = Di
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
-export type TokenResponse = JsonAnswer<"/oauth2/token">;
+// An interface, not an alias, so the API reference lists the fields with the spec's descriptions.
+export interface TokenResponse extends JsonAnswer<"/oauth2/token"> {}
 
 /**
  * Options of {@link processTokenResponse}.

@@ -19,7 +19,7 @@ import { maskSecrets } from "./preset";
  * @see https://www.rfc-editor.org/rfc/rfc8414#section-2
  * @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata
  */
-export type AuthorizationServerMetadata = components["schemas"]["AuthorizationServerMetadata"];
+export interface AuthorizationServerMetadata extends Readonly<components["schemas"]["AuthorizationServerMetadata"]> {}
 
 /**
  * Options of {@link discover}.

@@ -16,19 +16,21 @@ import { checkTokenType } from "../oauth/token";
 import { maskSecrets, transportOptions, type TransportOptions } from "./preset";
 
 type Schemas = components["schemas"];
+type RenewTokenSchema = Schemas["RenewTokenResponse"];
+type TokenStatusSchema = Schemas["SquareTokenStatus"];
 
 /**
  * Square's renew answer.
  *
  * @see https://developer.squareup.com/reference/square/o-auth-api/renew-token
  */
-export type RenewTokenResponse = Schemas["RenewTokenResponse"];
+export interface RenewTokenResponse extends RenewTokenSchema {}
 /**
  * Square's token status (RetrieveTokenStatus).
  *
  * @see https://developer.squareup.com/reference/square/o-auth-api/retrieve-token-status
  */
-export type SquareTokenStatus = Schemas["SquareTokenStatus"];
+export interface SquareTokenStatus extends TokenStatusSchema {}
 /**
  * Parameters of {@link SquareMethods.renewToken}.
  *

@@ -24,6 +24,9 @@ const UNIT = [
 
 export default defineConfig({
   test: {
+    // oidc-provider warns at every start about what the interop tests choose on purpose: its in-memory adapter,
+    // its development interactions, and Node.js 20. Those warnings, and only those, are left out of the output.
+    onConsoleLog: (log) => (log.startsWith("oidc-provider WARNING") ? false : undefined),
     projects: [
       {
         test: {

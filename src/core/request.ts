@@ -179,7 +179,7 @@ for (const id of Object.keys(operations) as OperationId[])
 
 /** A body as fields until the request is sent, so client authentication can add its own. */
 class PendingBody {
-  constructor(readonly fields: Record<string, unknown>) {}
+  constructor(public fields: Record<string, unknown>) {}
 }
 
 /**
@@ -252,10 +252,13 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       request.url = target.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(path[name])));
     }
     const body = request.init.body;
-    authentication?.(route.id)?.apply({
-      headers: request.init.headers,
-      fields: body instanceof PendingBody ? body.fields : undefined,
-    });
+    const auth = authentication?.(route.id);
+    if (auth === undefined) return operation;
+    // The strategy writes its fields apart, so the caller's body object is never changed, and is copied only
+    // when there are fields to add (not for HTTP Basic).
+    const added: Record<string, unknown> = {};
+    auth.apply({ headers: request.init.headers, fields: body instanceof PendingBody ? added : undefined });
+    if (body instanceof PendingBody && Object.keys(added).length > 0) body.fields = { ...body.fields, ...added };
     return operation;
   }
 
@@ -376,8 +379,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
   const clientOptions = {
     baseUrl,
     Request: PendingRequest as unknown as typeof Request,
-    // A copy: client authentication adds its fields to it, never to the caller's object.
-    bodySerializer: (fields: unknown) => new PendingBody({ ...(fields as Record<string, unknown>) }),
+    bodySerializer: (fields: unknown) => new PendingBody(fields as Record<string, unknown>),
     headers: { Accept: "application/json", ...options.headers },
     // Token requests carry credentials: a redirect is never followed; it is refused, or handed back as it is.
     redirect: options.followRedirects ? "follow" : fetchImpl === undefined && NODE_FETCH ? "error" : "manual",

@@ -21,9 +21,10 @@ import {
 } from "./transport";
 
 /**
- * The one request path: every call, the client's own and `client.api`'s, goes through openapi-fetch typed by
- * the spec's `paths`, with one middleware (endpoint overrides and client authentication, by operation) and
- * one fetch (body encoding, time limit, retries, bounded reads, the redirect policy).
+ * The one request path: every call goes through openapi-fetch typed by the spec's `paths` and one transport
+ * (endpoint overrides and client authentication by operation, body encoding, time limit, retries, bounded
+ * reads, the redirect policy). The client's own steps name their operation through an {@link Exchange};
+ * `client.api`'s calls are found by path, by one middleware.
  */
 
 /**

@@ -129,7 +129,7 @@ describe("retrieveTokenStatus", () => {
   });
 });
 
-describe("introspectToken through retrieveTokenStatus (introspection: square_token_status)", () => {
+describe("introspectToken through retrieveTokenStatus (Square's adapter)", () => {
   test("every 200 example has its expected introspection", () => {
     expect(Object.keys(INTROSPECTION_OF).sort()).toEqual(
       answers

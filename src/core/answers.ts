@@ -47,7 +47,7 @@ const HTML_CONTENT_TYPE = /^\s*text\/html\b/i;
 const OAUTH_ERROR_FIELDS = Object.keys(OAuthErrorSchema.properties ?? {});
 
 /** A short, quoted excerpt of server text for a message. */
-function quote(text: string): string {
+export function quote(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
 }
 

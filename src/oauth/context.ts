@@ -4,7 +4,7 @@ import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
 import type { CallOptions, RequestCore } from "../core/request";
 import type { RawAnswer } from "../core/answers";
-import { argumentError, checkObject, checkRequest, isPlainObject } from "../core/validate";
+import { argumentError, checkObject, checkRequest } from "../core/validate";
 
 /**
  * What every request step of a client shares: its request core and the settings its steps read. Provider
@@ -141,6 +141,6 @@ export function settle<T>(
 
 /** The call's parameters, which must be an object. */
 export function paramsObject(params: unknown): JsonObject {
-  if (!isPlainObject(params)) throw argumentError("params must be an object");
+  checkObject(params, "params");
   return params;
 }

@@ -1,6 +1,6 @@
 import type { components } from "../../generated/schema";
 import { obtainTokenAnswer, obtainTokenRequest, operations, type SchemaNode } from "../../generated/spec";
-import { fail, jsonAnswer, type ProcessOptions } from "../core/answers";
+import { fail, jsonAnswer, type ProcessOptions, quote } from "../core/answers";
 import { hideSecrets, redactError } from "../core/redact";
 import type { CallOptions } from "../core/request";
 import type { RawAnswer } from "../core/answers";
@@ -157,8 +157,7 @@ export function checkTokenType(
   if (typeof body.token_type !== "string") return fail(answer, `response body "token_type" must be a non-empty string`);
   const type = body.token_type.toLowerCase();
   if (allowed.some((t) => t.toLowerCase() === type)) return;
-  const quoted = JSON.stringify(body.token_type.length > 60 ? `${body.token_type.slice(0, 60)}...` : body.token_type);
-  const message = `response body "token_type" must be ${allowed.join(" or ")} (compared case-insensitively), got ${quoted}`;
+  const message = `response body "token_type" must be ${allowed.join(" or ")} (compared case-insensitively), got ${quote(body.token_type)}`;
   throw redactError(new OAuthResponseError(message, answer.response.status, { response: answer.response }), [
     body.access_token as string | undefined,
     body.refresh_token as string | undefined,

@@ -30,6 +30,11 @@ export interface WorkerConfig {
   commandTimeoutMs?: number;
   /** Drops the store's lock, to show what happens without it (benchmark baseline). */
   noLock?: boolean;
+  /**
+   * The manager's grant. Default `"client_credentials"`. With `"refresh_token"`, the test seeds the first token
+   * set (with its refresh token) in Redis before the workers call.
+   */
+  grant?: "client_credentials" | "refresh_token";
 }
 
 /** Messages the parent sends. */
@@ -83,7 +88,7 @@ async function main(): Promise<void> {
       clientId: config.clientId,
       clientSecret: config.clientSecret,
     }),
-    grant: { type: "client_credentials" },
+    grant: { type: config.grant ?? "client_credentials" },
     store: config.noLock ? { get: store.get, set: store.set, delete: store.delete } : store,
     refreshWindowSeconds: config.refreshWindowSeconds,
     onRefreshed: (event) => send({ type: "event", at: Date.now(), event }),

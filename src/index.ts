@@ -67,6 +67,7 @@ export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./oauth/auth
 export {
   createTokenManager,
   ReauthorizationRequiredError,
+  TokenRefreshInFlightError,
   type ReauthorizationReason,
   type InvalidateOptions,
   type RevokeRequestBuilder,
@@ -77,8 +78,8 @@ export {
   type TokenManagerOptions,
   type TokenRefreshedEvent,
 } from "./token-manager";
-export { createMemoryTokenStore } from "./stores/memory";
-export type { TokenRecord, TokenStore } from "./stores/token-store";
+export { createMemoryTokenStore, type MemoryTokenStoreOptions } from "./stores/memory";
+export { TokenStoreCorruptError, type RefreshInFlight, type TokenRecord, type TokenStore } from "./stores/token-store";
 export {
   discover,
   metadataPreset,

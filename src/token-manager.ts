@@ -4,7 +4,7 @@ import type { GrantParams, RequestFormat, TokenResponse } from "./oauth/token";
 import { OAuthClientError, OAuthError, OAuthResponseError } from "./core/errors";
 import { computeExpiresAtMs, computeRefreshAtMs } from "./oauth/expiry";
 import { createMemoryTokenStore } from "./stores/memory";
-import { isTokenRecord, type TokenRecord, type TokenStore } from "./stores/token-store";
+import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./stores/token-store";
 import { obtainTokenAnswer, secretFields } from "../generated/spec";
 import { REDACTED } from "./core/redact";
 import {
@@ -79,7 +79,10 @@ export interface TokenFailedEvent {
   status?: number;
   /** `true` when the user must authorize again; the stored tokens were cleared. */
   reauthorizationRequired: boolean;
-  /** `true` when the current access token had not expired yet and was returned instead of the error. */
+  /**
+   * `true` when an access token was returned instead of the error: the current one, which had not expired yet,
+   * or the new one the store failed to save (it is saved in the background).
+   */
   servedCurrentToken: boolean;
 }
 
@@ -134,6 +137,19 @@ export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
    * user's grant. Default: nothing more.
    */
   isRefusedGrant?: (error: OAuthError) => boolean;
+  /**
+   * How long a refresh waits, in ms, when another process is spending the stored refresh token (its refresh
+   * started and has not ended: it may have lost its lock, or be cut off from the store). Past it,
+   * {@link TokenRefreshInFlightError} is thrown, or the current token served while it has not expired; that
+   * refresh token is never sent again by anyone else. Default 10 000.
+   */
+  refreshInFlightWaitMs?: number;
+  /**
+   * At most how many token requests one key sends per second; a request past it waits for its turn (at most a
+   * second). With tokens that live less than a second (`expires_in: 0`, an `expires_at` already past), each new
+   * token is also served for a second. Default 5.
+   */
+  maxTokenRequestsPerSecond?: number;
 }
 
 /**
@@ -214,12 +230,14 @@ export interface TokenManager {
  *
  * @see {@link ReauthorizationRequiredError.reason}
  */
-export type ReauthorizationReason = "invalid_grant" | "refused_grant" | "no_refresh_token";
+export type ReauthorizationReason = "invalid_grant" | "refused_grant" | "no_refresh_token" | "refresh_outcome_unknown";
 
 const REASONS: Record<ReauthorizationReason, string> = {
   invalid_grant: "the server refused the grant (invalid_grant)",
   refused_grant: "the server refused the refresh token",
   no_refresh_token: "no refresh token is stored",
+  refresh_outcome_unknown:
+    "another process started spending the stored refresh token over 5 minutes ago and never stored the outcome",
 };
 
 /**
@@ -248,7 +266,11 @@ export class ReauthorizationRequiredError extends OAuthClientError {
   readonly key: string;
   /**
    * `invalid_grant` when the server said so; `refused_grant` when it refused otherwise (a 400 with no error
-   * body, or an answer `isRefusedGrant` counts); `no_refresh_token` when there was none to send.
+   * body, or an answer `isRefusedGrant` counts); `no_refresh_token` when there was none to send;
+   * `refresh_outcome_unknown` when another process started spending the stored refresh token more than 5 minutes
+   * ago and never stored what came of it (it died with the new token set in its memory, or is still cut off from
+   * the store): the refresh token is not sent again, since the server may have rotated it. The record is kept,
+   * so a new token set that process stores later is still used.
    */
   readonly reason: ReauthorizationReason;
 
@@ -264,6 +286,34 @@ export class ReauthorizationRequiredError extends OAuthClientError {
   }
 }
 
+/**
+ * Another process is spending the key's refresh token: it marked the refresh in the store and has not stored
+ * the outcome within `refreshInFlightWaitMs` (it lost its lock, or is cut off from the store, with the answer
+ * in hand or on its way). Sending the same refresh token again could make the server revoke the whole grant
+ * (RFC 9700 §4.14.2), so it is not sent. Retryable: the tokens are kept, and a later call uses the new token
+ * set as soon as that process stores it. The user does not need to authorize again.
+ *
+ * @see {@link TokenManagerBaseOptions.refreshInFlightWaitMs}
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+ */
+export class TokenRefreshInFlightError extends OAuthClientError {
+  /** Stable code for this class. */
+  readonly code = "TOKEN_REFRESH_IN_FLIGHT" as const;
+  /** The key of the token set. */
+  readonly key: string;
+  /** How long ago the other process started its refresh, in ms, by this manager's clock. */
+  readonly inFlightForMs: number;
+
+  constructor(key: string, inFlightForMs: number) {
+    super(
+      "TokenRefreshInFlightError",
+      `Token set "${key}" is being refreshed by another process (for ${Math.round(inFlightForMs)} ms) that has not stored the outcome yet; try again shortly`,
+    );
+    this.key = key;
+    this.inFlightForMs = inFlightForMs;
+  }
+}
+
 const DEFAULT_KEY = "default";
 const DEFAULT_REFRESH_WINDOW_SECONDS = 60;
 const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -271,6 +321,17 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const RETRY_AFTER_FAILURE_MS = 1_000;
 /** How often, at most, the slow path drops the state of idle keys whose token has expired, by the manager's clock. */
 const SWEEP_INTERVAL_MS = 60_000;
+const DEFAULT_REFRESH_IN_FLIGHT_WAIT_MS = 10_000;
+const DEFAULT_MAX_TOKEN_REQUESTS_PER_SECOND = 5;
+/** How long a new token is served at least, whatever its lifetime says (0, or already past by our clock). */
+const MIN_SERVE_MS = 1_000;
+/** A refresh marked in the store this long ago whose outcome never came is given up on (see the reason). */
+const ABANDONED_REFRESH_MS = 300_000;
+/** How often a refresh waiting for another process' outcome reads the store, in ms (jittered). */
+const IN_FLIGHT_POLL_MS = 100;
+/** Background saves of a token set the store refused: first retry, and the longest gap between two. */
+const SAVE_RETRY_FIRST_MS = 1_000;
+const SAVE_RETRY_MAX_MS = 10_000;
 
 /** The in-memory state of one key: the hot path reads `entry` and nothing else. */
 interface Slot {
@@ -281,9 +342,19 @@ interface Slot {
   /** The end of this key's operation queue: one operation at a time per key. */
   tail: Promise<void> | undefined;
   /** A token set obtained but not yet saved because the store failed; saved before anything else. */
-  unpersisted: TokenRecord | undefined;
+  unpersisted: Unpersisted | undefined;
+  /** The timer of the next background save of `unpersisted`. */
+  saveTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When this key's recent token requests were sent (the last second's), for the rate limit. */
+  sends: number[];
   /** Bumped by every change a caller asks for, so an older running operation does not overwrite `entry`. */
   epoch: number;
+}
+
+/** A token set to save, and the refresh token spent to obtain it. */
+interface Unpersisted {
+  readonly record: TokenRecord;
+  readonly replacing: string | undefined;
 }
 
 interface CacheEntry {
@@ -314,6 +385,8 @@ function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
     throw argumentError("options.refreshWindowSeconds must be a non-negative number");
   }
   checkPositive(options.requestTimeoutMs, "options.requestTimeoutMs", true);
+  checkPositive(options.refreshInFlightWaitMs, "options.refreshInFlightWaitMs");
+  checkPositive(options.maxTokenRequestsPerSecond, "options.maxTokenRequestsPerSecond");
   for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest", "isRefusedGrant"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function")
       throw argumentError(`options.${name} must be a function`);
@@ -370,6 +443,30 @@ function defaultRevokeRequest(tokens: TokenRecord): RevokeTokenParams<"form"> {
 
 function noop(): void {}
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function unref(timer: unknown): void {
+  // A background save must not keep a process alive on its own (Node); other runtimes have no unref.
+  const handle = timer as { unref?: unknown } | null;
+  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
+    (handle as { unref(): void }).unref();
+}
+
+/** A random ID for the refresh marks of one manager (Web Crypto, as in browsers and edge runtimes). */
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The record without a refresh mark, as it is written back or saved again. */
+function unmarked(record: TokenRecord): TokenRecord {
+  if (record.refresh_in_flight === undefined) return record;
+  const { refresh_in_flight: _, ...rest } = record;
+  return rest;
+}
+
 /** The per-key state of each manager, for {@link cachedKeyCount}. */
 const managerSlots = new WeakMap<TokenManager, Map<string, unknown>>();
 
@@ -403,8 +500,8 @@ export function cachedKeyCount(manager: TokenManager): number {
 export function createTokenManager<F extends RequestFormat = "form">(options: TokenManagerOptions<F>): TokenManager {
   checkOptions(options as TokenManagerOptions<RequestFormat>);
   const client = options.client as OAuthClient<RequestFormat>;
-  const store = options.store ?? createMemoryTokenStore();
   const now = options.now ?? Date.now;
+  const store = options.store ?? createMemoryTokenStore({ now });
   const windowMs = (options.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS) * 1000;
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const { onRefreshed, onFailed, isRefusedGrant } = options;
@@ -413,16 +510,49 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   ) => RevokeTokenParams<RequestFormat>;
   const { type: grantType, ...grantParams } = options.grant as TokenManagerGrant<RequestFormat>;
   const requestedScope = typeof grantParams.scope === "string" ? grantParams.scope : undefined;
+  const inFlightWaitMs = options.refreshInFlightWaitMs ?? DEFAULT_REFRESH_IN_FLIGHT_WAIT_MS;
+  const maxPerSecond = options.maxTokenRequestsPerSecond ?? DEFAULT_MAX_TOKEN_REQUESTS_PER_SECOND;
+  /** Refreshes are marked in the store only when other processes share it (it locks). */
+  const marksRefreshes = grantType === "refresh_token" && store.withLock !== undefined;
+  let holderId: string | undefined;
   const slots = new Map<string, Slot>();
   let sweepAt = -Infinity;
 
   function slotFor(key: string): Slot {
     let slot = slots.get(key);
     if (slot === undefined) {
-      slot = { entry: undefined, flight: undefined, tail: undefined, unpersisted: undefined, epoch: 0 };
+      slot = {
+        entry: undefined,
+        flight: undefined,
+        tail: undefined,
+        unpersisted: undefined,
+        saveTimer: undefined,
+        sends: [],
+        epoch: 0,
+      };
       slots.set(key, slot);
     }
     return slot;
+  }
+
+  /** When a record's token is replaced: a window before expiry. */
+  function refreshAtOf(record: TokenRecord): number {
+    return computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs);
+  }
+
+  /**
+   * Caches a token this manager just obtained: served until its refresh time, and in any case for a second, so a
+   * token with no usable lifetime (`expires_in: 0`, or an `expires_at` our clock already passed) serves the calls
+   * of that second instead of costing a request each.
+   */
+  function rememberNew(slot: Slot, epoch: number, record: TokenRecord): void {
+    remember(slot, epoch, record, Math.max(refreshAtOf(record), now() + MIN_SERVE_MS));
+  }
+
+  /** Whether the key sent a token request within the last second (its rate limit still counts them). */
+  function sentRecently(slot: Slot): boolean {
+    const last = slot.sends[slot.sends.length - 1];
+    return last !== undefined && now() - last < 1_000;
   }
 
   function callOptions(): { signal?: AbortSignal } {
@@ -433,7 +563,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     slot: Slot,
     epoch: number,
     record: TokenRecord,
-    refreshAt = computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs),
+    refreshAt = refreshAtOf(record),
   ): void {
     if (slot.epoch === epoch) slot.entry = { record, refreshAt, token: Promise.resolve(record.access_token) };
   }
@@ -480,6 +610,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
         slot.entry === undefined &&
         slot.flight === undefined &&
         slot.unpersisted === undefined &&
+        !sentRecently(slot) &&
         slots.get(key) === slot
       )
         slots.delete(key);
@@ -504,34 +635,110 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   async function readStore(key: string): Promise<TokenRecord | undefined> {
     const record = await store.get(key);
     if (record === undefined || record === null) return undefined;
-    if (!isTokenRecord(record)) throw argumentError(`store returned a malformed record for key "${key}"`);
+    if (!isTokenRecord(record)) throw new TokenStoreCorruptError(key);
     return record;
+  }
+
+  /**
+   * Reads the key's record for a load. An unreadable one is, for a client_credentials grant, no record: a new
+   * token replaces it (reported to `onFailed` when `report`); a refresh_token grant needs the refresh token in it,
+   * so there the error stands.
+   */
+  async function readForLoad(key: string, report: boolean): Promise<TokenRecord | undefined> {
+    try {
+      return await readStore(key);
+    } catch (error) {
+      if (!(error instanceof TokenStoreCorruptError) || grantType !== "client_credentials") throw error;
+      if (report) reportFailure(key, error, 0, false);
+      return undefined;
+    }
+  }
+
+  /** Saves a token set: unless the store holds a newer one, when the store can tell. Resolves whether it wrote. */
+  async function persist(key: string, pending: Unpersisted): Promise<boolean> {
+    if (store.setUnlessNewer === undefined) {
+      // The same rule, read then written: as good as a store without the method allows.
+      const stored = await readStore(key).catch(() => undefined);
+      const replaces = pending.replacing !== undefined && stored?.refresh_token === pending.replacing;
+      if (stored !== undefined && !replaces && stored.obtained_at_ms > pending.record.obtained_at_ms) return false;
+      await store.set(key, pending.record);
+      return true;
+    }
+    const options = pending.replacing === undefined ? {} : { replacing: pending.replacing };
+    return store.setUnlessNewer(key, pending.record, options);
+  }
+
+  /** Saves the key's unpersisted token set in the background, retrying with backoff until the store takes it. */
+  function scheduleSave(key: string, slot: Slot, attempt = 0): void {
+    if (slot.saveTimer !== undefined) return;
+    slot.saveTimer = setTimeout(
+      () => {
+        slot.saveTimer = undefined;
+        const pending = slot.unpersisted;
+        if (pending === undefined) return;
+        void enqueue(
+          key,
+          slot,
+          async () => {
+            if (slot.unpersisted !== pending) return;
+            try {
+              await persist(key, pending);
+              // Written, or the store holds a newer token set: either way nothing is left to save.
+              if (slot.unpersisted === pending) slot.unpersisted = undefined;
+            } catch (error) {
+              reportFailure(key, error, 0, true);
+              scheduleSave(key, slot, attempt + 1);
+            }
+          },
+          false,
+        );
+      },
+      Math.min(SAVE_RETRY_MAX_MS, SAVE_RETRY_FIRST_MS * 2 ** attempt),
+    );
+    unref(slot.saveTimer);
+  }
+
+  /**
+   * The store lost the key's record (an eviction, a flush, a failover to an empty replica) while this manager
+   * holds a copy whose access token has not expired: the copy is written back, unless the key was deliberately
+   * deleted meanwhile or holds a newer record by now, and is then the key's record.
+   */
+  async function restore(key: string, slot: Slot): Promise<TokenRecord | undefined> {
+    const copy = slot.entry?.record;
+    if (copy === undefined || store.setUnlessNewer === undefined) return undefined;
+    if (copy.expires_at_ms !== undefined && now() >= copy.expires_at_ms) return undefined;
+    const record = unmarked(copy);
+    if (await store.setUnlessNewer(key, record)) return record;
+    return readForLoad(key, true);
   }
 
   /**
    * The key's newest record: the stored one, or the unpersisted one unless the store holds one at least as new,
    * which then replaces it (writing the older one back would undo a rotation another process stored since).
-   * With `save`, the unpersisted one is written back; without, it stands in for a store that cannot be read.
+   * With `save`, the unpersisted one is written back, and a record the store lost is restored from memory;
+   * without, it stands in for a store that cannot be read.
    */
   async function newest(key: string, slot: Slot, save: boolean): Promise<TokenRecord | undefined> {
     const pending = slot.unpersisted;
     let stored: TokenRecord | undefined;
     try {
-      stored = await readStore(key);
+      stored = save ? await readForLoad(key, true) : await readStore(key);
     } catch (error) {
       if (save || pending === undefined) throw error;
-      return pending;
+      return pending.record;
     }
-    if (pending === undefined) return stored;
-    if (stored !== undefined && stored.obtained_at_ms >= pending.obtained_at_ms) {
+    if (pending === undefined) return stored === undefined && save ? restore(key, slot) : stored;
+    const replaces = stored !== undefined && pending.replacing !== undefined && stored.refresh_token === pending.replacing;
+    if (stored !== undefined && !replaces && stored.obtained_at_ms >= pending.record.obtained_at_ms) {
       slot.unpersisted = undefined;
       return stored;
     }
     if (save) {
-      await store.set(key, pending);
-      slot.unpersisted = undefined;
+      const written = await persist(key, pending);
+      if (slot.unpersisted === pending) slot.unpersisted = undefined;
+      if (!written) return readForLoad(key, true);
     }
-    return pending;
+    return pending.record;
   }
 
   function recordFrom(
@@ -578,6 +785,51 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     return record.access_token;
   }
 
+  /** Waits, at most a second, until the key may send another token request under its rate limit. */
+  async function throttle(slot: Slot): Promise<void> {
+    const t = now();
+    slot.sends = slot.sends.filter((at) => t - at < 1_000);
+    if (slot.sends.length >= maxPerSecond) await sleep(slot.sends[0]! + 1_000 - t);
+    slot.sends.push(now());
+  }
+
+  /**
+   * Another process marked the stored refresh token as being spent: waits (bounded) for the outcome it stores,
+   * and uses it; never sends that refresh token.
+   */
+  async function awaitOutcome(key: string, slot: Slot, epoch: number, record: TokenRecord): Promise<string> {
+    const started = now();
+    const deadline = Date.now() + inFlightWaitMs;
+    let mark = record.refresh_in_flight!;
+    while (now() - mark.since_ms < ABANDONED_REFRESH_MS && Date.now() < deadline) {
+      await sleep(Math.min(deadline - Date.now(), IN_FLIGHT_POLL_MS * (0.5 + Math.random())));
+      let current: TokenRecord | undefined;
+      try {
+        current = await readStore(key);
+      } catch {
+        continue; // The store is what the other process waits for too; keep waiting within the bound.
+      }
+      // Deleted on purpose, or lost: the other process writes its outcome back once it can.
+      if (current === undefined) continue;
+      if (current.refresh_token === record.refresh_token && current.refresh_in_flight !== undefined) {
+        mark = current.refresh_in_flight;
+        continue;
+      }
+      if (isFresh(current)) {
+        remember(slot, epoch, current);
+        return current.access_token;
+      }
+      // Its refresh failed and it lifted its mark, or it stored a token that needs refreshing already.
+      return obtain(key, slot, epoch, current);
+    }
+    const inFlightFor = now() - mark.since_ms;
+    const error =
+      inFlightFor >= ABANDONED_REFRESH_MS
+        ? new ReauthorizationRequiredError(key, "refresh_outcome_unknown")
+        : new TokenRefreshInFlightError(key, inFlightFor);
+    return serveCurrentOrThrow(key, slot, epoch, record, error, now() - started, RETRY_AFTER_FAILURE_MS);
+  }
+
   /** Sends the grant's token request and saves the answer before any caller sees it. */
   async function obtain(key: string, slot: Slot, epoch: number, record: TokenRecord | undefined): Promise<string> {
     if (grantType === "refresh_token" && record?.refresh_token === undefined) {
@@ -592,6 +844,19 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
         Infinity,
       );
     }
+    holderId ??= marksRefreshes ? randomId() : undefined;
+    const mark = record?.refresh_in_flight;
+    if (marksRefreshes && mark !== undefined && mark.holder !== holderId) return awaitOutcome(key, slot, epoch, record!);
+    await throttle(slot);
+    const spent = grantType === "refresh_token" ? record!.refresh_token : undefined;
+    if (marksRefreshes) {
+      // Recorded before the refresh token leaves, under the lock: whoever holds the lock next will not send it.
+      try {
+        await store.set(key, { ...record!, refresh_in_flight: { holder: holderId!, since_ms: now() } });
+      } catch (error) {
+        return serveCurrentOrThrow(key, slot, epoch, record, error, 0, RETRY_AFTER_FAILURE_MS);
+      }
+    }
     const sentAt = now();
     let answer: TokenResponse;
     try {
@@ -599,7 +864,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
         grantType === "client_credentials"
           ? await client.clientCredentials(grantParams as GrantParams<"client_credentials">, callOptions())
           : await client.refreshToken(
-              { ...grantParams, refresh_token: record!.refresh_token! } as GrantParams<"refresh_token", RequestFormat>,
+              { ...grantParams, refresh_token: spent! } as GrantParams<"refresh_token", RequestFormat>,
               callOptions(),
             );
     } catch (error) {
@@ -607,17 +872,28 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       if (grantType === "refresh_token" && error instanceof OAuthError && refusesGrant(error, isRefusedGrant)) {
         return refused(key, slot, epoch, record!, error, durationMs);
       }
+      // The refresh token may be sent again, by this process only (it knows the attempt ended): lift the mark.
+      if (marksRefreshes) await persist(key, { record: unmarked(record!), replacing: spent }).catch(noop);
       return serveCurrentOrThrow(key, slot, epoch, record, error, durationMs, RETRY_AFTER_FAILURE_MS);
     }
     const next = recordFrom(answer, sentAt, grantType === "refresh_token" ? record : undefined, requestedScope);
+    const pending: Unpersisted = { record: next, replacing: spent };
+    let written: boolean;
     try {
-      await store.set(key, next);
+      written = await persist(key, pending);
     } catch (error) {
-      // The answer may hold the only copy of a rotated refresh token: keep it and save it on the next call.
-      slot.unpersisted = next;
-      return serveCurrentOrThrow(key, slot, epoch, record, error, now() - sentAt, RETRY_AFTER_FAILURE_MS);
+      // Handed over all the same: the token is valid whatever the store says. It may hold the only copy of a
+      // rotated refresh token, so it is kept and saved in the background, or by the next call that needs the store.
+      slot.unpersisted = pending;
+      rememberNew(slot, epoch, next);
+      reportFailure(key, error, now() - sentAt, true);
+      scheduleSave(key, slot);
+      return next.access_token;
     }
-    remember(slot, epoch, next);
+    // Not written: the store holds a newer token set, or the key was deleted meanwhile. This token is still
+    // valid for this caller; the next call reads the store.
+    if (!written) return next.access_token;
+    rememberNew(slot, epoch, next);
     emit(onRefreshed, {
       type: "refreshed",
       key,
@@ -668,7 +944,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   }
 
   function isFresh(record: TokenRecord | undefined): record is TokenRecord {
-    return record !== undefined && now() < computeRefreshAtMs(record.expires_at_ms, record.obtained_at_ms, windowMs);
+    return record !== undefined && record.refresh_in_flight === undefined && now() < refreshAtOf(record);
   }
 
   /**
@@ -685,7 +961,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
   ): Promise<string | TokenRecord | undefined> {
     let record: TokenRecord | undefined;
     try {
-      record = locked ? await newest(key, slot, true) : await readStore(key);
+      record = locked ? await newest(key, slot, true) : await readForLoad(key, false);
     } catch (error) {
       return serveCurrentOrThrow(key, slot, epoch, known, error, 0, RETRY_AFTER_FAILURE_MS);
     }
@@ -804,7 +1080,9 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
           const t = now();
           const expire = (record: TokenRecord): TokenRecord =>
             record.expires_at_ms !== undefined && record.expires_at_ms <= t ? record : { ...record, expires_at_ms: t };
-          if (slot.unpersisted !== undefined && matches(slot.unpersisted)) slot.unpersisted = expire(slot.unpersisted);
+          const pending = slot.unpersisted;
+          if (pending !== undefined && matches(pending.record))
+            slot.unpersisted = { ...pending, record: expire(pending.record) };
           const record = await readStore(key);
           if (record !== undefined && matches(record)) {
             const expired = expire(record);

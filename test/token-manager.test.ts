@@ -1,8 +1,8 @@
-import { describe, expect, test } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { createOAuthClient } from "../src/index";
 import { computeExpiresAtMs, computeRefreshAtMs } from "../src/oauth/expiry";
 import { createMemoryTokenStore } from "../src/stores/memory";
-import type { TokenStore } from "../src/stores/token-store";
+import { TokenStoreCorruptError, type TokenStore } from "../src/stores/token-store";
 import {
   cachedKeyCount,
   createTokenManager,
@@ -27,11 +27,11 @@ function manager(options: Partial<TokenManagerOptions> = {}) {
 
 /**
  * A memory store that fails on demand: every read (`get`), reads under its lock only (`lockedGet`), the next
- * `set` writes, or taking the lock (`lock`, with the Redis store's lock-timeout code). `withLock` only when asked.
+ * `set` writes, every write of the keys in `setKeys`, or taking the lock (`lock`, with the Redis store's lock-timeout code). `withLock` only when asked.
  */
 function faultyStore(options: { withLock?: boolean } = {}) {
   const inner = createMemoryTokenStore();
-  const faults = { get: false, lockedGet: false, set: 0, lock: false };
+  const faults = { get: false, lockedGet: false, set: 0, lock: false, setKeys: [] as string[] };
   let locked = false;
   const store: TokenStore = {
     async get(key) {
@@ -39,6 +39,7 @@ function faultyStore(options: { withLock?: boolean } = {}) {
       return inner.get(key);
     },
     async set(key, record) {
+      if (faults.setKeys.includes(key)) throw new Error("store write failed");
       if (faults.set > 0) {
         faults.set -= 1;
         throw new Error("store write failed");
@@ -342,21 +343,23 @@ describe("createTokenManager when the store fails (fake clock)", () => {
     },
   );
 
-  test("a new token that cannot be saved: the current one is served, and the new one saved and served a second later", async () => {
+  test("a new token that cannot be saved is handed over at once, reported, and saved in the background", async () => {
     const { store, inner, faults } = faultyStore();
     const failures: TokenFailedEvent[] = [];
     const tokens = manager({ store, onFailed: (e) => failures.push(e) });
     const current = await tokens.getAccessToken();
     t = T0 + HOUR - 30_000;
-    faults.set = 1;
-    expect(await tokens.getAccessToken()).toBe(current);
-    expect(failures).toMatchObject([{ code: "Error", servedCurrentToken: true }]);
-    expect((await inner.get("default"))?.access_token).toBe(current);
-    expect(await tokens.getAccessToken()).toBe(current);
-    expect(server.tokenRequests()).toBe(2);
-    t += 1_000;
+    faults.set = 2; // the save, and the first background retry
     expect(await tokens.getAccessToken()).toBe(server.issued[1]!.access_token);
-    expect((await inner.get("default"))?.access_token).toBe(server.issued[1]!.access_token);
+    expect(failures).toMatchObject([{ code: "Error", servedCurrentToken: true, reauthorizationRequired: false }]);
+    expect((await inner.get("default"))?.access_token).toBe(current);
+    expect(await tokens.getAccessToken()).toBe(server.issued[1]!.access_token);
+    // Retried 1 s, then 2 s later; each failure is reported.
+    await vi.waitFor(
+      async () => expect((await inner.get("default"))?.access_token).toBe(server.issued[1]!.access_token),
+      { timeout: 6_000, interval: 50 },
+    );
+    expect(failures).toHaveLength(2);
     expect(server.tokenRequests()).toBe(2);
   });
 });
@@ -366,8 +369,8 @@ describe("createTokenManager memory per key (fake clock)", () => {
     const { store, faults } = faultyStore();
     const tokens = manager({ store });
     await Promise.all(Array.from({ length: 200 }, (_, i) => tokens.getAccessToken(`merchant-${i}`)));
-    faults.set = 1;
-    await expect(tokens.getAccessToken("unsaved")).rejects.toThrow("store write failed");
+    faults.setKeys.push("unsaved"); // its background saves keep failing too
+    expect(await tokens.getAccessToken("unsaved")).toBe(server.issued[200]!.access_token);
     expect(cachedKeyCount(tokens)).toBe(201);
 
     t = T0 + HOUR - 1; // a minute has passed, but no token has expired: nothing goes
@@ -442,10 +445,24 @@ describe("createTokenManager arguments", () => {
     expect(server.requests).toHaveLength(0);
   });
 
-  test("a malformed record from the store is reported, not served", async () => {
+  test("a malformed record from the store is never served: client_credentials replaces it, refresh_token throws TokenStoreCorruptError", async () => {
     const store = createMemoryTokenStore();
     await store.set("default", { token_type: "Bearer" } as never);
-    await expect(manager({ store }).getAccessToken()).rejects.toThrow(/malformed record/);
+    const failures: TokenFailedEvent[] = [];
+    expect(await manager({ store, onFailed: (e) => failures.push(e) }).getAccessToken()).toBe(
+      server.issued[0]!.access_token,
+    );
+    expect(failures).toMatchObject([{ key: "default", code: "TOKEN_STORE_CORRUPT", servedCurrentToken: false }]);
+    expect((await store.get("default"))?.access_token).toBe(server.issued[0]!.access_token);
+
+    await store.set("user-1", { access_token: 42, token_type: "Bearer" } as never);
+    const users = createTokenManager({ client: client(), grant: { type: "refresh_token" }, store, now });
+    const error = await users.getAccessToken("user-1").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenStoreCorruptError);
+    expect(error).not.toBeInstanceOf(TypeError);
+    expect(error).toMatchObject({ code: "TOKEN_STORE_CORRUPT", key: "user-1" });
+    expect(String(error)).toContain('"user-1"');
+    expect(server.tokenRequests()).toBe(1);
   });
 
   test("types: a JSON (Square) client needs revokeRequest; grant fields follow the client", () => {

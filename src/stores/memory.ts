@@ -1,25 +1,145 @@
+import { argumentError, checkObject, checkPositive } from "../core/validate";
 import type { TokenRecord, TokenStore } from "./token-store";
+
+/**
+ * Options of {@link createMemoryTokenStore}.
+ *
+ * @see {@link createMemoryTokenStore}
+ */
+export interface MemoryTokenStoreOptions {
+  /**
+   * How often expired records without a refresh token (and expired deletion markers) are dropped, in ms. The
+   * sweep runs on a timer that never keeps the process alive, and only while the store holds something that
+   * can expire. Default 60 000.
+   */
+  sweepIntervalMs?: number;
+  /** The clock that expiries are read with, in epoch ms. Default `Date.now`; a token manager's default store uses its `now`. */
+  now?: () => number;
+}
+
+/** A record, or the marker a deletion leaves (`record` undefined), and when it is dropped (epoch ms). */
+interface Slot {
+  record: TokenRecord | undefined;
+  dropAt: number;
+}
+
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+/** How long a deletion marker outlives the access token it replaced, and its lifetime when there was none. */
+const DELETED_MARKER_MS = 60_000;
+/** How long a deletion marker lasts when the deleted token had no lifetime: it may be valid for that long. */
+const DELETED_MARKER_NO_LIFETIME_MS = 86_400_000;
+
+/** When a store drops a record on its own: never while it holds a refresh token or has no lifetime. */
+export function recordDropAtMs(record: TokenRecord): number {
+  if (record.refresh_token !== undefined || record.expires_at_ms === undefined) return Infinity;
+  return record.expires_at_ms;
+}
+
+/**
+ * How long the marker of a deliberate deletion lasts, in ms: as long as any copy of the deleted access token may
+ * still be valid, plus a minute for clocks that disagree; a minute when nothing was stored.
+ */
+export function deletedMarkerMs(deleted: TokenRecord | undefined, now: number): number {
+  if (deleted === undefined) return DELETED_MARKER_MS;
+  if (deleted.expires_at_ms === undefined) return DELETED_MARKER_NO_LIFETIME_MS;
+  return Math.max(DELETED_MARKER_MS, Math.ceil(deleted.expires_at_ms - now) + DELETED_MARKER_MS);
+}
+
+function unref(timer: unknown): void {
+  // The sweep must not keep a process alive on its own (Node); other runtimes have no unref.
+  const handle = timer as { unref?: unknown } | null;
+  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
+    (handle as { unref(): void }).unref();
+}
+
+function checkOptions(options: MemoryTokenStoreOptions): void {
+  checkObject(options, "options");
+  checkPositive(options.sweepIntervalMs, "options.sweepIntervalMs");
+  if (options.now !== undefined && typeof options.now !== "function") throw argumentError("options.now must be a function");
+}
 
 /**
  * Creates a {@link TokenStore} that keeps records in memory, for one process. It is the token manager's
  * default. Records are copied in and out, so a caller that changes a record it got changes nothing stored.
+ * A record without a refresh token is dropped once its access token expires (when read, and by a periodic
+ * sweep), so memory stays flat however many short-lived keys pass through.
  *
+ * @param options - optionally, how often the sweep runs.
  * @returns a new, empty store.
+ * @throws {TypeError} when an option is malformed.
  * @see {@link TokenManagerBaseOptions.store}
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-10.4
  */
-export function createMemoryTokenStore(): TokenStore {
-  const records = new Map<string, TokenRecord>();
+export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): TokenStore {
+  checkOptions(options);
+  const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+  const now = options.now ?? Date.now;
+  const slots = new Map<string, Slot>();
+  /** How many slots can expire: the sweep timer runs only while there are some. */
+  let expiring = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  function drop(key: string, slot: Slot): void {
+    slots.delete(key);
+    if (slot.dropAt !== Infinity) expiring -= 1;
+  }
+
+  function sweep(): void {
+    timer = undefined;
+    const t = now();
+    for (const [key, slot] of slots) if (slot.dropAt <= t) drop(key, slot);
+    schedule();
+  }
+
+  function schedule(): void {
+    if (timer !== undefined || expiring === 0) return;
+    timer = setTimeout(sweep, sweepIntervalMs);
+    unref(timer);
+  }
+
+  function put(key: string, slot: Slot): void {
+    const old = slots.get(key);
+    if (old !== undefined) drop(key, old);
+    slots.set(key, slot);
+    if (slot.dropAt !== Infinity) {
+      expiring += 1;
+      schedule();
+    }
+  }
+
+  /** The live slot of `key`, dropping an expired one. */
+  function live(key: string): Slot | undefined {
+    const slot = slots.get(key);
+    if (slot === undefined || slot.dropAt > now()) return slot;
+    drop(key, slot);
+    return undefined;
+  }
+
   return {
     async get(key) {
-      const record = records.get(key);
+      const record = live(key)?.record;
       return record === undefined ? undefined : { ...record };
     },
     async set(key, record) {
-      records.set(key, { ...record });
+      put(key, { record: { ...record }, dropAt: recordDropAtMs(record) });
     },
     async delete(key) {
-      records.delete(key);
+      const t = now();
+      const deleted = live(key);
+      // A marker already there stays as it is: it covers the record it replaced.
+      if (deleted !== undefined && deleted.record === undefined) return;
+      put(key, { record: undefined, dropAt: t + deletedMarkerMs(deleted?.record, t) });
+    },
+    async setUnlessNewer(key, record, { replacing } = {}) {
+      const current = live(key);
+      if (current !== undefined) {
+        const stored = current.record;
+        if (stored === undefined) return false;
+        const replaces = replacing !== undefined && stored.refresh_token === replacing;
+        if (!replaces && stored.obtained_at_ms > record.obtained_at_ms) return false;
+      }
+      put(key, { record: { ...record }, dropAt: recordDropAtMs(record) });
+      return true;
     },
   };
 }

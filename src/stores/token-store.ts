@@ -1,4 +1,21 @@
+import { OAuthClientError } from "../core/errors";
 import { isPlainObject } from "../core/validate";
+
+/**
+ * A refresh of a record's refresh token that a token manager started and has not finished: written to the store
+ * (under the key's lock) just before the refresh token is sent, and replaced by the new token set, or removed,
+ * once the answer is in. Another process that finds it does not send that refresh token again.
+ *
+ * @see {@link TokenRecord.refresh_in_flight}
+ * @see https://www.rfc-editor.org/rfc/rfc9700#section-4.14.2
+ */
+export interface RefreshInFlight {
+  /** Which manager sends it: a random ID per manager. */
+  holder: string;
+  /** When it was marked, by that manager's clock (epoch ms). */
+  since_ms: number;
+}
+
 /**
  * One token set as a {@link TokenStore} keeps it: flat, JSON-serializable, wire fields in snake_case.
  *
@@ -20,6 +37,8 @@ export interface TokenRecord {
   obtained_at_ms: number;
   /** The granted scopes, space-delimited, when known. */
   scope?: string;
+  /** Present while a token manager is spending `refresh_token`: see {@link RefreshInFlight}. */
+  refresh_in_flight?: RefreshInFlight;
 }
 
 /**
@@ -37,8 +56,20 @@ export interface TokenStore {
   get(key: string): Promise<TokenRecord | undefined>;
   /** Writes the record under `key`, replacing any other. */
   set(key: string, record: TokenRecord): Promise<void>;
-  /** Deletes the record under `key`; resolves when there was none. */
+  /**
+   * Deletes the record under `key`; resolves when there was none. A store with {@link TokenStore.setUnlessNewer}
+   * leaves a marker in its place for as long as the deleted access token would have lived (at least a minute), so
+   * that no process writes back a copy of what was deliberately removed.
+   */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: writes `record` under `key` unless the key holds a newer token set (obtained later, by
+   * `obtained_at_ms`) or the marker of a deliberate deletion, and resolves with whether it wrote. A stored record
+   * that holds `options.replacing`, the refresh token spent to obtain `record`, is replaced whatever its time.
+   * It needs no lock: it is how a token manager saves a token set it obtained after its lock was lost, and how
+   * it writes back a record the store lost (an eviction, a flush, a failover to an empty replica).
+   */
+  setUnlessNewer?(key: string, record: TokenRecord, options?: { replacing?: string }): Promise<boolean>;
   /**
    * Optional: runs `task` while holding an exclusive lock on `key` shared by every process that uses this
    * store, and resolves or rejects as `task` does. The manager already runs one operation per key at a time
@@ -64,4 +95,28 @@ export function isTokenRecord(value: unknown): value is TokenRecord {
   if (!isPlainObject(value)) return false;
   const record = value;
   return typeof record.access_token === "string" && typeof record.token_type === "string";
+}
+
+/**
+ * What a store holds under a key is not a token record it can read: a value of another format, a record cut
+ * short, or a Redis key of another type. The message and `key` name the key, never the value, which may hold a
+ * token. A client_credentials manager reports it (`onFailed`) and replaces the record with a new token; a
+ * refresh_token manager throws it, since the refresh token it needs is unreadable.
+ *
+ * @see {@link TokenStore.get}
+ */
+export class TokenStoreCorruptError extends OAuthClientError {
+  /** Stable code for this class. */
+  readonly code = "TOKEN_STORE_CORRUPT" as const;
+  /** The key of the token set. */
+  readonly key: string;
+
+  /**
+   * @param key - the key of the token set.
+   * @param where - where it sits, such as the Redis key; default the key.
+   */
+  constructor(key: string, where = `key "${key}"`) {
+    super("TokenStoreCorruptError", `Token set "${key}" is unreadable: ${where} does not hold a token record`);
+    this.key = key;
+  }
 }

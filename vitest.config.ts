@@ -19,6 +19,7 @@ const UNIT = [
   "test/secrets.test.ts",
   "test/token-manager.test.ts",
   "test/token-manager-concurrency.test.ts",
+  "test/token-manager-faults.test.ts",
   "test/token-manager-rotation.test.ts",
 ];
 

@@ -559,12 +559,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     return Number.isFinite(timeoutMs) ? { signal: AbortSignal.timeout(timeoutMs) } : {};
   }
 
-  function remember(
-    slot: Slot,
-    epoch: number,
-    record: TokenRecord,
-    refreshAt = refreshAtOf(record),
-  ): void {
+  function remember(slot: Slot, epoch: number, record: TokenRecord, refreshAt = refreshAtOf(record)): void {
     if (slot.epoch === epoch) slot.entry = { record, refreshAt, token: Promise.resolve(record.access_token) };
   }
 
@@ -728,7 +723,8 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       return pending.record;
     }
     if (pending === undefined) return stored === undefined && save ? restore(key, slot) : stored;
-    const replaces = stored !== undefined && pending.replacing !== undefined && stored.refresh_token === pending.replacing;
+    const replaces =
+      stored !== undefined && pending.replacing !== undefined && stored.refresh_token === pending.replacing;
     if (stored !== undefined && !replaces && stored.obtained_at_ms >= pending.record.obtained_at_ms) {
       slot.unpersisted = undefined;
       return stored;
@@ -846,7 +842,8 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     }
     holderId ??= marksRefreshes ? randomId() : undefined;
     const mark = record?.refresh_in_flight;
-    if (marksRefreshes && mark !== undefined && mark.holder !== holderId) return awaitOutcome(key, slot, epoch, record!);
+    if (marksRefreshes && mark !== undefined && mark.holder !== holderId)
+      return awaitOutcome(key, slot, epoch, record!);
     await throttle(slot);
     const spent = grantType === "refresh_token" ? record!.refresh_token : undefined;
     if (marksRefreshes) {

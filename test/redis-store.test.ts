@@ -10,7 +10,7 @@ import {
   type RedisCommandClient,
   type RedisTokenStoreOptions,
 } from "../src/stores/redis";
-import type { TokenRecord } from "../src/stores/token-store";
+import { TokenStoreCorruptError, type TokenRecord } from "../src/stores/token-store";
 import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
 import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
 import { rejection, timed } from "./helpers/track";
@@ -107,8 +107,14 @@ describe("createRedisTokenStore records", () => {
     expect(await s.get("merchant-1")).toEqual(record);
     await s.delete("merchant-1");
     expect(await s.get("merchant-1")).toBeUndefined();
-    expect(await client.exists(`${prefix}token:merchant-1`)).toBe(0);
+    // A deliberate deletion leaves a marker for as long as the deleted access token would have lived, plus a minute.
+    expect(JSON.parse((await client.get(`${prefix}token:merchant-1`))!)).toEqual({ deleted_at_ms: 0 });
+    const markerTtl = await client.pTTL(`${prefix}token:merchant-1`);
+    expect(markerTtl).toBeGreaterThan(120_000 + 60_000 - 5_000);
+    expect(markerTtl).toBeLessThanOrEqual(120_000 + 60_000);
     await s.delete("merchant-1"); // deleting nothing is fine
+    await s.delete("never-stored");
+    expect(await client.pTTL(`${prefix}token:never-stored`)).toBeLessThanOrEqual(60_000);
   });
 
   test("a record holding a refresh token, or with no expiry, has no TTL: the refresh token outlives the access token", async () => {
@@ -141,15 +147,20 @@ describe("createRedisTokenStore records", () => {
     expect(await client.pTTL(`${prefix}token:swap`)).toBe(-1);
   });
 
-  test("a malformed value is a TypeError naming the Redis key, never quoting the value", async () => {
+  test("a malformed value, or a key of another type, is a TokenStoreCorruptError naming the Redis key, never quoting the value", async () => {
     const client = await connect();
     const prefix = uniquePrefix();
     const s = store(client, { prefix });
     await client.set(`${prefix}token:bad`, '{"secret-looking-value":"at-leak"}');
-    const error = await s.get("bad").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TypeError);
-    expect(String(error)).toContain(`${prefix}token:bad`);
-    expect(inspect(error)).not.toContain("at-leak");
+    await client.hSet(`${prefix}token:hash`, "access_token", "at-leak");
+    for (const key of ["bad", "hash"]) {
+      const error = await s.get(key).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TokenStoreCorruptError);
+      expect(error).not.toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ code: "TOKEN_STORE_CORRUPT", key });
+      expect(String(error)).toContain(`${prefix}token:${key}`);
+      expect(inspect(error)).not.toContain("at-leak");
+    }
   });
 
   test("a client error's stack is its frames under the trimmed first line, never the rest of its message", async () => {
@@ -235,6 +246,69 @@ describe("createRedisTokenStore shared by token managers", () => {
     expect(await b.getAccessToken()).toBe(server.issued[0]!.access_token);
     expect(locks).toBe(0);
     expect(server.tokenRequests()).toBe(1);
+  });
+});
+
+describe("createRedisTokenStore records lost, and records deleted on purpose", () => {
+  async function users(s: ReturnType<typeof store>) {
+    const tokens = manager(s, { grant: { type: "refresh_token" } });
+    return tokens;
+  }
+
+  test("a record lost from Redis (evicted, flushed, failed over) is written back from a manager's unexpired copy", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const s = store(client, { prefix });
+    const a = await users(s);
+    await a.setTokens("user", await oauthClient().exchangeAuthorizationCode({ code: server.issueCode() }));
+    expect(await a.getAccessToken("user")).toBe(server.issued[0]!.access_token);
+    await client.del(`${prefix}token:user`); // gone without a deletion marker
+    t = T0 + HOUR - 30_000; // inside the refresh window, not expired: the copy is written back and refreshed
+    expect(await a.getAccessToken("user")).toBe(server.issued[1]!.access_token);
+    expect(server.replayedRefreshTokens).toEqual([]);
+    expect((await s.get("user"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
+    // A second manager that never saw the key reads what the first wrote back and refreshed.
+    expect(await (await users(s)).getAccessToken("user")).toBe(server.issued[1]!.access_token);
+  });
+
+  test("a record cleared on purpose by one manager is not written back by another that holds a copy", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const s = store(client, { prefix });
+    const [a, b] = [await users(s), await users(s)];
+    await a.setTokens("user", await oauthClient().exchangeAuthorizationCode({ code: server.issueCode() }));
+    expect(await b.getAccessToken("user")).toBe(server.issued[0]!.access_token);
+    await a.clear("user");
+    expect(await s.get("user")).toBeUndefined();
+    expect(await client.get(`${prefix}token:user`)).toBe('{"deleted_at_ms":0}');
+    t = T0 + HOUR - 30_000;
+    await expect(b.getAccessToken("user")).rejects.toMatchObject({ reason: "no_refresh_token" });
+    expect(await client.get(`${prefix}token:user`)).toBe('{"deleted_at_ms":0}');
+    expect(server.tokenRequests()).toBe(1);
+    // Authorizing again replaces the marker.
+    await a.setTokens("user", await oauthClient().exchangeAuthorizationCode({ code: server.issueCode() }));
+    expect(await b.getAccessToken("user")).toBe(server.issued[1]!.access_token);
+  });
+
+  test("setUnlessNewer: refused over a newer record or a deletion marker, accepted over the record holding the spent refresh token", async () => {
+    const s = store(await connect());
+    const at = (obtained: number, refresh?: string): TokenRecord => ({
+      access_token: `at-${obtained}`,
+      token_type: "Bearer",
+      obtained_at_ms: obtained,
+      ...(refresh === undefined ? {} : { refresh_token: refresh }),
+    });
+    expect(await s.setUnlessNewer("k", at(10, "rt-a"))).toBe(true);
+    expect(await s.setUnlessNewer("k", at(5))).toBe(false);
+    expect((await s.get("k"))?.access_token).toBe("at-10");
+    // A clock behind the other process' does not matter when the write replaces the refresh token it spent.
+    expect(await s.setUnlessNewer("k", at(7, "rt-b"), { replacing: "rt-a" })).toBe(true);
+    expect((await s.get("k"))?.refresh_token).toBe("rt-b");
+    expect(await s.setUnlessNewer("k", at(8), { replacing: "rt-a" })).toBe(true); // 8 > 7: not newer
+    await s.delete("k");
+    expect(await s.setUnlessNewer("k", at(99))).toBe(false);
+    await s.set("k", at(1)); // a plain set (setTokens) replaces the marker
+    expect((await s.get("k"))?.access_token).toBe("at-1");
   });
 });
 
@@ -391,7 +465,7 @@ describe("createRedisTokenStore lock lost while its holder works", () => {
     expect(inspect(reported[0])).toContain("lost its lock");
   });
 
-  test("a manager whose lock is lost during a refresh leaves the next holder's token alone, then uses it", async () => {
+  test("a manager whose lock is lost during a refresh hands its token to its caller, leaves the next holder's newer token alone, then uses it", async () => {
     const prefix = uniquePrefix();
     const client = await connect();
     const failures: TokenFailedEvent[] = [];
@@ -409,13 +483,14 @@ describe("createRedisTokenStore lock lost while its holder works", () => {
     await client.set(`${prefix}lock:default`, "another-process", { PX: 10_000 });
     await client.set(`${prefix}token:default`, JSON.stringify(theirs));
     server.release();
-    await expect(refreshing).rejects.toBeInstanceOf(TokenStoreLockLostError);
-    expect(failures).toMatchObject([{ code: "TOKEN_STORE_LOCK_LOST", servedCurrentToken: false }]);
+    // Its token is valid: the caller gets it. The save, which needs no lock, finds a newer token set and is not done.
+    expect(await refreshing).toBe(server.issued[0]!.access_token);
+    expect(failures).toEqual([]);
     expect(JSON.parse((await client.get(`${prefix}token:default`))!)).toEqual(theirs);
     expect(await client.get(`${prefix}lock:default`)).toBe("another-process");
 
     await client.del(`${prefix}lock:default`); // the other process is done
-    expect(await tokens.getAccessToken()).toBe("at-theirs"); // its own unsaved token is older: dropped
+    expect(await tokens.getAccessToken()).toBe("at-theirs"); // its own token was older: not cached
     expect(JSON.parse((await client.get(`${prefix}token:default`))!)).toEqual(theirs);
     expect(server.tokenRequests()).toBe(1);
   });

@@ -55,7 +55,8 @@ function unref(timer: unknown): void {
 function checkOptions(options: MemoryTokenStoreOptions): void {
   checkObject(options, "options");
   checkPositive(options.sweepIntervalMs, "options.sweepIntervalMs");
-  if (options.now !== undefined && typeof options.now !== "function") throw argumentError("options.now must be a function");
+  if (options.now !== undefined && typeof options.now !== "function")
+    throw argumentError("options.now must be a function");
 }
 
 /**

@@ -1,5 +1,5 @@
 import { OAuthClientError } from "../core/errors";
-import { isTokenRecord, type TokenRecord, type TokenStore } from "./token-store";
+import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./token-store";
 import { argumentError, checkObject, isPlainObject } from "../core/validate";
 
 /**
@@ -96,6 +96,13 @@ export interface RedisTokenStore extends TokenStore {
    * @throws {TokenStoreUnavailableError} when Redis could not serve and `onUnavailable` is `"throw"`.
    */
   withLock<T>(key: string, task: () => Promise<T>): Promise<T>;
+  /**
+   * Writes `record` unless Redis holds a newer token set or a deletion marker; see {@link TokenStore.setUnlessNewer}.
+   * One script, so the check and the write are atomic; no lock is needed.
+   *
+   * @throws {TokenStoreUnavailableError} when Redis could not serve and `onUnavailable` is `"throw"`.
+   */
+  setUnlessNewer(key: string, record: TokenRecord, options?: { replacing?: string }): Promise<boolean>;
 }
 
 /**
@@ -222,23 +229,65 @@ const COMPARE_AND_DELETE =
 /** Extends the lock KEYS[1] to ARGV[2] ms when ARGV[1] still owns it. */
 const RENEW =
   'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0';
+/** The value a deliberate deletion leaves at a record's key; see {@link TokenStore.delete}. */
+const DELETED_MARKER = '{"deleted_at_ms":0}';
+/** Marker lifetimes, in ms: past the deleted access token's expiry; and when it had no lifetime. */
+const DELETED_MARKER_MS = 60_000;
+const DELETED_MARKER_NO_LIFETIME_MS = 86_400_000;
 /**
- * While ARGV[1] owns the lock KEYS[1], writes record ARGV[2] to KEYS[2] (TTL ARGV[3] ms or none), or deletes
- * KEYS[2] when ARGV[2] is empty; returns 0 without writing when the lock is lost.
+ * Lua: replaces the record at `key` with the deletion marker `marker`, kept for as long as the deleted access
+ * token would have lived (by Redis' clock) plus `grace` ms, `noLifetime` ms when it had no lifetime, `grace` ms
+ * when nothing was stored. A marker already there is kept.
  */
-const IF_OWNER_WRITE = `if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[2] == "" then redis.call("DEL", KEYS[2])
+const TOMBSTONE_FUNCTION = `local function tombstone(key, marker, grace, noLifetime)
+  local ttl = tonumber(grace)
+  local current = redis.call("GET", key)
+  if current then
+    local ok, stored = pcall(cjson.decode, current)
+    if ok and type(stored) == "table" then
+      if stored.deleted_at_ms then return end
+      local expires = tonumber(stored.expires_at_ms)
+      if expires then
+        local t = redis.call("TIME")
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        ttl = math.max(ttl, math.ceil(expires - now) + ttl)
+      else
+        ttl = tonumber(noLifetime)
+      end
+    end
+  end
+  redis.call("SET", key, marker, "PX", ttl)
+end
+`;
+/** Replaces the record KEYS[1] with a deletion marker (ARGV: marker, grace, lifetime without expiry). */
+const TOMBSTONE = `${TOMBSTONE_FUNCTION}tombstone(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+return 1`;
+/**
+ * While ARGV[1] owns the lock KEYS[1], writes record ARGV[2] to KEYS[2] (TTL ARGV[3] ms or none), or replaces
+ * KEYS[2] with a deletion marker (ARGV[4..6]) when ARGV[2] is empty; returns 0 without writing when the lock is lost.
+ */
+const IF_OWNER_WRITE = `${TOMBSTONE_FUNCTION}if redis.call("GET", KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == "" then tombstone(KEYS[2], ARGV[4], ARGV[5], ARGV[6])
 elseif ARGV[3] == "" then redis.call("SET", KEYS[2], ARGV[2])
 else redis.call("SET", KEYS[2], ARGV[2], "PX", ARGV[3]) end
 return 1`;
-/** Writes record ARGV[1] (obtained at ARGV[2], TTL ARGV[3] ms or none) unless KEYS[1] holds a newer one. */
+/**
+ * Writes record ARGV[1] (obtained at ARGV[2], TTL ARGV[3] ms or none) unless KEYS[1] holds a deletion marker or a
+ * record obtained later, except one holding refresh token ARGV[4] (the one spent for ARGV[1]); returns 1 if written.
+ */
 const SET_UNLESS_NEWER = `local current = redis.call("GET", KEYS[1])
 if current then
   local ok, stored = pcall(cjson.decode, current)
-  if ok and type(stored) == "table" and tonumber(stored.obtained_at_ms) and tonumber(stored.obtained_at_ms) > tonumber(ARGV[2]) then return 0 end
+  if ok and type(stored) == "table" then
+    if stored.deleted_at_ms then return 0 end
+    local replaces = ARGV[4] ~= "" and stored.refresh_token == ARGV[4]
+    local at = tonumber(stored.obtained_at_ms)
+    if not replaces and at and at > tonumber(ARGV[2]) then return 0 end
+  end
 end
 if ARGV[3] == "" then redis.call("SET", KEYS[1], ARGV[1]) else redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[3]) end
 return 1`;
+const TOMBSTONE_ARGS = [DELETED_MARKER, String(DELETED_MARKER_MS), String(DELETED_MARKER_NO_LIFETIME_MS)];
 
 type Operation = TokenStoreUnavailableError["operation"];
 /** A change made while Redis could not be reached, written back once it can. */
@@ -415,15 +464,17 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     }
   }
 
-  function decode(key: string, raw: string): TokenRecord {
+  /** The record in `raw`; `undefined` for a deletion marker. */
+  function decode(key: string, raw: string): TokenRecord | undefined {
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {
       value = undefined;
     }
+    if (isPlainObject(value) && value.deleted_at_ms !== undefined && value.access_token === undefined) return undefined;
     // The value is not quoted: it may hold a token.
-    if (!isTokenRecord(value)) throw argumentError(`Redis key "${tokenKey(key)}" does not hold a token record`);
+    if (!isTokenRecord(value)) throw new TokenStoreCorruptError(key, `Redis key "${tokenKey(key)}"`);
     return value;
   }
 
@@ -444,15 +495,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     for (const [key, change] of pending) {
       let written = false;
       if (change.kind === "set") {
-        const record = decode(key, change.raw);
-        const px = ttlFor(record);
-        const args = [
-          tokenKey(key),
-          change.raw,
-          String(record.obtained_at_ms ?? 0),
-          px === undefined ? "" : String(px),
-        ];
-        written = Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args])) === 1;
+        const record = decode(key, change.raw)!;
+        written = await setUnlessNewer(key, change.raw, record, undefined);
         if (written) see(key, change.raw, record);
       } else if (change.raw !== undefined) {
         await run("delete", key, ["EVAL", COMPARE_AND_DELETE, "1", tokenKey(key), change.raw]);
@@ -549,7 +593,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     const owner = holders.get(key)?.[0];
     const plain =
       raw === undefined
-        ? ["DEL", tokenKey(key)]
+        ? ["EVAL", TOMBSTONE, "1", tokenKey(key), ...TOMBSTONE_ARGS]
         : px === undefined
           ? ["SET", tokenKey(key), raw]
           : ["SET", tokenKey(key), raw, "PX", String(px)];
@@ -564,7 +608,14 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     };
     if (!crossSlot) {
       try {
-        const args = [lockKey(key), tokenKey(key), owner, raw ?? "", px === undefined ? "" : String(px)];
+        const args = [
+          lockKey(key),
+          tokenKey(key),
+          owner,
+          raw ?? "",
+          px === undefined ? "" : String(px),
+          ...TOMBSTONE_ARGS,
+        ];
         if (Number(await run(operation, key, ["EVAL", IF_OWNER_WRITE, "2", ...args])) === 1) return;
         throw lost();
       } catch (error) {
@@ -584,17 +635,43 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     await run(operation, key, plain);
   }
 
+  /** Writes `raw` unless Redis holds a deletion marker or a newer record, other than one holding `replacing`. */
+  async function setUnlessNewer(
+    key: string,
+    raw: string,
+    record: TokenRecord,
+    replacing: string | undefined,
+  ): Promise<boolean> {
+    const px = ttlFor(record);
+    const args = [tokenKey(key), raw, String(record.obtained_at_ms ?? 0), px === undefined ? "" : String(px)];
+    return Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args, replacing ?? ""])) === 1;
+  }
+
+  /** Reads the key's value; a Redis key of another type (WRONGTYPE) is a record the store cannot read. */
+  async function read(key: string): Promise<string | undefined> {
+    try {
+      return text(await run("get", key, ["GET", tokenKey(key)]));
+    } catch (error) {
+      if (error instanceof TokenStoreUnavailableError && error.message.includes("WRONGTYPE"))
+        throw new TokenStoreCorruptError(key, `Redis key "${tokenKey(key)}"`);
+      throw error;
+    }
+  }
+
   return {
     async get(key) {
       return attempt(
         async () => {
-          const raw = text(await run("get", key, ["GET", tokenKey(key)]));
+          const raw = await read(key);
           if (raw === undefined) {
             if (fallback) seen.delete(key);
             return undefined;
           }
           const record = decode(key, raw);
-          if (fallback) see(key, raw, record);
+          if (fallback) {
+            if (record === undefined) seen.delete(key);
+            else see(key, raw, record);
+          }
           return record;
         },
         () => local(key),
@@ -620,6 +697,21 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
         },
         // Deleted later only if Redis still holds the record this process knew: a newer one is someone else's.
         () => void pending.set(key, { kind: "delete", raw: seen.get(key)?.raw }),
+      );
+    },
+
+    async setUnlessNewer(key, record, options = {}) {
+      const raw = JSON.stringify(record);
+      return attempt(
+        async () => {
+          const written = await setUnlessNewer(key, raw, record, options.replacing);
+          if (fallback && written) see(key, raw, record);
+          return written;
+        },
+        () => {
+          pending.set(key, { kind: "set", raw });
+          return true;
+        },
       );
     },
 

@@ -35,6 +35,8 @@ export interface WorkerConfig {
    * set (with its refresh token) in Redis before the workers call.
    */
   grant?: "client_credentials" | "refresh_token";
+  /** The manager's `refreshInFlightWaitMs`. */
+  refreshInFlightWaitMs?: number;
 }
 
 /** Messages the parent sends. */
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
     grant: { type: config.grant ?? "client_credentials" },
     store: config.noLock ? { get: store.get, set: store.set, delete: store.delete } : store,
     refreshWindowSeconds: config.refreshWindowSeconds,
+    ...(config.refreshInFlightWaitMs === undefined ? {} : { refreshInFlightWaitMs: config.refreshInFlightWaitMs }),
     onRefreshed: (event) => send({ type: "event", at: Date.now(), event }),
     onFailed: (event) => send({ type: "event", at: Date.now(), event }),
   });

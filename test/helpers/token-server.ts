@@ -71,6 +71,11 @@ export interface TokenServer {
   lifetime: () => Record<string, unknown>;
   /** Whether a refresh answer carries a new refresh token (the old one is then refused). Default `true`. */
   rotateRefreshTokens: boolean;
+  /**
+   * Whether a rotated-out refresh token presented again revokes its whole family, every refresh token descended
+   * from the same authorization (RFC 9700 §4.14.2). Default `false`.
+   */
+  revokeFamilyOnReuse: boolean;
   /** Delay before each answer, in ms. Default 0. */
   delayMs: number;
   /** `Retry-After` sent with `too_many_requests` and `unavailable` answers; none when `undefined` (default). */
@@ -156,6 +161,9 @@ export async function startTokenServer(
   const revoked: string[] = [];
   const liveRefreshTokens = new Set<string>();
   const rotatedOut = new Set<string>();
+  /** The authorization each refresh token descends from. */
+  const family = new Map<string, number>();
+  let families = 0;
   const codes = new Set<string>();
   const failures: Failure[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
@@ -179,12 +187,13 @@ export async function startTokenServer(
     return body.client_id === clientId && body.client_secret === clientSecret;
   }
 
-  function issue(withRefreshToken: boolean, scope: string | undefined): Record<string, unknown> {
+  function issue(withRefreshToken: boolean, scope: string | undefined, from?: string): Record<string, unknown> {
     counter += 1;
     const tokens: IssuedTokens = { access_token: secret("at", counter) };
     if (withRefreshToken) {
       tokens.refresh_token = secret("rt", counter);
       liveRefreshTokens.add(tokens.refresh_token);
+      family.set(tokens.refresh_token, (from === undefined ? undefined : family.get(from)) ?? ++families);
     }
     issued.push(tokens);
     return { ...tokens, token_type: "Bearer", ...server.lifetime(), ...(scope ? { scope } : {}) };
@@ -207,7 +216,7 @@ export async function startTokenServer(
         if (!server.rotateRefreshTokens) return [200, issue(false, body.scope)];
         liveRefreshTokens.delete(sent);
         rotatedOut.add(sent);
-        return [200, issue(true, body.scope)];
+        return [200, issue(true, body.scope, sent)];
       }
       default:
         return [400, { error: "unsupported_grant_type" }];
@@ -232,7 +241,14 @@ export async function startTokenServer(
     if (path === TOKEN_PATH && body.grant_type === "refresh_token") {
       record.refresh_token = body.refresh_token ?? "";
       // Recorded whatever the answer, so a test sees every replay, even one answered with a failure.
-      if (rotatedOut.has(record.refresh_token)) replayedRefreshTokens.push(record.refresh_token);
+      if (rotatedOut.has(record.refresh_token)) {
+        replayedRefreshTokens.push(record.refresh_token);
+        if (server.revokeFamilyOnReuse) {
+          const revokedFamily = family.get(record.refresh_token);
+          for (const live of [...liveRefreshTokens])
+            if (family.get(live) === revokedFamily) liveRefreshTokens.delete(live);
+        }
+      }
     }
     requests.push(record);
     for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
@@ -356,6 +372,7 @@ export async function startTokenServer(
     clientSecret,
     lifetime: () => ({ expires_in: 3600 }),
     rotateRefreshTokens: true,
+    revokeFamilyOnReuse: false,
     delayMs: 0,
     retryAfter: undefined,
     slowBodyChunkMs: 20,

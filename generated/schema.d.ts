@@ -14,7 +14,12 @@ export interface paths {
         /**
          * Obtain a token
          * @description Exchanges a grant for an access token: an authorization code (with PKCE), a refresh token, the client's
-         *     own credentials, or Square's legacy migration token.
+         *     own credentials, a device code (RFC 8628), another token (token exchange, RFC 8693), a JWT (RFC 7523), or
+         *     Square's legacy migration token.
+         *
+         *     A token exchange answers with `issued_token_type`, and with `token_type` `N_A` when the issued token is
+         *     not an access token. A device-code poll is answered `authorization_pending` or `slow_down` until the user
+         *     decides.
          *
          *     **Standard servers and Voucherify** take a form body (`application/x-www-form-urlencoded`, RFC 6749
          *     §4.1.3, §4.4, §6). The client authenticates with HTTP Basic (`client_secret_basic`), with
@@ -55,6 +60,31 @@ export interface paths {
          *     itself.
          */
         post: operations["renewToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/device_authorization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a device authorization
+         * @description Starts the device authorization grant (RFC 8628 §3.1) for a device that has no browser or no keyboard: the
+         *     answer gives a `user_code` for the user to enter at `verification_uri` on another device, and a
+         *     `device_code` for the device to poll the token endpoint with, at most once every `interval` seconds, until
+         *     the user approves or refuses or the codes expire (`expires_in`).
+         *
+         *     The client authenticates as it does at the token endpoint; a public client sends `client_id` alone.
+         */
+        post: operations["deviceAuthorization"];
         delete?: never;
         options?: never;
         head?: never;
@@ -193,6 +223,18 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * TokenExchangeResponse
+         * @description A token exchange answer (RFC 8693 §2.2.1): a token answer whose `issued_token_type` is required. The issued
+         *     token is in `access_token` whatever its type; when it is not an access token (an ID token, a SAML assertion),
+         *     `token_type` is `N_A`.
+         */
+        TokenExchangeResponse: {
+            /** @description The type of the token issued, in `access_token`. */
+            issued_token_type: components["schemas"]["TokenTypeUri"];
+            /** @description `Bearer`, or `N_A` when the issued token is not an access token (RFC 8693 §2.2.1). */
+            token_type?: "N_A" | string;
+        } & components["schemas"]["TokenResponse"];
+        /**
          * @description Client credentials sent in the request body (`client_secret_post`, RFC 6749 §2.3.1). Omit both when the
          *     client authenticates with HTTP Basic instead; a public client (`none`, for example a PKCE client) sends
          *     `client_id` alone.
@@ -276,10 +318,70 @@ export interface components {
             migration_token: string;
         } & components["schemas"]["ClientAuthenticationInBody"];
         /**
+         * device_code
+         * @description Poll for the tokens of a device authorization (RFC 8628 §3.4). Until the user has approved, the server
+         *     answers `authorization_pending` (poll again after `interval` seconds) or `slow_down` (add 5 seconds to the
+         *     interval); `access_denied` and `expired_token` end the flow.
+         */
+        DeviceCodeGrant: {
+            /** @constant */
+            grant_type: "urn:ietf:params:oauth:grant-type:device_code";
+            /** @description The `device_code` of the device authorization answer. */
+            device_code: string;
+        } & components["schemas"]["ClientAuthenticationInBody"];
+        /**
+         * TokenTypeUri
+         * @description A token type identifier (RFC 8693 §3): one of the URIs registered in the OAuth URI registry,
+         *     `urn:ietf:params:oauth:token-type:` followed by `access_token`, `refresh_token`, `id_token`, `saml1`, `saml2`
+         *     or `jwt`, or another absolute URI outside that namespace. A misspelt registered URI is refused.
+         * @example urn:ietf:params:oauth:token-type:access_token
+         * @example urn:ietf:params:oauth:token-type:jwt
+         */
+        TokenTypeUri: string;
+        /**
+         * token-exchange
+         * @description Exchange a security token for another one (RFC 8693 §2.1): impersonation with `subject_token` alone,
+         *     delegation with an `actor_token` too. `resource` and `audience` name where the new token will be used, and
+         *     may each be repeated. The answer carries `issued_token_type`.
+         */
+        TokenExchangeGrant: {
+            /** @constant */
+            grant_type: "urn:ietf:params:oauth:grant-type:token-exchange";
+            /** @description The token that represents the party on whose behalf the request is made. */
+            subject_token: string;
+            /** @description The type of `subject_token`. */
+            subject_token_type: components["schemas"]["TokenTypeUri"];
+            /** @description The token that represents the acting party (delegation); requires `actor_token_type`. */
+            actor_token?: string;
+            /** @description The type of `actor_token`; present exactly when `actor_token` is. */
+            actor_token_type?: components["schemas"]["TokenTypeUri"];
+            /** @description The type of token wanted; the server picks one when absent. */
+            requested_token_type?: components["schemas"]["TokenTypeUri"];
+            /** @description Absolute URIs of the services the token is for, without a fragment (RFC 8693 §2.1). */
+            resource?: string | string[];
+            /** @description Logical names of the services the token is for, as the server knows them. */
+            audience?: string | string[];
+            /** @description Space-delimited scopes wanted for the new token. */
+            scope?: string;
+        } & components["schemas"]["ClientAuthenticationInBody"];
+        /**
+         * jwt-bearer
+         * @description Obtain a token with a JWT as the authorization grant (RFC 7523 §2.1): the JWT, signed by an issuer the server
+         *     trusts, says who the token is for. Client authentication is optional for this grant.
+         */
+        JwtBearerGrant: {
+            /** @constant */
+            grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer";
+            /** @description A single JWT in compact serialization (a JWS, or a JWE), as RFC 7523 §2.1 requires. */
+            assertion: string;
+            /** @description Space-delimited scopes wanted. */
+            scope?: string;
+        } & (components["schemas"]["ClientAuthenticationInBody"] & components["schemas"]["ResourceParameters"]);
+        /**
          * TokenRequest
          * @description A token request; `grant_type` selects the grant and its fields.
          */
-        TokenRequest: components["schemas"]["AuthorizationCodeGrant"] | components["schemas"]["RefreshTokenGrant"] | components["schemas"]["ClientCredentialsGrant"] | components["schemas"]["MigrationTokenGrant"];
+        TokenRequest: components["schemas"]["AuthorizationCodeGrant"] | components["schemas"]["RefreshTokenGrant"] | components["schemas"]["ClientCredentialsGrant"] | components["schemas"]["MigrationTokenGrant"] | components["schemas"]["DeviceCodeGrant"] | components["schemas"]["TokenExchangeGrant"] | components["schemas"]["JwtBearerGrant"];
         /**
          * TokenRequest (JSON)
          * @description A token request sent as JSON, as Square expects; the grant fields plus Square's options.
@@ -436,6 +538,41 @@ export interface components {
              * @description Legacy; the plan ID of a v1 App Marketplace application.
              */
             plan_id?: string;
+        };
+        /**
+         * DeviceAuthorizationRequest
+         * @description A device authorization request (RFC 8628 §3.1); a public client sends `client_id` in it.
+         */
+        DeviceAuthorizationRequest: {
+            /** @description Space-delimited scopes wanted. */
+            scope?: string;
+        } & components["schemas"]["ClientAuthenticationInBody"];
+        /**
+         * DeviceAuthorizationResponse
+         * @description A device authorization answer (RFC 8628 §3.2).
+         */
+        DeviceAuthorizationResponse: {
+            /** @description The device verification code, which the device sends when it polls the token endpoint. */
+            device_code: string;
+            /** @description The code the user enters at `verification_uri`. */
+            user_code: string;
+            /**
+             * Format: uri
+             * @description Where the user goes, on another device, to enter `user_code`.
+             */
+            verification_uri: string;
+            /**
+             * Format: uri
+             * @description `verification_uri` with `user_code` in it, for a QR code or a link: the user need not type the code.
+             */
+            verification_uri_complete?: string;
+            /** @description Lifetime of `device_code` and `user_code` in seconds. */
+            expires_in: number;
+            /**
+             * @description The least number of seconds between two polls of the token endpoint; 5 when absent.
+             * @default 5
+             */
+            interval: number;
         };
         /**
          * @description Which kind of token is sent (RFC 7009 §2.1); the server searches the other kinds too when the hint is wrong.
@@ -608,6 +745,11 @@ export interface components {
              * @description The RFC 7662 introspection endpoint.
              */
             introspection_endpoint?: string;
+            /**
+             * Format: uri
+             * @description The RFC 8628 device authorization endpoint.
+             */
+            device_authorization_endpoint?: string;
             /** @description Client authentication methods of the token endpoint; `client_secret_basic` when absent. */
             token_endpoint_auth_methods_supported?: string[];
             /** @description Client authentication methods of the revocation endpoint. */
@@ -625,7 +767,7 @@ export interface components {
         };
     };
     responses: {
-        /** @description The token request was refused. `invalid_grant` means the code or refresh token is no longer usable and the user must authorize again. */
+        /** @description The token request was refused. `invalid_grant` means the code or refresh token is no longer usable and the user must authorize again. `authorization_pending`, `slow_down`, `access_denied` and `expired_token` are the device flow's answers to a poll (RFC 8628 §3.5). */
         TokenBadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -697,7 +839,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The token answer. Servers send it with `Cache-Control: no-store`. */
+            /**
+             * @description The token answer; a token exchange's carries `issued_token_type` too. Servers send it with
+             *     `Cache-Control: no-store`.
+             */
             200: {
                 headers: {
                     /** @description Always `no-store` (RFC 6749 §5.1). */
@@ -750,6 +895,55 @@ export interface operations {
                 };
             };
             401: components["responses"]["SquareUnauthorized"];
+        };
+    };
+    deviceAuthorization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["DeviceAuthorizationRequest"];
+            };
+        };
+        responses: {
+            /** @description The codes. Servers send it with `Cache-Control: no-store`. */
+            200: {
+                headers: {
+                    /** @description Always `no-store` (RFC 8628 §3.2). */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceAuthorizationResponse"];
+                };
+            };
+            /** @description The request was refused (RFC 8628 §3.2, RFC 6749 §5.2). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /**
+             * @description Client authentication failed. A server that received HTTP Basic credentials answers with a
+             *     `WWW-Authenticate` challenge (RFC 6749 §5.2).
+             */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, for example `Basic realm="oauth"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
         };
     };
     revokeToken: {

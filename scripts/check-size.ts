@@ -19,6 +19,11 @@ const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
   "client + Square": 13_950,
   "client + Voucherify": 13_400,
   "client + discovery": 13_800,
+  // Issue 13's grants are separate imports (their schemas are x-separate-import): 13 379, 12 815 and 12 651 bytes,
+  // while the client alone grew 167 bytes, within its budget, for the device operation and the shared machinery.
+  "client + device flow": 13_800,
+  "client + token exchange": 13_200,
+  "client + JWT bearer": 13_050,
 };
 /** Bundles that must hold no provider's code: a provider costs only the apps that import it. */
 const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = ["client", "client + token manager"];

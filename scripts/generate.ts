@@ -3,7 +3,8 @@
  * - `generated/schema.d.ts`: the types, by openapi-typescript (configured in redocly.yaml).
  * - `generated/spec.ts`: the runtime description the client reads: each operation's method, path, endpoint
  *   name and content types, each request's and answer's fields (required, type, enum, const, pattern,
- *   length, format), and the spec's marks (`x-secret`, `x-client-authentication`, `x-idempotent`).
+ *   length, format), and the spec's marks (`x-secret`, `x-client-authentication`, `x-idempotent`, `x-answer`,
+ *   `x-separate-import`).
  * `npm run generate:check` (`--check`) writes nothing and fails when either file is stale.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -64,6 +65,10 @@ const doc = result.bundle.parsed as {
 
 /** Named component schemas, emitted once as constants and referred to by name. */
 const named = new Map<string, string>();
+/** The components that an `x-answer` names: emitted first, as the schemas that refer to them come later. */
+const answers = new Set<string>();
+const ANSWER_REF = "$answer";
+const ANSWER_REFS = /\{"\$answer":"(\w+)"\}/g;
 
 function deref(schema: Json): Json {
   let node = schema;
@@ -87,6 +92,8 @@ const KEEP = [
   "maximum",
   "minItems",
   "format",
+  "default",
+  "dependentRequired",
 ] as const;
 const MARKS = {
   "x-secret": "secret",
@@ -105,11 +112,22 @@ function normalize(input: Json): Json {
     for (const key of KEEP) if (source[key] !== undefined) out[key] = source[key];
     for (const [mark, name] of Object.entries(MARKS)) if (source[mark] === true) out[name] = true;
   }
+  // x-answer: the answer to this request (a grant) has its own schema, a component named here, instead of the
+  // operation's. It is referred to by name (see emit), not copied into every request that holds the grant.
+  const answer = schema["x-answer"] ?? input["x-answer"];
+  if (answer !== undefined) {
+    if (typeof answer !== "string" || !doc.components.schemas[answer])
+      throw new Error(`x-answer must name a schema of components.schemas, got ${JSON.stringify(answer)}`);
+    answers.add(answer);
+    out.answer = { [ANSWER_REF]: answer };
+  }
   const union = (schema.oneOf ?? schema.anyOf) as Json[] | undefined;
   const parts = (schema.allOf as Json[] | undefined) ?? [];
   const props = schema.properties as Record<string, Json> | undefined;
   if (union) {
-    const alternatives = union.map((alt) => normalize(alt));
+    // An alternative marked x-separate-import (a grant with a helper of its own) is left out: its helper brings
+    // its schema, so an app that does not import the helper does not bundle it.
+    const alternatives = union.filter((alt) => deref(alt)["x-separate-import"] !== true).map((alt) => normalize(alt));
     // Keywords beside the union (TokenRequestJson's extra fields) apply to each alternative.
     const extra = props || parts.length > 0 ? normalize({ ...schema, oneOf: undefined, anyOf: undefined }) : undefined;
     return { ...out, anyOf: extra ? alternatives.flatMap((alt) => merge(alt, extra)) : alternatives };
@@ -142,7 +160,8 @@ function merge(a: Json, b: Json): Json[] {
 /** The component name of a schema given by $ref, so it is emitted once. */
 function emit(schema: Json): string {
   const ref = typeof schema.$ref === "string" ? schema.$ref.replace("#/components/schemas/", "") : undefined;
-  const text = JSON.stringify(normalize(schema));
+  // An x-answer's reference becomes the name of its constant, which is emitted before every other one.
+  const text = JSON.stringify(normalize(schema)).replace(ANSWER_REFS, (_, name: string) => name);
   if (ref === undefined) return text;
   named.set(ref, text);
   return ref;
@@ -199,6 +218,12 @@ collectSecrets(doc.paths);
 // Every component schema is a named constant, so the client can read one by name (CodeVerifier, OAuthError).
 for (const name of Object.keys(doc.components.schemas).sort()) emit({ $ref: `#/components/schemas/${name}` });
 
+// The grant types of the alternatives marked x-separate-import, for the types of the client's obtainToken.
+const separate = Object.values(doc.components.schemas)
+  .filter((schema) => schema["x-separate-import"] === true)
+  .map((schema) => (schema.properties as Record<string, Json> | undefined)?.grant_type?.const)
+  .filter((grant) => typeof grant === "string");
+
 const schemes = Object.values(doc.components.securitySchemes ?? {});
 const secretHeaders = [
   ...new Set([
@@ -224,6 +249,10 @@ export interface SchemaNode {
   readonly maximum?: number;
   readonly minItems?: number;
   readonly format?: string;
+  /** The value a reader assumes when the field is absent. */
+  readonly default?: unknown;
+  /** Fields that must be present when the named one is (\`actor_token_type\` with \`actor_token\`). */
+  readonly dependentRequired?: { readonly [name: string]: readonly string[] };
   readonly items?: SchemaNode;
   readonly properties?: { readonly [name: string]: SchemaNode };
   readonly required?: readonly string[];
@@ -240,6 +269,8 @@ export interface SchemaNode {
   readonly numericString?: boolean;
   /** \`x-scopes\`: requested scopes, space-delimited in a string or one per item of an array. */
   readonly scopes?: boolean;
+  /** \`x-answer\`: the schema of the answer to this request alternative (a grant), instead of the operation's. */
+  readonly answer?: SchemaNode;
 }
 
 /** One operation of the spec. */
@@ -258,7 +289,10 @@ export interface OperationNode {
   readonly pathParams?: readonly string[];
 }
 
-${[...named].map(([name, text]) => `export const ${name}: SchemaNode = ${text};`).join("\n")}
+${[...named]
+  .sort(([a], [b]) => Number(answers.has(b)) - Number(answers.has(a)))
+  .map(([name, text]) => `export const ${name}: SchemaNode = ${text};`)
+  .join("\n")}
 
 /** Every operation of the spec, by operationId. */
 export const operations = {
@@ -266,6 +300,9 @@ ${operations.join("\n")}
 } as const satisfies Record<string, OperationNode>;
 
 ${bodies.join("\n")}
+
+/** The grant types the spec marks \`x-separate-import\`: sent by their own helpers, not by \`obtainToken\`. */
+export type SeparateGrantType = ${separate.map((grant) => JSON.stringify(grant)).join(" | ") || "never"};
 
 /** Every field the spec marks \`x-secret\`. */
 export const secretFields: readonly string[] = ${JSON.stringify([...secrets].sort())};

@@ -12,6 +12,9 @@ export const OWN_BUNDLES = {
   "client + Square": `export { createOAuthClient, squarePreset } from "./src/index.ts";`,
   "client + Voucherify": `export { createOAuthClient, voucherifyPreset } from "./src/index.ts";`,
   "client + discovery": `export { createOAuthClient, discover, metadataPreset } from "./src/index.ts";`,
+  "client + device flow": `export { createOAuthClient, requestDeviceAuthorization, pollDeviceAuthorization } from "./src/index.ts";`,
+  "client + token exchange": `export { createOAuthClient, exchangeToken } from "./src/index.ts";`,
+  "client + JWT bearer": `export { createOAuthClient, jwtBearerGrant } from "./src/index.ts";`,
 } as const;
 
 /** A module's bundle: its gzipped size in bytes, and the project files it holds (paths from the root). */

@@ -20,6 +20,19 @@ export {
 } from "./oauth/token";
 export { processRevocationResponse, revocationRequest, type RevokeTokenParams } from "./oauth/revocation";
 export {
+  DeviceAccessDeniedError,
+  DeviceCodeExpiredError,
+  pollDeviceAuthorization,
+  processDeviceAuthorizationResponse,
+  requestDeviceAuthorization,
+  type DeviceAuthorizationParams,
+  type DeviceAuthorizationResponse,
+  type DeviceCodeState,
+  type PollDeviceAuthorizationOptions,
+} from "./oauth/device";
+export { exchangeToken, type TokenExchangeParams, type TokenExchangeResponse } from "./oauth/token-exchange";
+export { jwtBearerGrant, type JwtBearerParams } from "./oauth/jwt-bearer";
+export {
   introspectionRequest,
   processIntrospectionResponse,
   type ActiveTokenIntrospection,

@@ -1,6 +1,6 @@
 /**
  * Spec edits reach the runtime through `npm run generate` alone. A copy of the project gets six edits to its
- * spec (a field added to a grant, a value added to an enum, a whole new grant with a secret field, a field
+ * spec (a field added to a grant, a value added to an enum, a whole new grant (CIBA) with a secret field, a field
  * renamed, typed fields added to the answer, a new path), is regenerated, and its client, with `src/` untouched, is
  * driven against a recording loopback server. Each behaviour is checked against the original project too,
  * where the same call is refused: what changed is the spec, and only the spec.
@@ -25,8 +25,7 @@ import {
   type CommandRun,
 } from "./helpers/spec-copy";
 
-const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
-const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+const CIBA = "urn:openid:params:grant-type:ciba";
 /** A valid PKCE verifier: 43 characters of the unreserved set. */
 const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CLIENT_OPTIONS = {
@@ -47,55 +46,45 @@ function editSpec(dir: string): void {
   ]);
   // b. A value added to an enum.
   editFile(dir, `${schemas}/TokenTypeHint.yaml`, [[/^enum: \[(.*)\]$/m, "enum: [$1, id_token]"]]);
-  // c. A new grant (RFC 8693 token exchange), its token marked secret, added to the request's oneOf.
+  // c. A new grant (OpenID CIBA's poll mode), its request id marked secret, added to the request's oneOf.
   writeCopyFile(
     dir,
-    `${schemas}/TokenExchangeGrant.yaml`,
-    `title: token-exchange
+    `${schemas}/CibaGrant.yaml`,
+    `title: ciba
 type: object
-description: Exchange a security token for another one (RFC 8693 §2.1).
-required: [grant_type, subject_token, subject_token_type]
+description: Poll for the tokens of a backchannel authentication request (OpenID CIBA Core §10.1).
+required: [grant_type, auth_req_id]
 allOf:
   - $ref: ClientAuthenticationInBody.yaml
 properties:
   grant_type:
     type: string
-    const: ${TOKEN_EXCHANGE}
-  subject_token:
+    const: ${CIBA}
+  auth_req_id:
     x-secret: true
     type: string
     minLength: 1
-    description: The token that represents the party on whose behalf the request is made.
-  subject_token_type:
-    type: string
-    minLength: 1
-    description: The type of subject_token, a URI such as ${ACCESS_TOKEN_TYPE}.
-  requested_token_type:
-    type: string
-    minLength: 1
-    description: The type of token wanted.
+    description: The request id of the backchannel authentication answer.
   audience:
     type: string
     minLength: 1
     description: The logical name of the service the token is for.
 `,
   );
-  editFile(dir, `${schemas}/TokenRequest.yaml`, [
-    [/^(oneOf:\n(?: {2}- .*\n)+)/m, "$1  - $ref: TokenExchangeGrant.yaml\n"],
-  ]);
+  editFile(dir, `${schemas}/TokenRequest.yaml`, [[/^(oneOf:\n(?: {2}- .*\n)+)/m, "$1  - $ref: CibaGrant.yaml\n"]]);
   // d. A field renamed, in the schema and in the request examples that lint validates.
   editFile(dir, `${schemas}/AuthorizationCodeGrant.yaml`, [[/^ {2}code_verifier:$/m, "  pkce_verifier:"]]);
   editFile(dir, "spec/paths/oauth2_token.yaml", [["code_verifier: ", "pkce_verifier: "]]);
   // f. A new operation: a path added to the spec, for client.api.
   writeCopyFile(
     dir,
-    "spec/paths/oauth2_device_authorization.yaml",
+    "spec/paths/oauth2_bc-authorize.yaml",
     `post:
-  operationId: deviceAuthorization
-  x-endpoint: deviceAuthorization
+  operationId: backchannelAuthentication
+  x-endpoint: backchannelAuthentication
   x-idempotent: true
-  summary: Start a device authorization
-  description: Asks for a device code and a user code (RFC 8628 §3.1).
+  summary: Start a backchannel authentication
+  description: Asks the server to authenticate a user on their own device (OpenID CIBA Core §7.1).
   tags: [Tokens]
   security:
     - clientSecretBasic: []
@@ -109,53 +98,49 @@ properties:
             scope:
               type: string
               description: Space-delimited scopes.
+            login_hint:
+              type: string
+              description: Who the user is.
         examples:
           scope:
             summary: A scope
             value:
-              scope: read
+              scope: openid
+              login_hint: alice
   responses:
     '200':
-      description: The device and user codes.
+      description: The request id.
       content:
         application/json:
           schema:
             type: object
-            required: [device_code, user_code, verification_uri, expires_in]
+            required: [auth_req_id, expires_in]
             properties:
-              device_code:
+              auth_req_id:
                 type: string
                 x-secret: true
-                description: The device verification code.
-              user_code:
-                type: string
-                description: The code the user enters.
-              verification_uri:
-                type: string
-                description: Where the user enters it.
+                description: The request id, to poll the token endpoint with.
               expires_in:
                 type: integer
-                description: Lifetime of the codes in seconds.
+                description: Lifetime of the request id in seconds.
           examples:
-            codes:
-              summary: Codes
+            request:
+              summary: A request id
               value:
-                device_code: GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS
-                user_code: WDJB-MJHT
-                verification_uri: https://auth.example.org/device
-                expires_in: 1800
+                auth_req_id: 1c266114-a1be-4252-8ad1-04986c5b9ac1
+                expires_in: 120
     '400':
       $ref: ../components/responses/TokenBadRequest.yaml
 `,
   );
   editFile(dir, "spec/openapi.yaml", [
-    [/^paths:\n/m, "paths:\n  /oauth2/device_authorization:\n    $ref: paths/oauth2_device_authorization.yaml\n"],
+    [/^paths:\n/m, "paths:\n  /oauth2/bc-authorize:\n    $ref: paths/oauth2_bc-authorize.yaml\n"],
   ]);
   // e. Typed optional fields added to the token answer.
   editFile(dir, `${schemas}/TokenResponse.yaml`, [
     [
       /^properties:\n/m,
-      "properties:\n  issued_token_type:\n    type: string\n    description: RFC 8693; the type of the token issued.\n" +
+      "properties:\n  session_state:\n    type: string\n    description: The session the token belongs to.\n" +
         "  refresh_expires_in:\n    type: integer\n    minimum: 0\n    description: Lifetime of the refresh token in seconds.\n",
     ],
   ]);
@@ -255,14 +240,14 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     expect(generated.ClientCredentialsGrant.properties?.tenant).toEqual({ type: "string", minLength: 1 });
     expect(generated.TokenTypeHint.enum).toEqual(["access_token", "refresh_token", "id_token"]);
     const grants = generated.TokenRequest.anyOf?.map((alt) => alt.properties?.grant_type?.const);
-    expect(grants).toContain(TOKEN_EXCHANGE);
+    expect(grants).toContain(CIBA);
     expect(generated.AuthorizationCodeGrant.properties).toHaveProperty("pkce_verifier");
     expect(generated.AuthorizationCodeGrant.properties).not.toHaveProperty("code_verifier");
     expect(generated.TokenResponse.properties?.refresh_expires_in).toEqual({ type: "integer", minimum: 0 });
-    expect(generated.secretFields).toContain("subject_token");
+    expect(generated.secretFields).toContain("auth_req_id");
     // The types follow too: openapi-typescript rewrote schema.d.ts from the edited spec.
     const types = readFileSync(join(dir, "generated/schema.d.ts"), "utf8");
-    for (const name of ["tenant", "id_token", "subject_token", "pkce_verifier", "refresh_expires_in", TOKEN_EXCHANGE])
+    for (const name of ["tenant", "id_token", "auth_req_id", "pkce_verifier", "refresh_expires_in", CIBA])
       expect(types).toContain(name);
   });
 
@@ -281,17 +266,12 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
   }, 60_000);
 
   test("client.api calls a path added to the spec, with the client's authentication and endpoint option", async () => {
-    answer = json(200, {
-      device_code: "dc-1234567890",
-      user_code: "WDJB-MJHT",
-      verification_uri: "https://auth.example.org/device",
-      expires_in: 1800,
-    });
+    answer = json(200, { auth_req_id: "req-1234567890", expires_in: 120 });
     const client = copy.createOAuthClient({
       baseUrl,
       clientId: "client-1",
       clientSecret: "secret-1234567890",
-      endpoints: { deviceAuthorization: "/device" } as never,
+      endpoints: { backchannelAuthentication: "/bc-authorize" } as never,
     });
     // The copy's paths type has the new path; this file is typed by the project's, which has not.
     const api = client.api as unknown as {
@@ -300,19 +280,19 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
         init: { body: Record<string, string>; headers: Record<string, string> },
       ): Promise<{ data?: unknown; response: Response }>;
     };
-    const { data, response } = await api.POST("/oauth2/device_authorization", {
-      body: { scope: "read" },
+    const { data, response } = await api.POST("/oauth2/bc-authorize", {
+      body: { scope: "openid", login_hint: "alice" },
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
     });
     expect(response.status).toBe(200);
-    expect(data).toMatchObject({ user_code: "WDJB-MJHT" });
+    expect(data).toMatchObject({ expires_in: 120 });
     expect(received).toHaveLength(1);
-    expect(received[0]!.path).toBe("/device");
+    expect(received[0]!.path).toBe("/bc-authorize");
     expect(received[0]!.headers.authorization).toBe(`Basic ${btoa("client-1:secret-1234567890")}`);
-    expect(received[0]!.body).toBe("scope=read");
+    expect(received[0]!.body).toBe("scope=openid&login_hint=alice");
     // The original project's client knows no such endpoint name.
     expect(() =>
-      original.createOAuthClient({ baseUrl, endpoints: { deviceAuthorization: "/device" } as never }),
+      original.createOAuthClient({ baseUrl, endpoints: { backchannelAuthentication: "/bc-authorize" } as never }),
     ).toThrow(TypeError);
   });
 
@@ -359,43 +339,34 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     );
   });
 
-  test("a grant added to the spec's oneOf (RFC 8693 token exchange) is sent, and its answer accepted", async () => {
+  test("a grant added to the spec's oneOf (OpenID CIBA) is sent, and its answer accepted", async () => {
     answer = json(200, {
       access_token: "at-exchanged-123456",
       token_type: "Bearer",
-      issued_token_type: ACCESS_TOKEN_TYPE,
+      session_state: "s-1",
     });
     const token = await edited().obtainToken({
-      grant_type: TOKEN_EXCHANGE,
-      subject_token: "st-123456789",
-      subject_token_type: ACCESS_TOKEN_TYPE,
+      grant_type: CIBA,
+      auth_req_id: "req-123456789",
       audience: "api",
     } as never);
     expect(received).toHaveLength(1);
     const form = received[0]!.form;
-    expect(form.get("grant_type")).toBe(TOKEN_EXCHANGE);
-    expect(form.get("subject_token")).toBe("st-123456789");
-    expect(form.get("subject_token_type")).toBe(ACCESS_TOKEN_TYPE);
+    expect(form.get("grant_type")).toBe(CIBA);
+    expect(form.get("auth_req_id")).toBe("req-123456789");
     expect(form.get("audience")).toBe("api");
     expect(form.get("client_secret")).toBe("secret-1234567890");
     expect(token.access_token).toBe("at-exchanged-123456");
     expect(token.token_type).toBe("Bearer");
-    expect((token as Record<string, unknown>).issued_token_type).toBe(ACCESS_TOKEN_TYPE);
+    expect((token as Record<string, unknown>).session_state).toBe("s-1");
   });
 
-  test("the new grant's required fields are enforced: no subject_token is a TypeError before any request", async () => {
-    await refusedBeforeSending(
-      edited().obtainToken({ grant_type: TOKEN_EXCHANGE, subject_token_type: ACCESS_TOKEN_TYPE } as never),
-      "subject_token",
-    );
+  test("the new grant's required fields are enforced: no auth_req_id is a TypeError before any request", async () => {
+    await refusedBeforeSending(edited().obtainToken({ grant_type: CIBA, audience: "api" } as never), "auth_req_id");
   });
 
-  test("without the edit, the token-exchange grant is refused before sending", async () => {
-    const request = {
-      grant_type: TOKEN_EXCHANGE,
-      subject_token: "st-123456789",
-      subject_token_type: ACCESS_TOKEN_TYPE,
-    };
+  test("without the edit, the CIBA grant is refused before sending", async () => {
+    const request = { grant_type: CIBA, auth_req_id: "req-123456789" };
     await refusedBeforeSending(unedited().obtainToken(request as never), "grant_type");
   });
 
@@ -426,10 +397,10 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
   });
 
   test('a typed answer field added to the spec is checked: refresh_expires_in 60 is accepted, "soon" refused', async () => {
-    answer = json(200, { ...TOKEN, refresh_expires_in: 60, issued_token_type: ACCESS_TOKEN_TYPE });
+    answer = json(200, { ...TOKEN, refresh_expires_in: 60, session_state: "s-1" });
     const token = (await edited().clientCredentials()) as Record<string, unknown>;
     expect(token.refresh_expires_in).toBe(60);
-    expect(token.issued_token_type).toBe(ACCESS_TOKEN_TYPE);
+    expect(token.session_state).toBe("s-1");
     // The same answer with the field mistyped is refused: the value above was checked, not passed through.
     answer = json(200, { ...TOKEN, refresh_expires_in: "soon" });
     await expect(edited().clientCredentials()).rejects.toThrow(copy.OAuthResponseError);
@@ -440,7 +411,7 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     ["refresh_expires_in", "soon"],
     ["refresh_expires_in", -1],
     ["refresh_expires_in", 1.5],
-    ["issued_token_type", 5],
+    ["session_state", 5],
   ])(
     "a typed answer field added to the spec is checked: %s %j is refused with OAuthResponseError",
     async (field, value) => {
@@ -464,14 +435,13 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
     expect(token.refresh_expires_in).toBe("soon");
   });
 
-  test("a field the spec marks x-secret is redacted from errors: a server quoting the subject_token", async () => {
-    const secret = "st-secret-abcdef123";
-    answer = json(400, { error: "invalid_grant", error_description: `bad subject_token ${secret}` });
+  test("a field the spec marks x-secret is redacted from errors: a server quoting the auth_req_id", async () => {
+    const secret = "req-secret-abcdef123";
+    answer = json(400, { error: "invalid_grant", error_description: `bad auth_req_id ${secret}` });
     const error = await edited()
       .obtainToken({
-        grant_type: TOKEN_EXCHANGE,
-        subject_token: secret,
-        subject_token_type: ACCESS_TOKEN_TYPE,
+        grant_type: CIBA,
+        auth_req_id: secret,
       } as never)
       .then(
         () => expect.unreachable("expected an OAuthError"),
@@ -479,12 +449,12 @@ describe("spec edits flow to the runtime through npm run generate, with no chang
       );
     // The request did carry the secret: the server is the one that quoted it back.
     expect(received).toHaveLength(1);
-    expect(received[0]!.form.get("subject_token")).toBe(secret);
+    expect(received[0]!.form.get("auth_req_id")).toBe(secret);
     expect(error).toBeInstanceOf(copy.OAuthError);
     const oauth = error as InstanceType<typeof copy.OAuthError>;
     expect(oauth.error).toBe("invalid_grant");
     expect(oauth.status).toBe(400);
-    expect(oauth.error_description).toContain("bad subject_token");
+    expect(oauth.error_description).toContain("bad auth_req_id");
     for (const text of [
       oauth.message,
       oauth.stack ?? "",

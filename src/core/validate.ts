@@ -218,6 +218,10 @@ function requestProblem(option: SchemaNode, body: JsonObject, what: string): str
     if (body[key] === undefined && !properties[key]?.clientAuthentication)
       return `${key} is required: it must be ${expected(properties[key] ?? {})}`;
   }
+  for (const [key, needed] of Object.entries(option.dependentRequired ?? {})) {
+    const missing = body[key] === undefined ? undefined : needed.find((name) => body[name] === undefined);
+    if (missing !== undefined) return `${missing} is required with ${key}`;
+  }
   return undefined;
 }
 

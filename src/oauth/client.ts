@@ -5,7 +5,7 @@ import { clientAuthentication, type ClientAuthentication } from "../core/auth";
 import { secretsOfHeaders, withEncoded } from "../core/redact";
 import { createRequestCore, type CallOptions, type OperationId } from "../core/request";
 import type { ClientContext } from "./context";
-import { paramsObject } from "./context";
+import { paramsObject, registerContext } from "./context";
 import { introspectionRequest, type IntrospectionResponse, type IntrospectTokenParams } from "./introspection";
 import { checkCallOptions, checkOptions, type OAuthClientOptions } from "./options";
 import { revocationRequest, type RevokeTokenParams } from "./revocation";
@@ -162,5 +162,6 @@ export function createOAuthClient<F extends RequestFormat = "form", M extends ob
       return introspectionRequest(context, params, call);
     },
   };
+  registerContext(client, context);
   return Object.assign(client, provider?.extend?.(context)) as ClientWith<F, M>;
 }

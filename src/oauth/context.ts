@@ -144,3 +144,22 @@ export function paramsObject(params: unknown): JsonObject {
   checkObject(params, "params");
   return params;
 }
+
+/** Each client's context, for the features imported apart (the device flow) that build on a client. */
+const contexts = new WeakMap<object, ClientContext>();
+
+/** Records the context of a client made by `createOAuthClient`. */
+export function registerContext(client: object, context: ClientContext): void {
+  contexts.set(client, context);
+}
+
+/**
+ * The context of a client made by `createOAuthClient`.
+ *
+ * @throws {TypeError} when `client` is not one.
+ */
+export function contextOf(client: unknown): ClientContext {
+  const context = typeof client === "object" && client !== null ? contexts.get(client) : undefined;
+  if (context === undefined) throw argumentError("client must be a client made by createOAuthClient");
+  return context;
+}

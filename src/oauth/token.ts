@@ -1,12 +1,28 @@
 import type { components } from "../../generated/schema";
-import { obtainTokenAnswer, obtainTokenRequest, operations, type SchemaNode } from "../../generated/spec";
+import {
+  obtainTokenAnswer,
+  obtainTokenRequest,
+  operations,
+  type SchemaNode,
+  type SeparateGrantType,
+} from "../../generated/spec";
 import { fail, jsonAnswer, type ProcessOptions, quote } from "../core/answers";
 import { hideSecrets, redactError } from "../core/redact";
 import type { CallOptions } from "../core/request";
 import type { RawAnswer } from "../core/answers";
 import { OAuthResponseError } from "../core/errors";
 import { argumentError } from "../core/validate";
-import { checkedBody, settle, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
+import {
+  checkedBody,
+  contextOf,
+  paramsObject,
+  settle,
+  type ClientContext,
+  type JsonAnswer,
+  type MediaType,
+  type RequestBody,
+} from "./context";
+import { checkCallOptions } from "./options";
 
 type Schemas = components["schemas"];
 type TokenBody = RequestBody<"/oauth2/token", MediaType>;
@@ -27,7 +43,9 @@ export type RequestFormat = "form" | "json";
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-6
  */
-export type TokenRequest<F extends RequestFormat = "form"> = DistributiveOmit<
+export type TokenRequest<F extends RequestFormat = "form"> = Exclude<Grant<F>, { grant_type: SeparateGrantType }>;
+/** Every grant of the spec, those with helpers of their own (`x-separate-import`) too. */
+type Grant<F extends RequestFormat> = DistributiveOmit<
   F extends "json" ? Schemas["TokenRequestJson"] : Schemas["TokenRequest"],
   ClientFields
 >;
@@ -37,7 +55,7 @@ export type TokenRequest<F extends RequestFormat = "form"> = DistributiveOmit<
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4
  */
 export type GrantParams<G extends string, F extends RequestFormat = "form"> = DistributiveOmit<
-  Extract<TokenRequest<F>, { grant_type: G }>,
+  Extract<Grant<F>, { grant_type: G }>,
   "grant_type"
 >;
 
@@ -60,12 +78,17 @@ export interface ProcessTokenOptions extends ProcessOptions {
    * (`mac`, `DPoP`) cannot be sent the way a bearer token is, so it is refused rather than misused.
    */
   allowedTokenTypes?: readonly string[];
+  /**
+   * The answer's schema: the grant's own (the spec's `x-answer`, such as a token exchange's) instead of the
+   * token operation's. A `token_type` it fixes with `const` (RFC 8693's `N_A`) is accepted too.
+   */
+  schema?: SchemaNode;
 }
 
 const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
 
 /** Checks requested scopes against the server's list; commas get their own message, as some servers refuse them. */
-function checkScopes(
+export function checkScopes(
   body: Record<string, unknown>,
   schema: SchemaNode,
   allowed: ReadonlySet<string> | undefined,
@@ -94,6 +117,8 @@ function checkScopes(
  * @param context - the client's request core and settings.
  * @param request - a grant of the spec, with `grant_type`.
  * @param call - the call's signal, headers, time limit, retries and extra parameters.
+ * @param grant - the schema of a grant the spec marks `x-separate-import`, which its helper brings; without it,
+ *   the request is one of the grants of the client's description.
  * @returns the validated token answer.
  * @throws {TypeError} before any request, when the grant or a field is not one the spec describes.
  * @throws {OAuthError} when the server refused.
@@ -105,10 +130,11 @@ export async function tokenRequest(
   context: ClientContext,
   request: unknown,
   call?: CallOptions,
+  grant?: SchemaNode,
 ): Promise<TokenResponse> {
   const { body, schema, headers } = checkedBody<TokenBody>(
     context,
-    obtainTokenRequest,
+    grant ? { [context.mediaType]: grant } : obtainTokenRequest,
     request,
     call,
     "the token request",
@@ -117,8 +143,31 @@ export async function tokenRequest(
   const { core } = context;
   const exchange = core.exchange("obtainToken", call, { idempotent: schema.idempotent === true });
   const result = await core.direct.POST(operations.obtainToken.path, { ...exchange.init, body, headers });
-  const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders };
+  const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders, schema: schema.answer };
   return settle(context, (answer) => processTokenResponse(answer, options), exchange.answer(result), body);
+}
+
+/**
+ * Sends a grant the spec marks `x-separate-import` with the schema its helper brings (`exchangeToken`,
+ * `jwtBearerGrant`, the device flow's polls): `grant_type` is the schema's own.
+ *
+ * @param client - a client made by `createOAuthClient`.
+ * @param grant - the grant's schema, from the generated description.
+ * @param params - the grant's fields, without `grant_type`.
+ * @param call - the call's options.
+ * @throws {TypeError} before any request, when `client`, the call options or a field is wrong.
+ * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.5
+ */
+export async function separateGrantRequest(
+  client: object,
+  grant: SchemaNode,
+  params: unknown,
+  call: CallOptions | undefined,
+): Promise<TokenResponse> {
+  const context = contextOf(client);
+  checkCallOptions(call);
+  const request = { ...paramsObject(params), grant_type: grant.properties?.grant_type?.const };
+  return tokenRequest(context, request, call, grant);
 }
 
 /**
@@ -137,8 +186,13 @@ export async function tokenRequest(
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export function processTokenResponse(answer: RawAnswer, options?: ProcessTokenOptions): TokenResponse {
-  const body = jsonAnswer(answer, obtainTokenAnswer, options);
-  checkTokenType(answer, body, options?.allowedTokenTypes);
+  const schema: SchemaNode = options?.schema ?? obtainTokenAnswer;
+  const body = jsonAnswer(answer, schema, options);
+  const fixed = schema.properties?.token_type?.anyOf?.flatMap((type) => (type.const === undefined ? [] : [type.const]));
+  checkTokenType(answer, body, [
+    ...(options?.allowedTokenTypes ?? DEFAULT_TOKEN_TYPES),
+    ...((fixed as string[]) ?? []),
+  ]);
   return hideSecrets(body as TokenResponse);
 }
 

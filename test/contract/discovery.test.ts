@@ -116,6 +116,7 @@ describe("metadataPreset on the spec's metadata", () => {
         token: metadata.token_endpoint,
         revoke: metadata.revocation_endpoint,
         introspect: metadata.introspection_endpoint,
+        deviceAuthorization: metadata.device_authorization_endpoint,
       },
     });
   });

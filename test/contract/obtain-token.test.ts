@@ -1,9 +1,11 @@
 import { describe, expect, inject, test } from "vitest";
-import { createOAuthClient, type OAuthClient, type RequestFormat } from "../../src/index";
+import { createOAuthClient, type CallOptions, type OAuthClient, type RequestFormat } from "../../src/index";
 import { recordingFetch } from "../helpers/recorder";
 import {
+  answerFor,
   describeContract,
   callFor,
+  SEPARATE_GRANT_HELPERS,
   expectAnswer,
   expectSent,
   parseBody,
@@ -28,14 +30,33 @@ describe("obtainToken", () => {
   describeContract("obtainToken");
 });
 
-type GrantHelper = (client: OAuthClient<RequestFormat>, params: Record<string, unknown>) => Promise<unknown>;
+type GrantHelper = (
+  client: OAuthClient<RequestFormat>,
+  params: Record<string, unknown>,
+  options?: CallOptions,
+) => Promise<unknown>;
 const GRANT_HELPERS: Record<string, [string, GrantHelper]> = {
   authorization_code: [
     "exchangeAuthorizationCode",
-    (client, params) => client.exchangeAuthorizationCode(params as never),
+    (client, params, options) => client.exchangeAuthorizationCode(params as never, options),
   ],
-  refresh_token: ["refreshToken", (client, params) => client.refreshToken(params as never)],
-  client_credentials: ["clientCredentials", (client, params) => client.clientCredentials(params as never)],
+  refresh_token: ["refreshToken", (client, params, options) => client.refreshToken(params as never, options)],
+  client_credentials: [
+    "clientCredentials",
+    (client, params, options) => client.clientCredentials(params as never, options),
+  ],
+  "urn:ietf:params:oauth:grant-type:device_code": [
+    "pollDeviceAuthorization",
+    SEPARATE_GRANT_HELPERS["urn:ietf:params:oauth:grant-type:device_code"]!,
+  ],
+  "urn:ietf:params:oauth:grant-type:token-exchange": [
+    "exchangeToken",
+    SEPARATE_GRANT_HELPERS["urn:ietf:params:oauth:grant-type:token-exchange"]!,
+  ],
+  "urn:ietf:params:oauth:grant-type:jwt-bearer": [
+    "jwtBearerGrant",
+    SEPARATE_GRANT_HELPERS["urn:ietf:params:oauth:grant-type:jwt-bearer"]!,
+  ],
 };
 const helperExamples = examples
   .filter((e) => typeof e.value.grant_type === "string" && e.value.grant_type in GRANT_HELPERS)
@@ -53,7 +74,9 @@ describe("grant helpers", () => {
       const { grant_type, ...params } = call.params;
       const { fetch, exchanges } = recordingFetch();
       const client = createOAuthClient({ baseUrl: prismUrl, fetch, ...call.options });
-      await expectAnswer(GRANT_HELPERS[grant_type as string]![1](client, params), answers[0]!);
+      const answer = answerFor(example, answers);
+      const headers = answer.requestHeaders;
+      await expectAnswer(GRANT_HELPERS[grant_type as string]![1](client, params, { headers }), answer);
       expect(exchanges).toHaveLength(1);
       expectSent(exchanges[0]!, example, call);
     });

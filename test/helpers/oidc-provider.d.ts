@@ -19,7 +19,7 @@ declare module "oidc-provider" {
     scopes?: string[];
     features?: Record<string, { enabled: boolean; [option: string]: unknown }>;
     rotateRefreshToken?: boolean | ((ctx: unknown) => boolean | Promise<boolean>);
-    ttl?: Record<string, number>;
+    ttl?: Record<string, number | ((ctx: unknown, token: unknown, client: { clientId: string }) => number)>;
     routes?: Partial<
       Record<"authorization" | "token" | "introspection" | "revocation" | "userinfo" | "jwks" | "end_session", string>
     >;
@@ -29,9 +29,29 @@ declare module "oidc-provider" {
     ) => Promise<{ accountId: string; claims: () => Promise<Record<string, unknown>> }>;
   }
 
+  interface StoredToken {
+    readonly clientId: string;
+    readonly isExpired: boolean;
+    readonly expiration: number;
+    save(): Promise<string>;
+  }
+  interface TokenModel {
+    find(value: string): Promise<StoredToken | undefined>;
+  }
+
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);
     readonly issuer: string;
     callback(): Handler;
+    readonly AccessToken: TokenModel;
+    readonly ClientCredentials: TokenModel & {
+      new (fields: { client: unknown; scope?: string }): StoredToken;
+    };
+    /** Adds a grant to the token endpoint: its handler, its parameters, and those that may be repeated. */
+    // biome-ignore lint/suspicious/noExplicitAny: the handler's context is oidc-provider's Koa context.
+    registerGrantType(name: string, handler: (ctx: any) => Promise<void>, params?: string[], dupes?: string[]): void;
   }
+
+  type OAuthErrorClass = new (description?: string) => Error;
+  export const errors: Record<"InvalidRequest" | "InvalidGrant" | "InvalidTarget", OAuthErrorClass>;
 }

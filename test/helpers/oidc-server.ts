@@ -1,7 +1,8 @@
 /**
  * A real authorization server for interop tests: panva's `oidc-provider` (a certified OpenID Connect and OAuth
  * 2.0 server) in this process, on a free port of 127.0.0.1, with introspection, revocation, client_credentials
- * and refresh token rotation enabled, three registered clients (client_secret_basic, client_secret_post, and a
+ * refresh token rotation and the device flow enabled, token exchange and JWT bearer grants registered
+ * (./oidc-extensions.ts), three registered clients (client_secret_basic, client_secret_post, and a
  * public PKCE client), and its development login and consent pages, which {@link authorize} fills in over
  * HTTP to get an authorization code the way a browser would.
  */
@@ -11,6 +12,13 @@ import type { AddressInfo } from "node:net";
 import Provider, { type Configuration } from "oidc-provider";
 import { afterAll, beforeAll } from "vitest";
 import { buildAuthorizationUrl, createPkcePair, type OAuthClient, type TokenResponse } from "../../src/index";
+import {
+  DEVICE_CODE,
+  JWT_BEARER,
+  registerExtensionGrants,
+  TOKEN_EXCHANGE,
+  type AssertionIssuer,
+} from "./oidc-extensions";
 
 /** A registered client's credentials. */
 export interface RegisteredClient {
@@ -31,6 +39,8 @@ export interface OidcServer {
   postClient: Required<RegisteredClient>;
   /** A public client (`none`): PKCE is required for it. */
   publicClient: RegisteredClient;
+  /** The issuer whose JWT bearer assertions (RFC 7523) the server accepts. */
+  assertionIssuer: AssertionIssuer;
   /** Closes the server and every open connection; resolves once it no longer listens. */
   stop(): Promise<void>;
 }
@@ -76,7 +86,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const basicClient = { clientId: "basic-client", clientSecret: secret(), redirectUri };
   const postClient = { clientId: "post-client", clientSecret: secret(), redirectUri };
   const publicClient = { clientId: "public-client", redirectUri };
-  const grantTypes = ["authorization_code", "refresh_token", "client_credentials"];
+  // The device flow for every client; token exchange and JWT bearer, registered below, for the confidential ones.
+  const grantTypes = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE,
+    TOKEN_EXCHANGE,
+    JWT_BEARER,
+  ];
   // The confidential clients may not ask for "write"; the public client may ask for every scope.
   const confidentialScope = "openid offline_access read";
   const scope = SERVER_SCOPES.join(" ");
@@ -104,7 +122,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       {
         client_id: publicClient.clientId,
         token_endpoint_auth_method: "none",
-        grant_types: ["authorization_code", "refresh_token"],
+        grant_types: ["authorization_code", "refresh_token", DEVICE_CODE],
         redirect_uris: [redirectUri],
         scope,
       },
@@ -117,6 +135,19 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true, allowedPolicy: async () => true },
+      // Pages of our own, plain forms, instead of the defaults, which log a notice each time they render.
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: async (ctx: { body: string }, form: string, _out: unknown, error?: Error) => {
+          ctx.body = `<p>${error?.name === "AbortedError" ? "The Sign-in request was interrupted" : "Enter the code"}</p>${form}`;
+        },
+        userCodeConfirmSource: async (ctx: { body: string }, form: string) => {
+          ctx.body = `<p>Confirm the code</p>${form}`;
+        },
+        successSource: async (ctx: { body: string }) => {
+          ctx.body = "<p>Sign-in Success</p>";
+        },
+      },
     },
     // Every refresh returns a new refresh token and spends the old one; replaying it revokes the grant.
     rotateRefreshToken: true,
@@ -129,17 +160,22 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       Grant: 86_400,
       Session: 3600,
       Interaction: 600,
+      // The post client's device codes live 3 seconds, for the device flow's expiry tests.
+      DeviceCode: (_ctx: unknown, _token: unknown, client: { clientId: string }) =>
+        client.clientId === postClient.clientId ? 3 : 600,
     },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     ...(options.routes && { routes: options.routes }),
   };
   const provider = new Provider(issuer, configuration);
+  const assertionIssuer = registerExtensionGrants(provider, issuer);
   server.on("request", provider.callback());
   return {
     issuer,
     basicClient,
     postClient,
     publicClient,
+    assertionIssuer,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

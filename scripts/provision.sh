@@ -14,6 +14,8 @@ chromium_path() {
 
 missing=()
 [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+# redis-cli joins the Redis Cluster tests' nodes (redis-server's package depends on it; checked on its own anyway).
+[ -x /usr/bin/redis-cli ] || missing+=(redis-tools)
 chromium_path >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -851,6 +851,9 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       try {
         await store.set(key, { ...record!, refresh_in_flight: { holder: holderId!, since_ms: now() } });
       } catch (error) {
+        // Not sent. A mark that reached the store anyway (a time-out, or one replicas did not acknowledge) is
+        // lifted, under the lock: while this manager holds it, the mark can only be its own.
+        await store.set(key, unmarked(record!)).catch(noop);
         return serveCurrentOrThrow(key, slot, epoch, record, error, 0, RETRY_AFTER_FAILURE_MS);
       }
     }
@@ -869,8 +872,10 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       if (grantType === "refresh_token" && error instanceof OAuthError && refusesGrant(error, isRefusedGrant)) {
         return refused(key, slot, epoch, record!, error, durationMs);
       }
-      // The refresh token may be sent again, by this process only (it knows the attempt ended): lift the mark.
-      if (marksRefreshes) await persist(key, { record: unmarked(record!), replacing: spent }).catch(noop);
+      // The attempt ended without a new token: lift the mark, under the lock, so the refresh token may be sent
+      // again. A manager that lost its lock meanwhile leaves it: whoever holds the lock now waits, and this manager
+      // sends it again itself on its next call (its own mark does not stop it).
+      if (marksRefreshes) await store.set(key, unmarked(record!)).catch(noop);
       return serveCurrentOrThrow(key, slot, epoch, record, error, durationMs, RETRY_AFTER_FAILURE_MS);
     }
     const next = recordFrom(answer, sentAt, grantType === "refresh_token" ? record : undefined, requestedScope);

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi 
 import { createOAuthClient } from "../src/index";
 import {
   createRedisTokenStore,
+  ioredisClient,
   TokenStoreLockLostError,
   TokenStoreLockTimeoutError,
   TokenStoreUnavailableError,
@@ -538,6 +539,57 @@ describe("createRedisTokenStore lock wait", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("createRedisTokenStore waitForReplicas", () => {
+  test("a write no replica acknowledges fails as unreplicated; with a replica attached (REPLICAOF) it succeeds", async () => {
+    const primary = await ownRedis();
+    const client = await connect(primary.url);
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix, waitForReplicas: 1, commandTimeoutMs: 1_000 });
+    const record: TokenRecord = {
+      access_token: "at-1",
+      token_type: "Bearer",
+      refresh_token: "rt-1",
+      obtained_at_ms: 1,
+    };
+    const { ms, result } = await timed(s.set("user", record));
+    expect(rejection(result)).toMatchObject({
+      code: "TOKEN_STORE_UNAVAILABLE",
+      reason: "unreplicated",
+      operation: "set",
+    });
+    expect(ms).toBeLessThan(2_500);
+    // The primary holds it all the same: the error says it may not survive a failover.
+    expect((await s.get("user"))?.access_token).toBe("at-1");
+
+    const replica = await ownRedis();
+    const admin = await connect(replica.url);
+    await admin.sendCommand(["REPLICAOF", "127.0.0.1", String(primary.port)]);
+    await vi.waitFor(
+      async () => expect(String(await client.sendCommand(["INFO", "replication"]))).toMatch(/slave0:.*state=online/),
+      { timeout: 10_000, interval: 100 },
+    );
+    await s.set("user", { ...record, access_token: "at-2" });
+    // Counted done only once the replica holds it.
+    expect(JSON.parse((await admin.get(`${prefix}token:user`))!)).toMatchObject({ access_token: "at-2" });
+    expect(await s.setUnlessNewer("user", { ...record, access_token: "at-3", obtained_at_ms: 2 })).toBe(true);
+    expect(JSON.parse((await admin.get(`${prefix}token:user`))!)).toMatchObject({ access_token: "at-3" });
+    await s.delete("user");
+    expect(await admin.get(`${prefix}token:user`)).toBe('{"deleted_at_ms":0}');
+  });
+
+  test("waitForReplicas is refused with ioredis' Cluster, which cannot send WAIT to a key's node; a bad count is refused", async () => {
+    const { Cluster } = await import("ioredis");
+    const cluster = new Cluster([{ host: "127.0.0.1", port: redis.port }], { lazyConnect: true });
+    cleanup.push(() => cluster.disconnect());
+    expect(() =>
+      createRedisTokenStore({ client: ioredisClient(cluster), prefix: "{svc}:", waitForReplicas: 1 }),
+    ).toThrow(/waitForReplicas.*createCluster/);
+    const client = await connect();
+    for (const bad of [-1, 1.5, "1"])
+      expect(() => createRedisTokenStore({ client, waitForReplicas: bad as never })).toThrow(/waitForReplicas/);
   });
 });
 

@@ -1,6 +1,9 @@
 import { OAuthClientError } from "../core/errors";
 import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./token-store";
 import { argumentError, checkObject, isPlainObject } from "../core/validate";
+import { checkClusterPrefix, routesKeyless, unadaptedClient } from "./redis-clients";
+
+export { ioredisClient, nodeRedisCluster, type IoredisLike, type NodeRedisCluster } from "./redis-clients";
 
 /**
  * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.
@@ -8,10 +11,9 @@ import { argumentError, checkObject, isPlainObject } from "../core/validate";
  * of a write under the lock, which names the key's lock first and its record second. A Redis Cluster refuses
  * that one (CROSSSLOT) unless `prefix` holds a hash tag; the store then checks the lock with a command of its own.
  *
- * A node-redis v5/v6 client (`createClient()` from `redis`) fits as it is. Others take one line:
- * - ioredis: `{ sendCommand: ([name, ...args]) => redis.call(name!, ...args) }`
- * - node-redis cluster (`createCluster()`), which routes by key:
- *   `{ sendCommand: (args, options) => cluster.sendCommand(args[0] === "EVAL" ? args[3] : args[1], false, args, options) }`
+ * A node-redis v5/v6 client (`createClient()` from `redis`) fits as it is. Others through their adapters:
+ * node-redis' cluster client (`createCluster()`) as {@link nodeRedisCluster}`(cluster)`, and ioredis (`Redis` or
+ * `Cluster`) as {@link ioredisClient}`(redis)`.
  *
  * @see {@link RedisTokenStoreOptions.client}
  * @see https://redis.io/docs/latest/commands/set/
@@ -22,8 +24,15 @@ export interface RedisCommandClient {
    * Sends a command such as `["SET", key, value, "NX", "PX", "10000"]` and resolves with Redis' reply: a string
    * (or bytes), `null`, or a number. `options.abortSignal` is aborted when the store stops waiting, so a client
    * that honours it (node-redis) drops a command still queued offline rather than sending it late.
+   * `options.key` comes with a command that names no key (`WAIT`, with `waitForReplicas`): the key whose node
+   * must run it, the node of the write before it; a cluster client routes by it.
    */
-  sendCommand(args: string[], options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+  sendCommand(args: string[], options?: { abortSignal?: AbortSignal; key?: string }): Promise<unknown>;
+  /**
+   * `true` for a Redis Cluster ({@link nodeRedisCluster} and {@link ioredisClient} set it): the store then
+   * refuses a `prefix` without a hash tag, which would put a key's lock and record in different slots.
+   */
+  readonly cluster?: boolean;
 }
 
 /**
@@ -42,7 +51,8 @@ export interface RedisTokenStoreOptions {
    * Prefix of every Redis key: records are `<prefix>token:<key>`, locks `<prefix>lock:<key>`. Every process with
    * the same prefix shares the token sets, so give each client and grant its own, such as
    * `"oauth-token-client:<client_id>:<scope>:"`: two clients under one prefix would be handed each other's tokens.
-   * Default `"oauth-token-client:"`.
+   * Default `"oauth-token-client:"`. On a Redis Cluster it must hold a hash tag, such as `"{my-service}:"`, so that
+   * a key's lock and record share a slot (and every key of the prefix one master).
    */
   prefix?: string;
   /**
@@ -61,6 +71,17 @@ export interface RedisTokenStoreOptions {
   pollIntervalMs?: number;
   /** Time limit of each Redis command, in ms; past it the operation rejects. Default 2 000. */
   commandTimeoutMs?: number;
+  /**
+   * How many replicas must acknowledge each write (Redis `WAIT`, within `commandTimeoutMs`) before the store counts
+   * it done; a write fewer acknowledged fails with {@link TokenStoreUnavailableError} (reason `"unreplicated"`),
+   * though the primary holds it. Redis replicates asynchronously, so a write only the primary acknowledged is lost
+   * if it fails over first; with rotating refresh tokens that write may be the refresh mark or the new token set,
+   * and losing it can make another process send a spent refresh token. Set 1 on a Redis Cluster with replicas (or a
+   * primary with replicas and automatic failover); while no replica answers, refreshes then fail instead of risking
+   * the grant. Needs a client that routes a command without a key to a given key's node: node-redis' client and
+   * {@link nodeRedisCluster} do, ioredis' `Cluster` does not (refused). Default 0: no wait.
+   */
+  waitForReplicas?: number;
   /**
    * What happens when Redis cannot serve (down, hung, refusing): `"throw"` (the default) rejects with
    * {@link TokenStoreUnavailableError}; `"memory"` carries on in this process alone, from the records it last
@@ -117,7 +138,9 @@ export type TokenStoreUnavailableReason =
   /** The client is closed or offline, or the connection broke. */
   | "connection"
   /** Redis answered with an error (`READONLY`, `LOADING`, `NOPERM`, `WRONGTYPE`, ...). */
-  | "refused";
+  | "refused"
+  /** The write reached the primary, but fewer than `waitForReplicas` replicas acknowledged it in time. */
+  | "unreplicated";
 
 /**
  * Redis could not serve a token store operation: it did not answer within the time limit, the connection is
@@ -298,8 +321,11 @@ function checkOptions(options: RedisTokenStoreOptions): void {
   if (!isPlainObject(options.client) || typeof options.client.sendCommand !== "function") {
     throw argumentError("options.client must have a sendCommand method (a node-redis client, or an adapter)");
   }
+  const unadapted = unadaptedClient(options.client);
+  if (unadapted !== undefined) throw argumentError(unadapted);
   if (options.prefix !== undefined && typeof options.prefix !== "string")
     throw argumentError("options.prefix must be a string");
+  if (options.client.cluster === true) checkClusterPrefix(options.prefix ?? DEFAULT_PREFIX);
   for (const name of ["lockTtlMs", "lockWaitMs", "pollIntervalMs", "commandTimeoutMs"] as const) {
     const value = options[name];
     const ok = typeof value === "number" && Number.isFinite(value) && (name === "lockWaitMs" ? value >= 0 : value > 0);
@@ -308,6 +334,13 @@ function checkOptions(options: RedisTokenStoreOptions): void {
         `options.${name} must be a ${name === "lockWaitMs" ? "non-negative" : "positive"} finite number`,
       );
   }
+  const replicas = options.waitForReplicas;
+  if (replicas !== undefined && !(Number.isInteger(replicas) && replicas >= 0))
+    throw argumentError("options.waitForReplicas must be a non-negative integer");
+  if (replicas !== undefined && replicas > 0 && !routesKeyless(options.client))
+    throw argumentError(
+      "options.waitForReplicas needs a client that sends WAIT to a key's node: ioredis' Cluster cannot; use node-redis' createCluster() with nodeRedisCluster()",
+    );
   if (options.onUnavailable !== undefined && options.onUnavailable !== "throw" && options.onUnavailable !== "memory") {
     throw argumentError('options.onUnavailable must be "throw" or "memory"');
   }
@@ -409,6 +442,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   const fallback = options.onUnavailable === "memory";
+  const replicas = options.waitForReplicas ?? 0;
   /**
    * Memory fallback: the raw record of each key as Redis last held it, by this process' knowledge, and when Redis
    * drops it on its own; forgotten then, as Redis forgets it.
@@ -439,7 +473,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   }
 
   /** Sends one command, bounded by commandTimeoutMs; every failure becomes a TokenStoreUnavailableError. */
-  async function run(operation: Operation, key: string, args: string[]): Promise<unknown> {
+  async function run(operation: Operation, key: string, args: string[], routeKey?: string): Promise<unknown> {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -455,7 +489,8 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       }, commandTimeoutMs);
     });
     try {
-      return await Promise.race([client.sendCommand(args, { abortSignal: controller.signal }), timedOut]);
+      const sendOptions = { abortSignal: controller.signal, ...(routeKey === undefined ? {} : { key: routeKey }) };
+      return await Promise.race([client.sendCommand(args, sendOptions), timedOut]);
     } catch (error) {
       controller.abort();
       throw error instanceof TokenStoreUnavailableError ? error : unavailable(operation, key, error);
@@ -635,6 +670,20 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
     await run(operation, key, plain);
   }
 
+  /** With `waitForReplicas`, waits until that many replicas hold the key's last write; fails when fewer do in time. */
+  async function replicate(operation: Operation, key: string): Promise<void> {
+    if (replicas === 0) return;
+    const waitMs = Math.max(1, Math.floor((commandTimeoutMs * 3) / 4));
+    const acknowledged = Number(await run(operation, key, ["WAIT", String(replicas), String(waitMs)], tokenKey(key)));
+    if (acknowledged >= replicas) return;
+    throw new TokenStoreUnavailableError({
+      operation,
+      key,
+      reason: "unreplicated",
+      detail: `${acknowledged} of ${replicas} replicas acknowledged the write within ${waitMs} ms; a failover could lose it`,
+    });
+  }
+
   /** Writes `raw` unless Redis holds a deletion marker or a newer record, other than one holding `replacing`. */
   async function setUnlessNewer(
     key: string,
@@ -644,7 +693,9 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
   ): Promise<boolean> {
     const px = ttlFor(record);
     const args = [tokenKey(key), raw, String(record.obtained_at_ms ?? 0), px === undefined ? "" : String(px)];
-    return Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args, replacing ?? ""])) === 1;
+    const written = Number(await run("set", key, ["EVAL", SET_UNLESS_NEWER, "1", ...args, replacing ?? ""])) === 1;
+    if (written) await replicate("set", key);
+    return written;
   }
 
   /** Reads the key's value; a Redis key of another type (WRONGTYPE) is a record the store cannot read. */
@@ -683,6 +734,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       await attempt(
         async () => {
           await write("set", key, raw, ttlFor(record));
+          await replicate("set", key);
           if (fallback) see(key, raw, record);
         },
         () => void pending.set(key, { kind: "set", raw }),
@@ -693,6 +745,7 @@ export function createRedisTokenStore(options: RedisTokenStoreOptions): RedisTok
       await attempt(
         async () => {
           await write("delete", key, undefined, undefined);
+          await replicate("delete", key);
           if (fallback) seen.delete(key);
         },
         // Deleted later only if Redis still holds the record this process knew: a newer one is someone else's.

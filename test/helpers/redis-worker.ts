@@ -11,14 +11,19 @@
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { createOAuthClient } from "../../src/index";
-import { createRedisTokenStore } from "../../src/stores/redis";
+import { createRedisTokenStore, nodeRedisCluster } from "../../src/stores/redis";
 import { createTokenManager, type TokenFailedEvent, type TokenRefreshedEvent } from "../../src/token-manager";
 
 /** How a worker is set up. */
 export interface WorkerConfig {
   redisUrl: string;
+  /**
+   * Connects to a Redis Cluster instead, with node-redis' `createCluster` on these nodes (`redis://` URLs) and the
+   * store's `nodeRedisCluster` adapter; `redisUrl` is then unused.
+   */
+  clusterRootNodes?: string[];
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
@@ -37,6 +42,8 @@ export interface WorkerConfig {
   grant?: "client_credentials" | "refresh_token";
   /** The manager's `refreshInFlightWaitMs`. */
   refreshInFlightWaitMs?: number;
+  /** The store's `waitForReplicas`. */
+  waitForReplicas?: number;
 }
 
 /** Messages the parent sends. */
@@ -71,18 +78,26 @@ async function main(): Promise<void> {
   // The worker must never outlive its parent, even when the parent is killed.
   process.on("disconnect", () => process.exit(0));
 
-  const redis = createClient({ url: config.redisUrl });
+  const redis =
+    config.clusterRootNodes === undefined
+      ? createClient({ url: config.redisUrl })
+      : createCluster({
+          rootNodes: config.clusterRootNodes.map((url) => ({ url })),
+          // Looks for a new master half a second after a node's connection broke, not five (README "Redis Cluster").
+          topologyRefreshOnReconnectionAttemptStrategy: 500,
+        });
   redis.on("error", () => {
     // Reconnection is node-redis' job; the store reports failures as typed errors.
   });
   await redis.connect();
   const store = createRedisTokenStore({
-    client: redis,
+    client: "masters" in redis ? nodeRedisCluster(redis) : redis,
     prefix: config.prefix,
     ...(config.lockTtlMs === undefined ? {} : { lockTtlMs: config.lockTtlMs }),
     ...(config.lockWaitMs === undefined ? {} : { lockWaitMs: config.lockWaitMs }),
     ...(config.pollIntervalMs === undefined ? {} : { pollIntervalMs: config.pollIntervalMs }),
     ...(config.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: config.commandTimeoutMs }),
+    ...(config.waitForReplicas === undefined ? {} : { waitForReplicas: config.waitForReplicas }),
   });
   const tokens = createTokenManager({
     client: createOAuthClient({

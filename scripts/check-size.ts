@@ -15,7 +15,10 @@ const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
   // 14 574 bytes), then for the checks of issue 15: placeholders, baseUrl, Retry-After, unavailable endpoints,
   // every wire form of a secret (12 308 and 15 116 bytes).
   client: 12_700,
-  "client + token manager": 15_600,
+  // Raised from 15 600 for issue 14 (16 978 bytes): refresh marks and the wait for another process' outcome,
+  // compare-and-set saves, background saves, lost-record write-back, corrupt records, the rate limit, and the
+  // memory store's expiry sweep and deletion markers. A client-only app is unaffected.
+  "client + token manager": 17_400,
   "client + Square": 13_950,
   "client + Voucherify": 13_400,
   "client + discovery": 13_800,

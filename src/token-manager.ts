@@ -186,10 +186,15 @@ export interface TokenManager {
    * @throws {ReauthorizationRequiredError} when the grant is gone (`invalid_grant`, or no refresh token).
    * @throws {OAuthError} {@link OAuthResponseError} {@link OAuthTransportError} when the token request failed
    *   and no unexpired token is left; the stored tokens are untouched.
+   * @throws {TokenRefreshInFlightError} when another process is spending the stored refresh token and has not
+   *   stored the outcome within `refreshInFlightWaitMs` (retryable; the current token is served while it has not
+   *   expired).
+   * @throws {TokenStoreCorruptError} when a refresh_token grant's record cannot be read (a client_credentials
+   *   grant replaces it with a new token instead).
    * @throws the store's error (`TokenStoreUnavailableError`, `TokenStoreLockTimeoutError`, `TokenStoreLockLostError`)
    *   when the store or its lock failed; while the current token has not expired, that token is served instead. A
-   *   new token set that could not be saved is kept in memory and saved by a later call, unless the store holds a
-   *   newer one by then.
+   *   new token set that could not be saved is handed over all the same, kept in memory, and saved in the
+   *   background or by a later call, unless the store holds a newer one by then.
    * @throws {TypeError} when `key` is not a non-empty string.
    */
   getAccessToken(key?: string): Promise<string>;

@@ -4,7 +4,7 @@
  * `@deprecated` in a way editors show: the TypeScript language service reports its uses as deprecated
  * (suggestion diagnostics 6385 and 6387), which editors draw as a strikethrough.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Application, type Comment, type DeclarationReflection, type ProjectReflection, ReflectionKind } from "typedoc";
@@ -77,6 +77,11 @@ describe("TSDoc of the public API", () => {
     if (module?.kind !== ReflectionKind.Module) throw new Error(`TypeDoc made no module ${name}`);
     return module as DeclarationReflection;
   }
+
+  test("the landing page typedoc.json names is in the repository (a clean clone builds the reference)", () => {
+    const { readme } = JSON.parse(readFileSync(join(ROOT, "typedoc.json"), "utf8")) as { readme: string };
+    expect(existsSync(join(ROOT, readme)), readme).toBe(true);
+  });
 
   test("the reference covers every export of both entry points", () => {
     const config = readConfig("tsconfig.src.json");

@@ -9,6 +9,7 @@ import type { createRedisTokenStore, RedisCommandClient, RedisTokenStoreOptions 
  * @see https://github.com/redis/node-redis/blob/master/docs/clustering.md
  */
 export interface NodeRedisCluster {
+  /** Sends `args` to the master (or, when `isReadonly`, a replica) of `firstKey`'s slot. */
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
@@ -20,11 +21,18 @@ export interface NodeRedisCluster {
   /** Each slot's master, as the client knows them: `WAIT` (the store's `waitForReplicas`) goes to the key's. */
   readonly slots?: readonly ({ master: object } | undefined)[];
   /** The client of one node (or a promise of it), which sends a command to that node alone. */
-  nodeClient?(node: never): NodeClient | PromiseLike<NodeClient>;
+  nodeClient?(node: object): RedisNodeClient | PromiseLike<RedisNodeClient>;
 }
 
-/** A client of one node of a cluster. */
-type NodeClient = { sendCommand(args: string[], options?: { abortSignal?: AbortSignal }): Promise<unknown> };
+/**
+ * The client of one node of a cluster, as {@link NodeRedisCluster.nodeClient} gives it.
+ *
+ * @see {@link NodeRedisCluster}
+ */
+export interface RedisNodeClient {
+  /** Sends `args` to this node. */
+  sendCommand(args: string[], options?: { abortSignal?: AbortSignal }): Promise<unknown>;
+}
 
 /**
  * What {@link ioredisClient} needs of an ioredis client, `new Redis()` or `new Cluster()`: its `call`, which sends
@@ -34,7 +42,9 @@ type NodeClient = { sendCommand(args: string[], options?: { abortSignal?: AbortS
  * @see https://github.com/redis/ioredis#cluster
  */
 export interface IoredisLike {
+  /** Sends any command; a `Cluster` routes it by its key. */
   call(command: string, ...args: string[]): Promise<unknown>;
+  /** `true` for a `Cluster`. */
   readonly isCluster?: boolean;
 }
 
@@ -147,7 +157,7 @@ export function nodeRedisCluster(cluster: NodeRedisCluster): RedisCommandClient 
     const master = cluster.slots?.[slotOf(key)]?.master;
     if (master === undefined || cluster.nodeClient === undefined)
       throw new Error(`the cluster client knows no master for the slot of "${key}"`);
-    const client = await cluster.nodeClient(master as never);
+    const client = await cluster.nodeClient(master);
     return client.sendCommand(args, options?.abortSignal ? { abortSignal: options.abortSignal } : {});
   };
 

@@ -3,7 +3,13 @@ import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStor
 import { argumentError, checkObject, isPlainObject } from "../core/validate";
 import { checkClusterPrefix, routesKeyless, unadaptedClient } from "./redis-clients";
 
-export { ioredisClient, nodeRedisCluster, type IoredisLike, type NodeRedisCluster } from "./redis-clients";
+export {
+  ioredisClient,
+  nodeRedisCluster,
+  type IoredisLike,
+  type NodeRedisCluster,
+  type RedisNodeClient,
+} from "./redis-clients";
 
 /**
  * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.

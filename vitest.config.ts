@@ -8,9 +8,12 @@ import { defineConfig } from "vitest/config";
  */
 const UNIT = [
   "test/arguments.test.ts",
+  "test/authorization-response.test.ts",
   "test/authorization-url.test.ts",
+  "test/client-assertion.test.ts",
   "test/contract/operations.test.ts",
   "test/discovery.test.ts",
+  "test/dpop.test.ts",
   "test/hardening/**/*.test.ts",
   "test/layout.test.ts",
   "test/pkce.test.ts",

@@ -27,6 +27,14 @@ export interface paths {
          *     `client_id` alone. Voucherify authenticates with its `X-App-Id` and `X-App-Token` headers and requires a
          *     space-delimited `scope`.
          *
+         *     The client may authenticate with a JWT it signs instead of a secret (`private_key_jwt`, `client_secret_jwt`,
+         *     RFC 7523 §2.2): `client_assertion` and `client_assertion_type` in the body, each assertion used once.
+         *
+         *     With DPoP (RFC 9449) the request carries a `DPoP` header, a proof signed by the client's key; the tokens
+         *     issued are bound to that key (`token_type` `DPoP`), and a DPoP-bound refresh token is refreshed with the same
+         *     key. A server that wants its nonce in proofs answers `use_dpop_nonce` with a `DPoP-Nonce` header: the client
+         *     sends the request again with a new proof holding it.
+         *
          *     **Square** takes a JSON body with `client_id` and `client_secret` in it (no `client_secret` in the PKCE
          *     flow), plus the optional `scopes` list and `short_lived`.
          *
@@ -85,6 +93,33 @@ export interface paths {
          *     The client authenticates as it does at the token endpoint; a public client sends `client_id` alone.
          */
         post: operations["deviceAuthorization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth2/par": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push an authorization request
+         * @description Sends the parameters of an authorization request straight to the server (RFC 9126 §2.1), before the user
+         *     is sent to the authorization endpoint: they travel authenticated and unseen by the browser, and cannot be
+         *     changed on the way. The answer's `request_uri` then stands for them: the user goes to the authorization
+         *     endpoint with `client_id` and `request_uri` alone, before `expires_in` seconds have passed.
+         *
+         *     The client authenticates as it does at the token endpoint, and sends `client_id` in the body in any case.
+         *     Servers whose metadata says `require_pushed_authorization_requests` take authorization requests this way
+         *     only. Pushing again makes a new `request_uri`; an unused one expires.
+         */
+        post: operations["pushAuthorizationRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -235,15 +270,75 @@ export interface components {
             token_type?: "N_A" | string;
         } & components["schemas"]["TokenResponse"];
         /**
-         * @description Client credentials sent in the request body (`client_secret_post`, RFC 6749 §2.3.1). Omit both when the
-         *     client authenticates with HTTP Basic instead; a public client (`none`, for example a PKCE client) sends
-         *     `client_id` alone.
+         * AuthorizationResponse
+         * @description The parameters of a successful authorization response (RFC 6749 §4.1.2), in the query of the redirect URI (or
+         *     its fragment, or a form post, as `response_mode` asks). Check `iss` (when the server sends it) and `state`
+         *     before using `code`. A parameter must not appear twice (RFC 6749 §3.1).
+         */
+        AuthorizationResponse: {
+            /** @description The authorization code, single-use and short-lived, for the token endpoint's authorization_code grant. */
+            code: string;
+            /** @description The `state` of the request, unchanged; it must equal the one the client sent. */
+            state?: string;
+            /**
+             * Format: uri
+             * @description The issuer identifier of the server that answered (RFC 9207 §2). A server whose metadata says
+             *     `authorization_response_iss_parameter_supported` always sends it, and it must equal the issuer the client
+             *     sent the user to: another value is a mix-up attack.
+             */
+            iss?: string;
+        };
+        /**
+         * AuthorizationErrorResponse
+         * @description An error answer to an authorization request (RFC 6749 §4.1.2.1), on the redirect URI: the user refused, or
+         *     the request was wrong. `state` and `iss` come back as in a successful answer, and are checked the same way.
+         */
+        AuthorizationErrorResponse: {
+            /**
+             * @description The error code: `invalid_request`, `unauthorized_client`, `access_denied`, `unsupported_response_type`,
+             *     `invalid_scope`, `server_error`, `temporarily_unavailable` (RFC 6749 §4.1.2.1), OpenID Connect's
+             *     `login_required`, `consent_required`, `interaction_required`…, or an extension code.
+             * @example access_denied
+             */
+            error: string;
+            /** @description Human-readable text for the developer; not meant for end users. */
+            error_description?: string;
+            /**
+             * Format: uri
+             * @description A page with more about the error.
+             */
+            error_uri?: string;
+            /** @description The `state` of the request, unchanged. */
+            state?: string;
+            /**
+             * Format: uri
+             * @description The issuer identifier of the server that answered (RFC 9207 §2).
+             */
+            iss?: string;
+        };
+        /**
+         * @description Client credentials sent in the request body: `client_id` and `client_secret` (`client_secret_post`, RFC 6749
+         *     §2.3.1), or `client_assertion` and `client_assertion_type`, a JWT the client signed (`private_key_jwt` and
+         *     `client_secret_jwt`, RFC 7523 §2.2). Omit them all when the client authenticates with HTTP Basic instead; a
+         *     public client (`none`, for example a PKCE client) sends `client_id` alone.
          */
         ClientAuthenticationInBody: {
             /** @description The client identifier issued to the application. */
             client_id?: string;
             /** @description The client secret. Never send it from a browser or a mobile app. */
             client_secret?: string;
+            /**
+             * @description A JWT in compact serialization (RFC 7523 §2.2, §3) that authenticates the client: `iss` and `sub` are the
+             *     client ID, `aud` the token endpoint URL (or the issuer identifier), with a fresh `jti` and an `exp` a
+             *     minute away. `private_key_jwt` signs it with the client's private key (RS256, PS256, ES256, EdDSA),
+             *     `client_secret_jwt` with HMAC-SHA256 keyed by the client secret (HS256). Used once.
+             */
+            client_assertion?: string;
+            /**
+             * @description What `client_assertion` is; sent with it (RFC 7523 §2.2).
+             * @constant
+             */
+            client_assertion_type?: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
         };
         /**
          * @description Where the token will be used: `resource` (RFC 8707), the absolute URI of a resource server, and `audience`,
@@ -575,6 +670,67 @@ export interface components {
             interval: number;
         };
         /**
+         * AuthorizationRequest
+         * @description The parameters of an authorization request (RFC 6749 §4.1.1) with PKCE (RFC 7636 §4.3), OpenID Connect's
+         *     `nonce` and resource indicators (RFC 8707 §2): sent in the query of the authorization endpoint, or pushed to
+         *     the pushed authorization request endpoint (RFC 9126) first. `client_id` travels with them. A server may take
+         *     more (`prompt`, `login_hint`, `acr_values`, `response_mode`…): extension parameters, sent as given.
+         */
+        AuthorizationRequest: {
+            /**
+             * @description Always `code`, the authorization code flow.
+             * @constant
+             */
+            response_type: "code";
+            /**
+             * Format: uri
+             * @description Where the server sends the user back; must match a URI registered for the client.
+             */
+            redirect_uri?: string;
+            /** @description Space-delimited scopes wanted. */
+            scope?: string;
+            /**
+             * @description An unguessable value bound to the user's session, returned unchanged in the authorization response, where
+             *     the client checks it (CSRF protection, RFC 6749 §10.12).
+             */
+            state?: string;
+            /** @description The PKCE S256 challenge, `BASE64URL(SHA-256(code_verifier))` (RFC 7636 §4.2). */
+            code_challenge?: string;
+            /**
+             * @description Always `S256` with a `code_challenge`; `plain` offers no protection and is not offered.
+             * @enum {string}
+             */
+            code_challenge_method?: "S256";
+            /** @description OpenID Connect's value bound to the session, returned in the ID token (OpenID Connect Core §3.1.2.1). */
+            nonce?: string;
+            /**
+             * @description Absolute URIs of the resource servers the tokens are for, without a fragment (RFC 8707 §2): one, or a
+             *     list, each sent as its own `resource` parameter.
+             */
+            resource?: string | string[];
+        };
+        /**
+         * PushedAuthorizationRequest
+         * @description A pushed authorization request (RFC 9126 §2.1): the authorization request's parameters, in a form body, with
+         *     the client's authentication as at the token endpoint. `client_id` is always in the body, also when the client
+         *     authenticates with HTTP Basic.
+         */
+        PushedAuthorizationRequest: WithRequired<components["schemas"]["ClientAuthenticationInBody"], "client_id"> & WithRequired<components["schemas"]["AuthorizationRequest"], "response_type">;
+        /**
+         * PushedAuthorizationResponse
+         * @description A pushed authorization answer (RFC 9126 §2.2).
+         */
+        PushedAuthorizationResponse: {
+            /**
+             * Format: uri
+             * @description A one-time reference to the pushed request, such as `urn:ietf:params:oauth:request_uri:…`: send the user
+             *     to the authorization endpoint with it and `client_id` alone.
+             */
+            request_uri: string;
+            /** @description Lifetime of `request_uri` in seconds; the user must reach the authorization endpoint before it ends. */
+            expires_in: number;
+        };
+        /**
          * @description Which kind of token is sent (RFC 7009 §2.1); the server searches the other kinds too when the hint is wrong.
          * @enum {string}
          */
@@ -750,6 +906,21 @@ export interface components {
              * @description The RFC 8628 device authorization endpoint.
              */
             device_authorization_endpoint?: string;
+            /**
+             * Format: uri
+             * @description The RFC 9126 pushed authorization request endpoint.
+             */
+            pushed_authorization_request_endpoint?: string;
+            /**
+             * @description The server takes authorization requests only as pushed authorization requests (RFC 9126 §5); `false` when
+             *     absent.
+             */
+            require_pushed_authorization_requests?: boolean;
+            /**
+             * @description The server sends `iss` in every authorization response (RFC 9207 §3): the client must then require it and
+             *     compare it with the issuer. `false` when absent.
+             */
+            authorization_response_iss_parameter_supported?: boolean;
             /** @description Client authentication methods of the token endpoint; `client_secret_basic` when absent. */
             token_endpoint_auth_methods_supported?: string[];
             /** @description Client authentication methods of the revocation endpoint. */
@@ -767,9 +938,10 @@ export interface components {
         };
     };
     responses: {
-        /** @description The token request was refused. `invalid_grant` means the code or refresh token is no longer usable and the user must authorize again. `authorization_pending`, `slow_down`, `access_denied` and `expired_token` are the device flow's answers to a poll (RFC 8628 §3.5). */
+        /** @description The token request was refused. `invalid_grant` means the code or refresh token is no longer usable and the user must authorize again. `authorization_pending`, `slow_down`, `access_denied` and `expired_token` are the device flow's answers to a poll (RFC 8628 §3.5). `use_dpop_nonce` asks for the request again with the `DPoP-Nonce` header's value in the proof; `invalid_dpop_proof` refuses the proof (RFC 9449). */
         TokenBadRequest: {
             headers: {
+                "DPoP-Nonce": components["headers"]["DPoP-Nonce"];
                 [name: string]: unknown;
             };
             content: {
@@ -820,7 +992,13 @@ export interface components {
     };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description A nonce the server wants in the client's next DPoP proofs (RFC 9449 §8): sent with `use_dpop_nonce`, and with
+         *     any other answer when the server changes its nonce.
+         */
+        "DPoP-Nonce": string;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -828,7 +1006,15 @@ export interface operations {
     obtainToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description A DPoP proof (RFC 9449 §4): a JWT of `typ` `dpop+jwt` with the client's public key as `jwk` in its header,
+                 *     signed by the private key, with the claims `htm` (`POST`), `htu` (this endpoint's URL without query or
+                 *     fragment), `iat`, a fresh `jti`, and `nonce` when the server gave one. One proof per request.
+                 * @example eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6IkVDIiwiY3J2IjoiUC0yNTYiLCJ4IjoibDhUQnhZa0pNc0NzdUZHLVpLaGVmVGd1UWhjeWhsS0xTUFlTNTR0Y1FLZyIsInkiOiI5VllMOGJEWXlSbDZtdVRSTUtHTHdyN1U3RUVmaUhyeW9QT1F5S2RiNDBjIn19.eyJqdGkiOiItQndDM0VTYzZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0IjoxNTYyMjYyNjE2fQ.c2lnbmF0dXJl
+                 */
+                DPoP?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -840,13 +1026,14 @@ export interface operations {
         };
         responses: {
             /**
-             * @description The token answer; a token exchange's carries `issued_token_type` too. Servers send it with
-             *     `Cache-Control: no-store`.
+             * @description The token answer; a token exchange's carries `issued_token_type` too, a DPoP request's `token_type`
+             *     `DPoP`. Servers send it with `Cache-Control: no-store`.
              */
             200: {
                 headers: {
                     /** @description Always `no-store` (RFC 6749 §5.1). */
                     "Cache-Control"?: string;
+                    "DPoP-Nonce": components["headers"]["DPoP-Nonce"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -943,6 +1130,60 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OAuthError"];
                 };
+            };
+        };
+    };
+    pushAuthorizationRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["PushedAuthorizationRequest"];
+            };
+        };
+        responses: {
+            /** @description The request is stored. Servers send it with `Cache-Control: no-cache, no-store`. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushedAuthorizationResponse"];
+                };
+            };
+            /** @description The request was refused (RFC 9126 §2.3, RFC 6749 §5.2). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /**
+             * @description Client authentication failed. A server that received HTTP Basic credentials answers with a
+             *     `WWW-Authenticate` challenge (RFC 6749 §5.2).
+             */
+            401: {
+                headers: {
+                    /** @description The authentication challenge, for example `Basic realm="oauth"`. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
+            /** @description The request is too large for the server (RFC 9126 §2.3). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -4,7 +4,8 @@
  *    raw fetch, for this client, a bare openapi-fetch call, oauth4webapi, openid-client and simple-oauth2;
  *    interleaved rounds (each round every contender once, in a new random order), medians. Raw fetch with
  *    redirect: "error", the mode the client uses on Node's own fetch, is shown too, so the part of the gap
- *    that mode makes can be seen;
+ *    that mode makes can be seen; and this client with a DPoP proof and with a private_key_jwt assertion, one
+ *    ES256 signature each per request;
  * 2. the minified + gzipped browser bundle (esbuild) of the client alone and with the token manager, next to
  *    the peers';
  * 3. cold import time of a fresh `node` process, next to the peers', over an empty node process of the same run;
@@ -19,7 +20,12 @@ import * as oauth from "oauth4webapi";
 import * as openid from "openid-client";
 import simpleOauth2 from "simple-oauth2";
 import type { paths } from "../generated/schema";
-import type { createOAuthClient as CreateOAuthClient } from "../src/index";
+import type {
+  createDpopKey as CreateDpopKey,
+  createOAuthClient as CreateOAuthClient,
+  DpopKey,
+  privateKeyJwt as PrivateKeyJwt,
+} from "../src/index";
 import { gzippedBundleBytes, OWN_BUNDLES } from "./size";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -46,13 +52,14 @@ async function startServer() {
 
 type Contender = { name: string; request: () => Promise<unknown> };
 
-function contenders(baseUrl: string): Contender[] {
+function contenders(baseUrl: string, dpop: DpopKey, assertionKey: JsonWebKey): Contender[] {
   const clientId = "bench-client";
   const clientSecret = "bench-secret";
   const tokenUrl = `${baseUrl}/oauth2/token`;
   const basic = `Basic ${btoa(`${clientId}:${clientSecret}`)}`;
 
   const ours = createOAuthClient({ baseUrl, clientId, clientSecret });
+  const oursJwt = createOAuthClient({ baseUrl, clientId, clientAuthentication: privateKeyJwt(clientId, assertionKey) });
   const bare = createClient<paths>({ baseUrl });
   const as: oauth.AuthorizationServer = { issuer: baseUrl, token_endpoint: tokenUrl };
   const o4wClient: oauth.Client = { client_id: clientId };
@@ -94,6 +101,9 @@ function contenders(baseUrl: string): Contender[] {
         }).then((r) => r.json()),
     },
     { name: "oauth-token-client", request: () => ours.clientCredentials({ scope: "read" }) },
+    // One ES256 signature per request (issue 13): the DPoP proof, or the private_key_jwt client assertion.
+    { name: "oauth-token-client, DPoP proof", request: () => ours.clientCredentials({ scope: "read" }, { dpop }) },
+    { name: "oauth-token-client, private_key_jwt", request: () => oursJwt.clientCredentials({ scope: "read" }) },
     {
       name: "bare openapi-fetch",
       request: () =>
@@ -137,7 +147,13 @@ type Timing = { us: number; ratio: number; low: number; high: number };
 async function requestTimes(): Promise<Map<string, Timing>> {
   const server = await startServer();
   try {
-    const list = contenders(server.url);
+    const assertionKey = (await crypto.subtle.exportKey(
+      "jwk",
+      (
+        await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])
+      ).privateKey,
+    )) as JsonWebKey;
+    const list = contenders(server.url, await createDpopKey(), assertionKey);
     for (const c of list) for (let i = 0; i < 50; i++) await c.request(); // warm-up: JIT and keep-alive sockets
     const perRound = new Map<string, number[]>(list.map((c) => [c.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
@@ -212,8 +228,12 @@ const fmt = (n: number, digits = 2) => n.toFixed(digits);
 // What users run: the package as built, not the sources through tsx (whose keepNames adds a call per closure).
 const built = spawnSync(process.execPath, ["--import", "tsx", "scripts/build.ts"], { cwd: ROOT, stdio: "ignore" });
 if (built.status !== 0) throw new Error("npm run build failed");
-const { createOAuthClient } = (await import(new URL("../dist/index.js", import.meta.url).href)) as {
+const { createOAuthClient, createDpopKey, privateKeyJwt } = (await import(
+  new URL("../dist/index.js", import.meta.url).href
+)) as {
   createOAuthClient: typeof CreateOAuthClient;
+  createDpopKey: typeof CreateDpopKey;
+  privateKeyJwt: typeof PrivateKeyJwt;
 };
 
 console.log(

@@ -21,31 +21,52 @@ const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
   "client + token manager": 17_400,
   "client + Square": 13_950,
   "client + Voucherify": 13_400,
-  "client + discovery": 13_800,
+  // Raised from 13 800 for issue 13: item 6's three metadata fields (pushed_authorization_request_endpoint,
+  // require_pushed_authorization_requests, authorization_response_iss_parameter_supported) cost 33 bytes; then to
+  // 13 950 for items 4 and 5: metadataPreset's choice of a JWT client authentication (`clientAssertion`, 77
+  // bytes) and the client's own growth (13 851 bytes).
+  "client + discovery": 13_950,
   // Issue 13's grants are separate imports (their schemas are x-separate-import): 13 379, 12 815 and 12 651 bytes,
   // while the client alone grew 167 bytes, within its budget, for the device operation and the shared machinery.
   "client + device flow": 13_800,
   "client + token exchange": 13_200,
   "client + JWT bearer": 13_050,
+  // Issue 13, item 6: pushed authorization requests (487 bytes over the client alone) and the authorization
+  // response check (929; 3 700 with buildAuthorizationUrl and no client) are separate imports. The client alone
+  // grew 39 bytes, within its budget, for the pushAuthorizationRequest operation and the state's x-secret mark.
+  "client + pushed authorization": 13_550,
+  "client + authorization response check": 14_000,
+  "authorization URL and response check": 3_800,
+  // Issue 13, items 4 and 5: JWT client authentication (1 371 bytes over the client alone) and DPoP (1 861, the
+  // JWS helper included) are separate imports. The client alone grew about 160 bytes, within its budget: the
+  // assertion fields of the spec in every grant (65), the request core's per-attempt signing hook, its DPoP nonce
+  // retry and the secrets a request carried as sent (headers, added fields) handed to its answer, the DPoP token
+  // type, and the discriminator check that skips a constant alike in every grant.
+  "client + JWT client authentication": 14_450,
+  "client + DPoP": 14_950,
 };
-/** Bundles that must hold no provider's code: a provider costs only the apps that import it. */
+/**
+ * Bundles that must hold no provider's code, and no JWT signing (client assertions, DPoP): a provider or a
+ * signing feature costs only the apps that import it.
+ */
 const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = ["client", "client + token manager"];
+const SIGNING = ["src/core/jws.ts", "src/oauth/client-assertion.ts", "src/oauth/dpop.ts"];
 
 let failed = false;
 for (const [name, contents] of Object.entries(OWN_BUNDLES) as [keyof typeof OWN_BUNDLES, string][]) {
   const { bytes, inputs } = await bundle(contents);
   const budget = BUDGETS[name];
   const providers = WITHOUT_PROVIDERS.includes(name)
-    ? inputs.filter((input) => input.startsWith("src/providers/"))
+    ? inputs.filter((input) => input.startsWith("src/providers/") || SIGNING.includes(input))
     : [];
   const ok = bytes <= budget && providers.length === 0;
   failed ||= !ok;
-  const extra = providers.length > 0 ? `; holds provider code: ${providers.join(", ")}` : "";
+  const extra = providers.length > 0 ? `; holds provider or signing code: ${providers.join(", ")}` : "";
   console.log(
     `${ok ? "ok  " : "FAIL"} ${name}: ${(bytes / 1024).toFixed(2)} KB min+gz (budget ${(budget / 1024).toFixed(2)} KB)${extra}`,
   );
 }
 if (failed) {
-  console.error("A bundle is over its budget or holds a provider it does not import: see above.");
+  console.error("A bundle is over its budget or holds a provider or signing code it does not import: see above.");
   process.exit(1);
 }

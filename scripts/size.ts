@@ -15,6 +15,11 @@ export const OWN_BUNDLES = {
   "client + device flow": `export { createOAuthClient, requestDeviceAuthorization, pollDeviceAuthorization } from "./src/index.ts";`,
   "client + token exchange": `export { createOAuthClient, exchangeToken } from "./src/index.ts";`,
   "client + JWT bearer": `export { createOAuthClient, jwtBearerGrant } from "./src/index.ts";`,
+  "client + pushed authorization": `export { createOAuthClient, pushAuthorizationRequest } from "./src/index.ts";`,
+  "client + authorization response check": `export { createOAuthClient, validateAuthorizationResponse } from "./src/index.ts";`,
+  "authorization URL and response check": `export { buildAuthorizationUrl, validateAuthorizationResponse } from "./src/index.ts";`,
+  "client + JWT client authentication": `export { createOAuthClient, privateKeyJwt, clientSecretJwt } from "./src/index.ts";`,
+  "client + DPoP": `export { createOAuthClient, createDpopKey, createDpopProof, generateDpopKey } from "./src/index.ts";`,
 } as const;
 
 /** A module's bundle: its gzipped size in bytes, and the project files it holds (paths from the root). */

@@ -33,6 +33,19 @@ export {
 export { exchangeToken, type TokenExchangeParams, type TokenExchangeResponse } from "./oauth/token-exchange";
 export { jwtBearerGrant, type JwtBearerParams } from "./oauth/jwt-bearer";
 export {
+  clientSecretJwt,
+  privateKeyJwt,
+  type ClientAssertionKey,
+  type ClientAssertionOptions,
+} from "./oauth/client-assertion";
+export {
+  createDpopKey,
+  createDpopProof,
+  generateDpopKey,
+  type DpopAlgorithm,
+  type DpopProofOptions,
+} from "./oauth/dpop";
+export {
   introspectionRequest,
   processIntrospectionResponse,
   type ActiveTokenIntrospection,
@@ -42,6 +55,7 @@ export {
 } from "./oauth/introspection";
 export type {
   CallOptions,
+  DpopKey,
   Endpoint,
   EndpointName,
   Exchange,
@@ -77,6 +91,20 @@ export { ERR_INVALID_ARG_VALUE } from "./core/validate";
 export type { components, paths } from "../generated/schema";
 export { createPkcePair, pkceChallenge, randomUrlSafeString, type PkcePair } from "./oauth/pkce";
 export { buildAuthorizationUrl, type AuthorizationUrlParams } from "./oauth/authorization-url";
+export {
+  AuthorizationResponseError,
+  InvalidAuthorizationResponseError,
+  validateAuthorizationResponse,
+  type AuthorizationResponse,
+  type AuthorizationResponseChecks,
+} from "./oauth/authorization-response";
+export {
+  processPushedAuthorizationResponse,
+  pushAuthorizationRequest,
+  type PushedAuthorization,
+  type PushedAuthorizationParams,
+  type PushedAuthorizationResponse,
+} from "./oauth/pushed-authorization";
 export {
   createTokenManager,
   ReauthorizationRequiredError,

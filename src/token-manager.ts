@@ -1,4 +1,5 @@
 import type { OAuthClient } from "./oauth/client";
+import type { DpopKey } from "./core/request";
 import type { RevokeTokenParams } from "./oauth/revocation";
 import type { GrantParams, RequestFormat, TokenResponse } from "./oauth/token";
 import { OAuthClientError, OAuthError, OAuthResponseError } from "./core/errors";
@@ -150,6 +151,12 @@ export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
    * token is also served for a second. Default 5.
    */
   maxTokenRequestsPerSecond?: number;
+  /**
+   * A DPoP key (from `createDpopKey`) that every token request of the manager proves, so its tokens are bound
+   * to it (RFC 9449). A DPoP-bound refresh token is refreshed only with its key: keep the key with the tokens
+   * (processes that share a store need the same key, made from the same private JWK). Default: no DPoP.
+   */
+  dpop?: DpopKey;
 }
 
 /**
@@ -392,6 +399,8 @@ function checkOptions(options: TokenManagerOptions<RequestFormat>): void {
   checkPositive(options.requestTimeoutMs, "options.requestTimeoutMs", true);
   checkPositive(options.refreshInFlightWaitMs, "options.refreshInFlightWaitMs");
   checkPositive(options.maxTokenRequestsPerSecond, "options.maxTokenRequestsPerSecond");
+  if (options.dpop !== undefined && !(isPlainObject(options.dpop) && typeof options.dpop.apply === "function"))
+    throw argumentError("options.dpop must be a DPoP key made by createDpopKey");
   for (const name of ["now", "onRefreshed", "onFailed", "revokeRequest", "isRefusedGrant"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function")
       throw argumentError(`options.${name} must be a function`);
@@ -863,14 +872,15 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
       }
     }
     const sentAt = now();
+    const grantCallOptions = { ...callOptions(), dpop: options.dpop };
     let answer: TokenResponse;
     try {
       answer =
         grantType === "client_credentials"
-          ? await client.clientCredentials(grantParams as GrantParams<"client_credentials">, callOptions())
+          ? await client.clientCredentials(grantParams as GrantParams<"client_credentials">, grantCallOptions)
           : await client.refreshToken(
               { ...grantParams, refresh_token: spent! } as GrantParams<"refresh_token", RequestFormat>,
-              callOptions(),
+              grantCallOptions,
             );
     } catch (error) {
       const durationMs = now() - sentAt;

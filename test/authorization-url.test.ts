@@ -37,6 +37,49 @@ describe("buildAuthorizationUrl", () => {
     expect([...url.searchParams.keys()]).toEqual(["response_type", "client_id"]);
   });
 
+  test("writes nonce, one resource or several (RFC 8707), and extension parameters, a list as a repeated one", () => {
+    const url = new URL(
+      buildAuthorizationUrl({
+        authorizationEndpoint: "https://auth.example.org/authorize",
+        clientId: "c",
+        nonce: "n-0S6_WzA2Mj",
+        resource: ["https://api.example.org/", "https://files.example.org/"],
+        extraParams: { prompt: "login consent", acr_values: ["urn:a", "urn:b"] },
+      }),
+    );
+    expect([...url.searchParams]).toEqual([
+      ["response_type", "code"],
+      ["client_id", "c"],
+      ["nonce", "n-0S6_WzA2Mj"],
+      ["resource", "https://api.example.org/"],
+      ["resource", "https://files.example.org/"],
+      ["prompt", "login consent"],
+      ["acr_values", "urn:a"],
+      ["acr_values", "urn:b"],
+    ]);
+    const one = new URL(
+      buildAuthorizationUrl({
+        authorizationEndpoint: "https://a.example.org/",
+        clientId: "c",
+        resource: "https://api.example.org/",
+      }),
+    );
+    expect(one.searchParams.getAll("resource")).toEqual(["https://api.example.org/"]);
+  });
+
+  test.each(["client_id", "response_type", "state", "nonce", "resource", "code_challenge_method"])(
+    "extraParams.%s is refused: a parameter of the authorization request goes by its own name",
+    (name) => {
+      expect(() =>
+        buildAuthorizationUrl({
+          authorizationEndpoint: "https://a.example.org/",
+          clientId: "c",
+          extraParams: { [name]: "x" },
+        }),
+      ).toThrow(`extraParams.${name} is a parameter of the authorization request`);
+    },
+  );
+
   test.each([
     [{ authorizationEndpoint: "/authorize", clientId: "c" }, "absolute"],
     [{ authorizationEndpoint: "ftp://auth.example.org/a", clientId: "c" }, "http"],
@@ -47,8 +90,16 @@ describe("buildAuthorizationUrl", () => {
       { authorizationEndpoint: "https://auth.example.org/a", clientId: "c", codeChallenge: "plain-verifier" },
       "codeChallenge",
     ],
+    [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "c", nonce: "" }, "nonce"],
+    [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "c", resource: "api" }, "resource"],
+    [{ authorizationEndpoint: "https://auth.example.org/a", clientId: "c", resource: [] }, "resource"],
+    [
+      { authorizationEndpoint: "https://auth.example.org/a", clientId: "c", extraParams: { prompt: 1 } },
+      "extraParams.prompt",
+    ],
   ])("rejects %j with a TypeError naming %s", (params, name) => {
-    expect(() => buildAuthorizationUrl(params)).toThrow(new RegExp(name));
-    expect(() => buildAuthorizationUrl(params)).toThrow(TypeError);
+    // Some are wrong for the types too, as a JavaScript caller may pass them.
+    expect(() => buildAuthorizationUrl(params as never)).toThrow(new RegExp(name));
+    expect(() => buildAuthorizationUrl(params as never)).toThrow(TypeError);
   });
 });

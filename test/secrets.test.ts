@@ -1,9 +1,14 @@
+import { generateKeyPairSync } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
+  clientSecretJwt,
+  createDpopKey,
+  createDpopProof,
   createOAuthClient,
   createTokenManager,
+  privateKeyJwt,
   processIntrospectionResponse,
   processTokenResponse,
   squareAdapter,
@@ -11,6 +16,7 @@ import {
   type OAuthClientOptions,
   type RequestFormat,
   type SquareMethods,
+  validateAuthorizationResponse,
 } from "../src/index";
 import { freePort } from "./helpers/prism";
 import { createSecretCollector } from "./helpers/secrets";
@@ -47,7 +53,7 @@ function echoAnswer(
   request: IncomingMessage,
   body: string,
 ): { status: number; headers: Record<string, string>; body: string } {
-  const seen = `${body} ${request.headers.authorization ?? ""}`;
+  const seen = `${body} ${request.headers.authorization ?? ""} ${request.headers.dpop ?? ""}`;
   const path = request.url ?? "";
   const json = { "Content-Type": "application/json" };
   if (path.startsWith("/error-200"))
@@ -346,6 +352,77 @@ describe("scenarios", () => {
     tokenServer.failNext("unavailable", 3);
     await collector.settle(credentials.revoke());
     tokenServer.clearFailures();
+  });
+});
+
+describe("the authorization response", () => {
+  test("checked answers and every refusal of one: no code, no state", () => {
+    const state = "STATE-secrets-4e1d90";
+    collector.secret(state);
+    const issuer = "https://auth.example.org";
+    const callbacks = [
+      `?code=${CODE}&state=${state}&iss=${issuer}`,
+      `?code=${CODE}&state=${state}x`,
+      `?code=${CODE}&state=${state}&state=${state}`,
+      `?code=${CODE}&code=${CODE}&state=${state}`,
+      `?code=${CODE}&state=${state}&iss=https://other.example.org`,
+      `?code=${CODE}&state=${state}`,
+      `?state=${state}&error=access_denied&error_description=no+to+${state}`,
+      `?state=${state}&error=access_denied&error_uri=${CODE}`,
+      `?code=&state=${state}`,
+    ];
+    for (const query of callbacks) {
+      try {
+        collector.add(
+          validateAuthorizationResponse(`https://app.example.org/callback${query}`, {
+            expectedState: state,
+            metadata: { issuer, authorization_response_iss_parameter_supported: query.includes("iss=") },
+          }),
+        );
+      } catch (error) {
+        collector.add(error);
+      }
+    }
+  });
+});
+
+describe("JWT client authentication and DPoP", () => {
+  test("assertions, proofs and private keys, quoted back by a server in every shape, and the keys themselves", async () => {
+    const assertionJwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+    const dpopJwk = generateKeyPairSync("ed25519").privateKey.export({ format: "jwk" });
+    collector.secret(assertionJwk.d, dpopJwk.d);
+    const dpop = collector.add(await createDpopKey(dpopJwk));
+    // Every assertion and proof that travels is a secret the search looks for.
+    const recording: typeof fetch = (input, init) => {
+      collector.secret(
+        new Headers(init?.headers).get("dpop") ?? undefined,
+        new URLSearchParams(String(init?.body)).get("client_assertion") ?? undefined,
+      );
+      return fetch(input, init);
+    };
+    for (const clientAuthentication of [
+      collector.add(privateKeyJwt("secrets-client", assertionJwk)),
+      collector.add(clientSecretJwt("secrets-client", CLIENT_SECRET)),
+    ]) {
+      for (const path of ["/rfc", "/error-200", "/challenge", "/html", "/redirect", "/token-type", "/quote-200"]) {
+        const client = clientOf(echoUrl, {
+          clientAuthentication,
+          fetch: recording,
+          endpoints: { token: path, revoke: path, introspect: path },
+        });
+        await Promise.all(
+          [
+            client.clientCredentials({}, { dpop }),
+            client.refreshToken({ refresh_token: REFRESH_TOKEN }, { dpop }),
+            client.introspectToken({ token: ACCESS_TOKEN }),
+            client.revokeToken({ token: REFRESH_TOKEN }),
+          ].map((outcome) => collector.settle(outcome)),
+        );
+      }
+    }
+    // A proof for a resource request is handed to the caller to send; its key prints without its private part.
+    const proof = await createDpopProof(dpop, { htm: "GET", htu: `${echoUrl}/resource`, accessToken: ACCESS_TOKEN });
+    expect(proof.split(".")).toHaveLength(3);
   });
 });
 

@@ -1,10 +1,18 @@
 import { describe, expectTypeOf, test } from "vitest";
 import {
+  createDpopKey,
   createOAuthClient,
+  privateKeyJwt,
   squarePreset,
+  type ClientAuthentication,
+  type DpopKey,
+  type TokenManagerBaseOptions,
   type components,
   type IntrospectionResponse,
   type OAuthClient,
+  pushAuthorizationRequest,
+  validateAuthorizationResponse,
+  type PushedAuthorization,
   type RenewTokenResponse,
   type TokenResponse,
 } from "../src/index";
@@ -205,5 +213,56 @@ describe("call options", () => {
     void form.clientCredentials(undefined, { signal: { aborted: false } });
     // @ts-expect-error header values are strings
     void form.clientCredentials(undefined, { headers: { "X-Retry": 1 } });
+  });
+});
+
+describe("the user's authorization", () => {
+  test("pushAuthorizationRequest takes the spec's authorization request, without response_type or credentials", () => {
+    const request = {
+      redirect_uri: "https://app.example.org/cb",
+      code_challenge: "c",
+      code_challenge_method: "S256" as const,
+    };
+    expectTypeOf(pushAuthorizationRequest).toBeCallableWith(form, "https://auth.example.org/authorize", request);
+    expectTypeOf(pushAuthorizationRequest).toBeCallableWith(form, "https://auth.example.org/authorize", {
+      resource: ["https://api.example.org/", "https://files.example.org/"],
+      nonce: "n",
+    });
+    expectTypeOf(pushAuthorizationRequest).returns.resolves.toEqualTypeOf<PushedAuthorization>();
+    // @ts-expect-error response_type is always code, set by the helper
+    void pushAuthorizationRequest(form, "https://auth.example.org/authorize", { response_type: "code" });
+    // @ts-expect-error client_id comes from the client
+    void pushAuthorizationRequest(form, "https://auth.example.org/authorize", { client_id: "id" });
+    // @ts-expect-error the only challenge method is S256
+    void pushAuthorizationRequest(form, "https://auth.example.org/authorize", { code_challenge_method: "plain" });
+  });
+
+  test("validateAuthorizationResponse returns the code as a string, and needs the state sent", () => {
+    const response = validateAuthorizationResponse("https://app.example.org/cb?code=c&state=s", { expectedState: "s" });
+    expectTypeOf(response.code).toEqualTypeOf<string>();
+    expectTypeOf(response.iss).toEqualTypeOf<string | undefined>();
+    // @ts-expect-error expectedState is required: a string, or null when the request sent none
+    void validateAuthorizationResponse("https://app.example.org/cb?code=c", {});
+  });
+});
+
+describe("JWT client authentication and DPoP", () => {
+  test("client_assertion and client_assertion_type come from the client's authentication, never from a request", () => {
+    // @ts-expect-error the assertion is written by privateKeyJwt or clientSecretJwt
+    void form.clientCredentials({ client_assertion: "a.b.c" });
+    void form.refreshToken({
+      refresh_token: "r",
+      // @ts-expect-error so is its type
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    });
+    // @ts-expect-error at revocation too
+    void form.revokeToken({ token: "t", client_assertion: "a.b.c" });
+    expectTypeOf(privateKeyJwt).returns.toEqualTypeOf<ClientAuthentication>();
+  });
+
+  test("a DPoP key goes in a call's options and in the token manager's", () => {
+    expectTypeOf(createDpopKey).returns.resolves.toEqualTypeOf<DpopKey>();
+    expectTypeOf(form.clientCredentials).toBeCallableWith({ scope: "read" }, { dpop: {} as DpopKey });
+    expectTypeOf<TokenManagerBaseOptions["dpop"]>().toEqualTypeOf<DpopKey | undefined>();
   });
 });

@@ -19,6 +19,11 @@ type JsonObject = Record<string, unknown>;
 export interface RawAnswer {
   response: Response;
   body: unknown;
+  /**
+   * The secrets the request carried as it was sent: its secret fields, those its client authentication added
+   * (an assertion) too, and its secret headers (a DPoP proof).
+   */
+  secrets?: readonly string[] | undefined;
 }
 
 /**

@@ -8,13 +8,16 @@ import { argumentError } from "./validate";
  */
 
 /**
- * What a strategy writes into: the request's headers, and its body fields when it has a body.
+ * What a strategy writes into: the request's headers, and its body fields when it has a body; and where the
+ * request goes, the audience of a client assertion.
  *
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-2.3
  */
 export interface AuthenticatedRequest {
   headers: Headers;
   fields: Record<string, unknown> | undefined;
+  /** The URL the request is sent to: the token endpoint's for a token request. */
+  url: string;
 }
 
 /**
@@ -27,8 +30,11 @@ export interface ClientAuthentication {
   readonly method: string;
   /** The values it sends that are secrets, for redaction. */
   readonly secrets: readonly string[];
-  /** Writes the credentials into a request. */
-  apply(request: AuthenticatedRequest): void;
+  /**
+   * Writes the credentials into one attempt of a request, before it is sent; a strategy that signs (a JWT
+   * assertion) returns a promise. A `TypeError` it throws fails the call before anything is sent.
+   */
+  apply(request: AuthenticatedRequest): void | Promise<void>;
 }
 
 /**

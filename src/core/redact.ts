@@ -60,12 +60,10 @@ export function secretsOfFields(fields: JsonObject | undefined): string[] {
   return withEncoded(values);
 }
 
-/** The values of the credential headers among `headers`. */
-export function secretsOfHeaders(headers: Record<string, string> | undefined): string[] {
-  if (headers === undefined) return [];
-  return Object.keys(headers)
-    .filter((name) => SECRET_HEADERS.includes(name.toLowerCase()))
-    .map((name) => headers[name]!);
+/** The values of the credential headers among `headers` (an object of them, or a request's `Headers`). */
+export function secretsOfHeaders(headers: HeadersInit | undefined): string[] {
+  const all = new Headers(headers);
+  return SECRET_HEADERS.flatMap((name) => all.get(name) ?? []);
 }
 
 function redactText(text: string, secrets: readonly string[]): string {

@@ -4,7 +4,7 @@ import { operations, type OperationNode } from "../../generated/spec";
 import { redirectError, type RawAnswer } from "./answers";
 import type { ClientAuthentication } from "./auth";
 import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
-import { redactDeep, secretsOfFields } from "./redact";
+import { redactDeep, secretsOfFields, secretsOfHeaders } from "./redact";
 import { argumentError } from "./validate";
 import {
   backoffMs,
@@ -70,6 +70,34 @@ export interface CallOptions {
    * the request, a field the spec declares, or client authentication.
    */
   extraParams?: Record<string, string>;
+  /**
+   * A DPoP key (RFC 9449, from `createDpopKey`): each attempt of a token request carries a fresh proof of it,
+   * and the tokens issued are bound to it (`token_type` `DPoP`, accepted only then).
+   */
+  dpop?: DpopKey;
+}
+
+/**
+ * A DPoP key (RFC 9449), made by `createDpopKey`: it signs a proof for each attempt of a call made with it and
+ * keeps the nonces servers give it. Its private key never leaves it: it prints and serializes as its public
+ * parts.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-4
+ */
+export interface DpopKey {
+  /** The JWS algorithm of its proofs: `ES256`, `EdDSA`, `RS256` or `PS256`. */
+  readonly alg: string;
+  /** Its public key, as each proof's header carries it. */
+  readonly jwk: JsonWebKey;
+  /** The token types a token request made with it accepts: those given (by default `bearer`), and `DPoP`. */
+  tokenTypes(allowed: readonly string[] | undefined): readonly string[];
+  /** Adds a fresh proof, with the server's last nonce, to one attempt of a request. */
+  apply(request: { headers: Headers; method: string; url: string }): Promise<void>;
+  /**
+   * Reads a server's answer and keeps its `DPoP-Nonce`. Resolves to whether the request was refused for want of
+   * that nonce (`use_dpop_nonce`), and is worth sending once more.
+   */
+  answered(response: Response): Promise<boolean>;
 }
 
 /** What the request core is made from: the transport half of the client's options. */
@@ -97,8 +125,13 @@ interface Policy {
   retry: Readonly<Required<RetryOptions>> | undefined;
   /** Safe to send again after a failure; by default the operation's `x-idempotent`. */
   idempotent: boolean | undefined;
-  /** Where a success's body goes, read; without it a readable copy is handed on. */
-  keep?: (text: string) => void;
+  /**
+   * Where an answer's body goes, read, with the secrets its request carried; a success is then handed on
+   * unread. Without it, a readable copy is handed on.
+   */
+  keep?: (text: string, secrets: string[]) => void;
+  /** Signs each attempt. */
+  dpop?: DpopKey | undefined;
 }
 
 /** Which operation a request is, and its path parameters. */
@@ -205,10 +238,13 @@ function isRefusedRedirect(error: unknown): boolean {
   return error instanceof TypeError && error.cause instanceof Error && error.cause.message === "unexpected redirect";
 }
 
-/** The values of a request's secret fields, as sent and form-encoded. */
+/** The values of a request's secret fields, as sent and form-encoded, and of its secret headers (a DPoP proof). */
 function requestSecrets(request: PendingRequest): string[] {
   const body = request.init.body;
-  return body instanceof PendingBody ? secretsOfFields(body.fields) : [];
+  return [
+    ...(body instanceof PendingBody ? secretsOfFields(body.fields) : []),
+    ...secretsOfHeaders(request.init.headers),
+  ];
 }
 
 function serialize(body: unknown, headers: Headers): BodyInit | undefined {
@@ -242,8 +278,11 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     idempotent: undefined,
   };
 
-  /** Points a request at its operation's endpoint and adds the client's authentication for it. */
-  function prepare(request: PendingRequest, route: Route): OperationNode {
+  /**
+   * Points a request at its operation's endpoint and adds the client's authentication for it, and a DPoP proof;
+   * once per attempt, as assertions and proofs are single-use.
+   */
+  async function prepare(request: PendingRequest, route: Route, dpop: DpopKey | undefined): Promise<void> {
     const operation: OperationNode = operations[route.id];
     const override = operation.endpoint === undefined ? undefined : endpoints[operation.endpoint];
     if (typeof override === "object") throw argumentError(`${operation.endpoint}: ${override.unavailable}`);
@@ -252,15 +291,19 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       const path = route.pathParams ?? {};
       request.url = target.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(String(path[name])));
     }
-    const body = request.init.body;
-    const auth = authentication?.(route.id);
-    if (auth === undefined) return operation;
+    const { body, headers } = request.init;
     // The strategy writes its fields apart, so the caller's body object is never changed, and is copied only
     // when there are fields to add (not for HTTP Basic).
     const added: Record<string, unknown> = {};
-    auth.apply({ headers: request.init.headers, fields: body instanceof PendingBody ? added : undefined });
+    const target = {
+      headers,
+      fields: body instanceof PendingBody ? added : undefined,
+      url: request.url,
+      method: request.method!,
+    };
+    await dpop?.apply(target);
+    await authentication?.(route.id)?.apply(target);
     if (body instanceof PendingBody && Object.keys(added).length > 0) body.fields = { ...body.fields, ...added };
-    return operation;
   }
 
   /**
@@ -295,16 +338,15 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       answered = true;
       if (response.type === "opaqueredirect") return response;
       const text = await readBody(response, maxBytes, controller.signal, fetchImpl === undefined);
-      if (response.ok && policy.keep) {
-        policy.keep(text);
-        return response;
-      }
+      // The secrets the request carried as sent, which the answer may quote back: in a success's body, or in a
+      // failure's challenge header.
+      const sent = requestSecrets(request);
+      policy.keep?.(text, sent);
+      if (response.ok && policy.keep) return response;
       // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit, and
       // without the secrets of the request that a failure may quote back.
       const { status, statusText, headers, url } = response;
-      const shown = response.ok
-        ? text
-        : (redactDeep(text, [...(options.secrets ?? []), ...requestSecrets(request)]) as string);
+      const shown = response.ok ? text : (redactDeep(text, [...(options.secrets ?? []), ...sent]) as string);
       const copy = new Response(shown === "" || NULL_BODY_STATUSES.includes(status) ? null : shown, {
         status,
         statusText,
@@ -345,13 +387,15 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
    * failures; the others only when the request provably never left.
    */
   async function transport(request: PendingRequest, policy: Policy, route: Route | undefined): Promise<Response> {
-    const operation = route && prepare(request, route);
-    const body = serialize(request.init.body, request.init.headers);
+    const operation: OperationNode | undefined = route && operations[route.id];
     const idempotent = policy.idempotent ?? operation?.idempotent === true;
     const { retry, timeoutMs } = policy;
     const started = Date.now();
     let limitMs = timeoutMs;
+    let renewed = 0;
     for (let n = 1; ; n++) {
+      if (route) await prepare(request, route, policy.dpop);
+      const body = serialize(request.init.body, request.init.headers);
       let response: Response | undefined;
       let failure: unknown;
       try {
@@ -372,8 +416,9 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
           continue;
         }
       }
-      if (response !== undefined) return response;
-      throw failure;
+      if (response === undefined) throw failure;
+      // Unless the server wants its nonce in the DPoP proof, and gave it (RFC 9449 §8): then sent again, once.
+      if (renewed++ || !(await policy.dpop?.answered(response))) return response;
     }
   }
 
@@ -407,12 +452,15 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     direct,
     exchange(id, call, exchangeOptions) {
       let text: string | undefined;
+      let secrets: string[] | undefined;
       const policy: Policy = {
         timeoutMs: call?.timeoutMs ?? defaults.timeoutMs,
         retry: call?.retry === undefined ? defaults.retry : resolveRetry(call.retry),
         idempotent: exchangeOptions?.idempotent,
-        keep: (read) => {
+        dpop: call?.dpop,
+        keep: (read, sent) => {
           text = read;
+          secrets = sent;
         },
       };
       const route: Route = { id, pathParams: exchangeOptions?.pathParams };
@@ -422,7 +470,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
           signal: call?.signal,
           parseAs: "stream",
         },
-        answer: ({ response, error }) => ({ response, body: response.ok ? text : error }),
+        answer: ({ response, error }) => ({ response, body: response.ok ? text : error, secrets }),
       };
     },
   };

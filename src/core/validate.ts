@@ -170,7 +170,12 @@ function discriminator(options: readonly SchemaNode[]): string | undefined {
   if (options.length < 2) return undefined;
   if (discriminators.has(options)) return discriminators.get(options);
   const first = options[0]!.properties ?? {};
-  const found = Object.keys(first).find((name) => options.every((o) => o.properties?.[name]?.const !== undefined));
+  // One that tells them apart: `client_assertion_type`, fixed alike in every one, does not.
+  const found = Object.keys(first).find(
+    (name) =>
+      first[name]!.const !== options[1]!.properties?.[name]?.const &&
+      options.every((o) => o.properties?.[name]?.const !== undefined),
+  );
   discriminators.set(options, found);
   return found;
 }

@@ -1,4 +1,5 @@
-import { argumentError } from "../core/validate";
+import { AuthorizationRequest } from "../../generated/spec";
+import { argumentError, checkNonEmptyString, checkObject, checkValue } from "../core/validate";
 
 /**
  * Parameters of {@link buildAuthorizationUrl}.
@@ -19,51 +20,89 @@ export interface AuthorizationUrlParams {
   state?: string;
   /** The PKCE S256 challenge from {@link createPkcePair}. */
   codeChallenge?: string;
-  /** Extra parameters, such as OpenID Connect's `nonce` and `prompt`, or a provider's own. */
-  extraParams?: Record<string, string | undefined>;
+  /** OpenID Connect's `nonce`: a value bound to the session, returned in the ID token. */
+  nonce?: string;
+  /** Resource indicators (RFC 8707): the absolute URI of a resource server, or a list of them. */
+  resource?: string | readonly string[];
+  /**
+   * Extension parameters the spec does not name, such as `prompt`, `login_hint` or a provider's own; a list is
+   * sent as a repeated parameter. A parameter of the authorization request above is refused here: pass it by
+   * its own name.
+   */
+  extraParams?: Record<string, string | readonly string[] | undefined>;
+}
+
+const FIELDS = AuthorizationRequest.properties!;
+/** The parameters given by name, by their wire names, as `buildAuthorizationUrl` takes them. */
+const NAMED = {
+  redirect_uri: "redirectUri",
+  scope: "scope",
+  state: "state",
+  code_challenge: "codeChallenge",
+  nonce: "nonce",
+  resource: "resource",
+} as const satisfies Record<string, keyof AuthorizationUrlParams>;
+
+/**
+ * The authorization endpoint as a URL.
+ *
+ * @throws {TypeError} unless it is an absolute http(s) URL.
+ */
+export function authorizationEndpointUrl(value: unknown): URL {
+  if (typeof value !== "string" || !URL.canParse(value))
+    throw argumentError("authorizationEndpoint must be an absolute URL");
+  const url = new URL(value);
+  if (url.protocol !== "https:" && url.protocol !== "http:")
+    throw argumentError("authorizationEndpoint must be an http or https URL");
+  return url;
 }
 
 /**
  * Builds the URL that sends the user to the authorization endpoint (RFC 6749 §4.1.1) with
  * `response_type=code` and, when a challenge is given, PKCE's `code_challenge` and
- * `code_challenge_method=S256`.
+ * `code_challenge_method=S256`. Each parameter is checked as the spec's `AuthorizationRequest` declares it.
+ * When the server takes pushed authorization requests, `pushAuthorizationRequest` sends the same parameters
+ * unseen by the browser instead.
  *
- * @param params - the endpoint, client, redirect URI, scope, state and PKCE challenge.
+ * @param params - the endpoint, client, redirect URI, scope, state, PKCE challenge, nonce, resources, and
+ *   extension parameters.
  * @returns the absolute URL.
- * @throws {TypeError} when the endpoint is not an absolute http(s) URL or a field is malformed.
+ * @throws {TypeError} when the endpoint is not an absolute http(s) URL or a parameter is malformed.
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1
  * @see https://www.rfc-editor.org/rfc/rfc7636#section-4.3
+ * @see https://www.rfc-editor.org/rfc/rfc8707#section-2
  */
 export function buildAuthorizationUrl(params: AuthorizationUrlParams): string {
-  if (typeof params !== "object" || params === null) throw argumentError("params must be an object");
-  let url: URL;
-  try {
-    url = new URL(params.authorizationEndpoint);
-  } catch {
-    throw argumentError("authorizationEndpoint must be an absolute URL");
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:")
-    throw argumentError("authorizationEndpoint must be an http or https URL");
-  if (typeof params.clientId !== "string" || params.clientId === "")
-    throw argumentError("clientId must be a non-empty string");
+  checkObject(params, "params");
+  const url = authorizationEndpointUrl(params.authorizationEndpoint);
+  checkNonEmptyString(params.clientId, "clientId");
   const scope = Array.isArray(params.scope) ? params.scope.join(" ") : params.scope;
-  if (scope !== undefined && (typeof scope !== "string" || scope === ""))
-    throw argumentError("scope must be a non-empty string or list");
-  if (params.redirectUri !== undefined && !URL.canParse(params.redirectUri))
-    throw argumentError("redirectUri must be an absolute URI");
-  if (params.codeChallenge !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(params.codeChallenge)) {
-    throw argumentError("codeChallenge must be a base64url S256 challenge (43 characters)");
+  const fields: Record<string, unknown> = {
+    response_type: FIELDS.response_type!.const,
+    client_id: params.clientId,
+  };
+  for (const [wire, name] of Object.entries(NAMED)) {
+    const value = wire === "scope" ? scope : params[name];
+    if (value === undefined) continue;
+    checkValue(FIELDS[wire]!, value, name);
+    fields[wire] = value;
+    // The one method the spec offers goes with the challenge.
+    if (wire === "code_challenge") fields.code_challenge_method = FIELDS.code_challenge_method!.enum![0];
+  }
+  const extra = params.extraParams ?? {};
+  checkObject(extra, "extraParams");
+  for (const [name, value] of Object.entries(extra)) {
+    if (value === undefined) continue;
+    if (name in fields || FIELDS[name] !== undefined)
+      throw argumentError(`extraParams.${name} is a parameter of the authorization request: pass it by its own name`);
+    if (typeof value !== "string" && !(Array.isArray(value) && value.every((item) => typeof item === "string")))
+      throw argumentError(`extraParams.${name} must be a string or a list of strings`);
+    fields[name] = value;
   }
   const query = url.searchParams;
-  query.set("response_type", "code");
-  query.set("client_id", params.clientId);
-  if (params.redirectUri !== undefined) query.set("redirect_uri", params.redirectUri);
-  if (scope !== undefined) query.set("scope", scope as string);
-  if (params.state !== undefined) query.set("state", params.state);
-  if (params.codeChallenge !== undefined) {
-    query.set("code_challenge", params.codeChallenge);
-    query.set("code_challenge_method", "S256");
+  for (const [name, value] of Object.entries(fields)) {
+    query.delete(name);
+    for (const item of [value].flat()) query.append(name, String(item));
   }
-  for (const [key, value] of Object.entries(params.extraParams ?? {})) if (value !== undefined) query.set(key, value);
   return url.toString();
 }

@@ -1,10 +1,16 @@
-import type { paths } from "../../generated/schema";
+import type { components, paths } from "../../generated/schema";
 import type { SchemaNode } from "../../generated/spec";
 import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
 import type { CallOptions, RequestCore } from "../core/request";
 import type { RawAnswer } from "../core/answers";
 import { argumentError, checkObject, checkRequest } from "../core/validate";
+
+/**
+ * The request fields of client authentication in the body (`client_id`, `client_secret`, `client_assertion`...):
+ * they come from the client, so the parameter types of the operations leave them out.
+ */
+export type ClientFields = keyof components["schemas"]["ClientAuthenticationInBody"];
 
 /**
  * What every request step of a client shares: its request core and the settings its steps read. Provider
@@ -127,7 +133,7 @@ export function settle<T>(
   answer: RawAnswer,
   sent: JsonObject | undefined,
 ): T {
-  const secrets = [...context.secrets, ...secretsOfFields(sent)];
+  const secrets = [...context.secrets, ...(answer.secrets ?? secretsOfFields(sent))];
   let result: T;
   try {
     result = process(answer);

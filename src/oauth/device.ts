@@ -10,9 +10,19 @@ import { hideSecrets } from "../core/redact";
 import type { CallOptions } from "../core/request";
 import { sleep } from "../core/transport";
 import { checkObject, checkPositive, checkRequest, checkValue } from "../core/validate";
-import { checkedBody, contextOf, settle, type JsonAnswer, type MediaType, type RequestBody } from "./context";
+import {
+  checkedBody,
+  contextOf,
+  settle,
+  type ClientFields,
+  type JsonAnswer,
+  type MediaType,
+  type RequestBody,
+} from "./context";
 import { checkCallOptions } from "./options";
 import { checkScopes, separateGrantRequest, type TokenResponse } from "./token";
+
+/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
 
 /**
  * The device authorization grant (RFC 8628), imported apart from the client: an app that does not use it
@@ -34,7 +44,7 @@ export interface DeviceAuthorizationResponse extends JsonAnswer<"/oauth2/device_
  */
 export type DeviceAuthorizationParams = Omit<
   RequestBody<"/oauth2/device_authorization", "application/x-www-form-urlencoded">,
-  "client_id" | "client_secret"
+  ClientFields
 >;
 
 /**

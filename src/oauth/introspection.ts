@@ -3,10 +3,19 @@ import { jsonAnswer, type ProcessOptions } from "../core/answers";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions } from "../core/request";
 import type { RawAnswer } from "../core/answers";
-import { checkedBody, settle, type ClientContext, type JsonAnswer, type MediaType, type RequestBody } from "./context";
+import {
+  checkedBody,
+  settle,
+  type ClientContext,
+  type ClientFields,
+  type JsonAnswer,
+  type MediaType,
+  type RequestBody,
+} from "./context";
 
 type IntrospectBody = RequestBody<"/oauth2/introspect", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
 
 /**
  * Parameters of `introspectToken`: the spec's form body (RFC 7662's `token` and `token_type_hint`, or `access_token`).
@@ -15,7 +24,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  */
 export type IntrospectTokenParams = DistributiveOmit<
   RequestBody<"/oauth2/introspect", "application/x-www-form-urlencoded">,
-  "client_id" | "client_secret"
+  ClientFields
 >;
 
 /**

@@ -1,4 +1,5 @@
 import { CodeVerifier } from "../../generated/spec";
+import { base64url } from "../core/jws";
 import { argumentError, checkValue } from "../core/validate";
 
 /**
@@ -23,12 +24,6 @@ export interface PkcePair {
  */
 export function checkCodeVerifier(value: unknown): void {
   checkValue(CodeVerifier, value, "code_verifier");
-}
-
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /**

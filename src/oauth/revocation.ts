@@ -3,10 +3,18 @@ import { operations, revokeTokenRequest } from "../../generated/spec";
 import { checkStatus, errorInSuccess, type ProcessOptions } from "../core/answers";
 import type { CallOptions } from "../core/request";
 import type { RawAnswer } from "../core/answers";
-import { checkedBody, settle, type ClientContext, type MediaType, type RequestBody } from "./context";
+import {
+  checkedBody,
+  settle,
+  type ClientContext,
+  type ClientFields,
+  type MediaType,
+  type RequestBody,
+} from "./context";
 import type { RequestFormat } from "./token";
 
 type Schemas = components["schemas"];
+/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
 type RevokeBody = RequestBody<"/oauth2/revoke", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -18,7 +26,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  */
 export type RevokeTokenParams<F extends RequestFormat = "form"> = DistributiveOmit<
   F extends "json" ? Schemas["RevokeTokenJson"] : Schemas["RevokeTokenForm"],
-  "client_id" | "client_secret"
+  ClientFields
 >;
 
 /**

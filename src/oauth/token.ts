@@ -21,14 +21,14 @@ import {
   type JsonAnswer,
   type MediaType,
   type RequestBody,
+  type ClientFields,
 } from "./context";
 import { checkCallOptions } from "./options";
 
 type Schemas = components["schemas"];
 type TokenBody = RequestBody<"/oauth2/token", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** Fields the client fills in from its options; callers never pass them. */
-type ClientFields = "client_id" | "client_secret";
+/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
 
 /**
  * How the body of a token or revocation request is encoded: `form` (RFC 6749) or `json`.
@@ -75,7 +75,8 @@ export interface TokenResponse extends JsonAnswer<"/oauth2/token"> {}
 export interface ProcessTokenOptions extends ProcessOptions {
   /**
    * The token types accepted, compared case-insensitively. Default `["bearer"]`: a token of another type
-   * (`mac`, `DPoP`) cannot be sent the way a bearer token is, so it is refused rather than misused.
+   * (`mac`, `DPoP`) cannot be sent the way a bearer token is, so it is refused rather than misused. A token
+   * request made with a DPoP key (`{ dpop }`) accepts `DPoP` too.
    */
   allowedTokenTypes?: readonly string[];
   /**
@@ -85,7 +86,8 @@ export interface ProcessTokenOptions extends ProcessOptions {
   schema?: SchemaNode;
 }
 
-const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
+/** The token types a token answer may have when the caller allowed none: bearer (RFC 6750). */
+export const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
 
 /** Checks requested scopes against the server's list; commas get their own message, as some servers refuse them. */
 export function checkScopes(
@@ -110,9 +112,10 @@ export function checkScopes(
 }
 
 /**
- * Sends a token request: checks the grant against the spec, adds the client's authentication, and validates
- * the answer. Only a grant the spec marks `x-idempotent` (client_credentials) is retried after a failure that
- * may have reached the server: a code is single-use, a refresh token may rotate.
+ * Sends a token request: checks the grant against the spec, adds the client's authentication (and a DPoP
+ * proof with `call.dpop`), and validates the answer. Only a grant the spec marks `x-idempotent`
+ * (client_credentials) is retried after a failure that may have reached the server: a code is single-use, a
+ * refresh token may rotate.
  *
  * @param context - the client's request core and settings.
  * @param request - a grant of the spec, with `grant_type`.
@@ -140,10 +143,12 @@ export async function tokenRequest(
     "the token request",
   );
   checkScopes(body, schema, context.allowedScopes);
-  const { core } = context;
+  const { core, tokenTypes } = context;
   const exchange = core.exchange("obtainToken", call, { idempotent: schema.idempotent === true });
   const result = await core.direct.POST(operations.obtainToken.path, { ...exchange.init, body, headers });
-  const options = { allowedTokenTypes: context.tokenTypes, errorReaders: context.errorReaders, schema: schema.answer };
+  // A DPoP-bound token is accepted only from a request that proved the key.
+  const allowedTokenTypes = call?.dpop?.tokenTypes(tokenTypes) ?? tokenTypes;
+  const options = { allowedTokenTypes, errorReaders: context.errorReaders, schema: schema.answer };
   return settle(context, (answer) => processTokenResponse(answer, options), exchange.answer(result), body);
 }
 

@@ -4,6 +4,7 @@ import { jsonAnswer } from "../core/answers";
 import {
   CLIENT_AUTHENTICATION_METHODS,
   isClientAuthenticationMethod,
+  type ClientAuthentication,
   type ClientAuthenticationMethod,
 } from "../core/auth";
 import { OAuthResponseError } from "../core/errors";
@@ -135,6 +136,11 @@ export interface MetadataPresetOptions {
    * first of `client_secret_basic`, `client_secret_post` that every endpoint supports; `none` without a secret.
    */
   clientAuthentication?: ClientAuthenticationMethod;
+  /**
+   * A JWT client authentication (`privateKeyJwt(clientId, key)` or `clientSecretJwt(clientId, secret)`): used when
+   * the server lists its method, first of all; else the choice is made as without it.
+   */
+  clientAssertion?: ClientAuthentication;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof globalThis.fetch;
   /** Headers for every request. */
@@ -153,7 +159,7 @@ function authenticationFor(
   options: MetadataPresetOptions,
   lists: readonly string[][],
   tokenList: readonly string[],
-): ClientAuthenticationMethod {
+): ClientAuthenticationMethod | ClientAuthentication {
   const explicit = options.clientAuthentication;
   if (explicit !== undefined) {
     if (!isClientAuthenticationMethod(explicit)) {
@@ -161,21 +167,29 @@ function authenticationFor(
     }
     return explicit;
   }
-  if (options.clientSecret === undefined) return "none";
+  const assertion = options.clientAssertion;
+  if (assertion !== undefined && !(typeof assertion === "object" && typeof assertion?.apply === "function"))
+    throw argumentError("clientAssertion must be a strategy made by privateKeyJwt or clientSecretJwt");
+  const candidates = [
+    ...(assertion ? [assertion.method] : []),
+    ...(options.clientSecret === undefined ? [] : PREFERENCE),
+  ];
+  if (candidates.length === 0) return "none";
   const method =
-    PREFERENCE.find((m) => lists.every((list) => list.includes(m))) ?? PREFERENCE.find((m) => tokenList.includes(m));
+    candidates.find((m) => lists.every((list) => list.includes(m))) ?? candidates.find((m) => tokenList.includes(m));
   if (method === undefined) {
     throw argumentError(
-      `the token endpoint lists ${tokenList.join(", ")}, none of client_secret_basic, client_secret_post: pass clientAuthentication`,
+      `the token endpoint lists ${tokenList.join(", ")}, none of ${candidates.join(", ")}: pass clientAuthentication`,
     );
   }
-  return method;
+  return method === assertion?.method ? assertion : (method as ClientAuthenticationMethod);
 }
 
 /**
  * Client options from discovered metadata: the endpoint of every operation the spec locates in metadata
  * (`x-metadata-endpoint`: token, revocation, introspection), and a client authentication method the server
- * supports at all of them (RFC 8414's default `client_secret_basic` where a list is absent). An explicit
+ * supports at all of them (RFC 8414's default `client_secret_basic` where a list is absent), a JWT client
+ * authentication given as `clientAssertion` (`private_key_jwt`, `client_secret_jwt`) first. An explicit
  * `clientAuthentication`, the one the client is registered with, is used as it is, listed or not; a public
  * client (no secret) uses `none`. An operation the metadata does not locate is marked unavailable: its calls
  * fail at once with a `TypeError` naming the missing field, instead of trying a path the server never named.

@@ -117,6 +117,7 @@ describe("metadataPreset on the spec's metadata", () => {
         revoke: metadata.revocation_endpoint,
         introspect: metadata.introspection_endpoint,
         deviceAuthorization: metadata.device_authorization_endpoint,
+        pushedAuthorizationRequest: metadata.pushed_authorization_request_endpoint,
       },
     });
   });

@@ -5,7 +5,16 @@ declare module "oidc-provider" {
   export interface ClientMetadata {
     client_id: string;
     client_secret?: string;
-    token_endpoint_auth_method?: "client_secret_basic" | "client_secret_post" | "none";
+    token_endpoint_auth_method?:
+      | "client_secret_basic"
+      | "client_secret_post"
+      | "none"
+      | "private_key_jwt"
+      | "client_secret_jwt";
+    /** The client's public keys, for `private_key_jwt`. */
+    jwks?: { keys: object[] };
+    /** Tokens of this client must be DPoP-bound (RFC 9449 §5.2). */
+    dpop_bound_access_tokens?: boolean;
     grant_types?: string[];
     redirect_uris?: string[];
     response_types?: string[];
@@ -23,6 +32,10 @@ declare module "oidc-provider" {
     routes?: Partial<
       Record<"authorization" | "token" | "introspection" | "revocation" | "userinfo" | "jwks" | "end_session", string>
     >;
+    /** The client authentication methods the server takes. */
+    clientAuthMethods?: string[];
+    /** The algorithms the server takes, by use (`clientAuthSigningAlgValues`, `dPoPSigningAlgValues`). */
+    enabledJWA?: Record<string, string[]>;
     findAccount?: (
       ctx: unknown,
       sub: string,

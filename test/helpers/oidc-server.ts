@@ -1,7 +1,8 @@
 /**
  * A real authorization server for interop tests: panva's `oidc-provider` (a certified OpenID Connect and OAuth
  * 2.0 server) in this process, on a free port of 127.0.0.1, with introspection, revocation, client_credentials
- * refresh token rotation and the device flow enabled, token exchange and JWT bearer grants registered
+ * refresh token rotation, the device flow and pushed authorization requests enabled, `iss` in authorization
+ * responses (RFC 9207), token exchange and JWT bearer grants registered
  * (./oidc-extensions.ts), three registered clients (client_secret_basic, client_secret_post, and a
  * public PKCE client), and its development login and consent pages, which {@link authorize} fills in over
  * HTTP to get an authorization code the way a browser would.
@@ -49,6 +50,11 @@ export interface OidcServer {
 export interface OidcServerOptions {
   /** Endpoint paths instead of oidc-provider's own, such as `{ token: "/OAuth/Token" }` for the 2BA layout. */
   routes?: Configuration["routes"];
+  /**
+   * Changes the configuration before the provider is made: more clients (keyed ones for JWT client
+   * authentication), features (DPoP nonces). Gets the issuer, which a client's settings may name.
+   */
+  configure?: (configuration: Configuration, issuer: string) => void;
 }
 
 /** Scopes the server knows; `offline_access` asks for a refresh token (OpenID Connect Core §11). */
@@ -135,6 +141,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: async () => true },
       revocation: { enabled: true, allowedPolicy: async () => true },
+      // RFC 9126, optional for every client. RFC 9207 needs no setting in oidc-provider 9 (`features.issAuthResp`
+      // is gone): it always sends `iss` in authorization responses and advertises it in its metadata.
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       // Pages of our own, plain forms, instead of the defaults, which log a notice each time they render.
       deviceFlow: {
         enabled: true,
@@ -167,6 +176,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
     ...(options.routes && { routes: options.routes }),
   };
+  options.configure?.(configuration, issuer);
   const provider = new Provider(issuer, configuration);
   const assertionIssuer = registerExtensionGrants(provider, issuer);
   server.on("request", provider.callback());

@@ -5,14 +5,18 @@
  * each mapped to the client call that should produce it.
  */
 import { bundle, createConfig } from "@redocly/openapi-core";
+import { generateKeyPairSync } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, test } from "vitest";
 import {
+  clientSecretJwt,
+  createDpopKey,
   createOAuthClient,
   exchangeToken,
   jwtBearerGrant,
   OAuthError,
   pollDeviceAuthorization,
+  privateKeyJwt,
   requestDeviceAuthorization,
   squareAdapter,
   voucherifyAdapter,
@@ -78,8 +82,10 @@ export type ClientOperationId =
   | "retrieveTokenStatus";
 /** The spec's discovery operationIds, both read by `discover()`. */
 export type DiscoveryOperationId = "getAuthorizationServerMetadata" | "getOpenIdConfiguration";
+/** The spec's operations sent by helpers imported apart, whose contract tests are their own. */
+export type HelperOperationId = "pushAuthorizationRequest";
 /** Every operationId of the spec. */
-export type OperationId = ClientOperationId | DiscoveryOperationId;
+export type OperationId = ClientOperationId | DiscoveryOperationId | HelperOperationId;
 
 const MEDIA_FORMATS: Record<string, RequestFormat> = {
   "application/x-www-form-urlencoded": "form",
@@ -217,7 +223,8 @@ export const TEST_CLIENT_SECRET = "test-secret-7Fjfp0ZBr1KtDRbnfVdmIw";
 export interface ExampleCall {
   options: Omit<OAuthClientOptions, "baseUrl" | "fetch">;
   params: Record<string, unknown>;
-  authentication: ClientAuthenticationMethod;
+  /** A built-in method, or the JWT method of an example with a `client_assertion`. */
+  authentication: ClientAuthenticationMethod | "private_key_jwt" | "client_secret_jwt";
   /** The secret the client holds, for header assertions. */
   clientSecret?: string;
   clientId: string;
@@ -230,6 +237,15 @@ export interface ExampleCall {
  * revocation authenticate with `Authorization: Client <secret>`, so their clients always hold a secret.
  */
 export function callFor(example: RequestExample): ExampleCall {
+  const {
+    client_assertion,
+    client_assertion_type: _,
+    ...rest
+  } = example.value as {
+    client_assertion?: string;
+    client_assertion_type?: string;
+  };
+  if (client_assertion !== undefined) return assertionCallFor(example, client_assertion, rest);
   const { client_id, client_secret, ...params } = example.value as { client_id?: string; client_secret?: string };
   const authentication: ClientAuthenticationMethod =
     client_secret !== undefined ? "client_secret_post" : client_id !== undefined ? "none" : "client_secret_basic";
@@ -255,6 +271,39 @@ export function callFor(example: RequestExample): ExampleCall {
     clientId,
     ...(clientSecret === undefined ? {} : { clientSecret }),
   };
+}
+
+/** The test client's RS256 key, for the request examples that authenticate with `private_key_jwt`. */
+const TEST_PRIVATE_JWK = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" });
+
+/**
+ * The call of a request example that authenticates with a JWT (`client_assertion`): `client_secret_jwt` when its
+ * header says HS256, else `private_key_jwt`, each with the test client's key. The assertion is signed anew, so
+ * {@link expectSent} compares its header, not its value.
+ */
+function assertionCallFor(example: RequestExample, assertion: string, fields: Record<string, unknown>): ExampleCall {
+  const { client_id, ...params } = fields as { client_id: string };
+  const { alg, kid } = jwtPart(assertion, 0) as { alg: string; kid?: string };
+  const clientAuthentication =
+    alg === "HS256"
+      ? clientSecretJwt(client_id, TEST_CLIENT_SECRET)
+      : privateKeyJwt(client_id, { ...TEST_PRIVATE_JWK, alg, ...(kid !== undefined && { kid }) });
+  return {
+    options: { clientId: client_id, clientAuthentication, requestFormat: example.format },
+    params,
+    authentication: clientAuthentication.method as ExampleCall["authentication"],
+    clientId: client_id,
+  };
+}
+
+/** A part of a compact JWT, decoded: 0 the header, 1 the claims. */
+const jwtPart = (jwt: string, part: 0 | 1) =>
+  JSON.parse(Buffer.from(jwt.split(".")[part]!, "base64url").toString()) as Record<string, unknown>;
+
+/** The options of a call answered by `answer`: its `Prefer` header, and a DPoP key for a DPoP-bound token. */
+export async function optionsFor(answer: ResponseCase): Promise<CallOptions> {
+  const dpop = (answer.value as { token_type?: unknown } | undefined)?.token_type === "DPoP";
+  return { headers: answer.requestHeaders, ...(dpop && { dpop: await createDpopKey() }) };
 }
 
 /**
@@ -286,7 +335,7 @@ export function invoke(
   client: OAuthClient<RequestFormat> & Partial<SquareMethods>,
   operationId: OperationId,
   params: Record<string, unknown>,
-  options?: { headers?: Record<string, string>; signal?: AbortSignal },
+  options?: CallOptions,
 ): Promise<unknown> {
   switch (operationId) {
     case "obtainToken": {
@@ -308,6 +357,8 @@ export function invoke(
     case "getAuthorizationServerMetadata":
     case "getOpenIdConfiguration":
       throw new Error(`${operationId} is read by discover(), not by a client method`);
+    case "pushAuthorizationRequest":
+      throw new Error(`${operationId} is sent by pushAuthorizationRequest(), whose contract test is its own`);
   }
 }
 
@@ -376,7 +427,15 @@ export function expectSent(exchange: Exchange, example: RequestExample, call: Ex
   expect(exchange.violations).toBeNull();
   expect(exchange.method).toBe("POST");
   expect(exchange.requestHeaders.get("content-type")).toBe(example.mediaType);
-  expect(parseBody(exchange.requestBody, example.format)).toStrictEqual(asSent(example.value, example.format));
+  const sent = parseBody(exchange.requestBody, example.format) as Record<string, unknown>;
+  const { client_assertion: expected, ...expectedFields } = example.value as { client_assertion?: string };
+  if (expected !== undefined) {
+    // Signed anew for each request: the header and the claims' names are the example's.
+    const { client_assertion: actual, ...fields } = sent as { client_assertion: string };
+    expect(fields).toStrictEqual(asSent(expectedFields, example.format));
+    expect(jwtPart(actual, 0)).toMatchObject(jwtPart(expected, 0));
+    expect(Object.keys(jwtPart(actual, 1)).sort()).toEqual(Object.keys(jwtPart(expected, 1)).sort());
+  } else expect(sent).toStrictEqual(asSent(example.value, example.format));
   const clientHeader =
     example.operationId === "renewToken" || (example.operationId === "revokeToken" && example.format === "json");
   const authorization = exchange.requestHeaders.get("authorization");
@@ -410,7 +469,7 @@ export function describeContract(operationId: BodyOperationId): void {
           ...call.options,
           ...providerFor(answer.example, call.options.provider),
         });
-        await expectAnswer(invoke(client, operationId, call.params, { headers: answer.requestHeaders }), answer);
+        await expectAnswer(invoke(client, operationId, call.params, await optionsFor(answer)), answer);
         expect(exchanges).toHaveLength(1);
         expect(exchanges[0]!.status).toBe(answer.status);
         expect(exchanges[0]!.violations).toBeNull();

@@ -1,0 +1,210 @@
+/**
+ * DPoP without a server: the token type is accepted only with a key, `use_dpop_nonce` is answered once and no
+ * other refusal is, bad keys and options are TypeErrors, proofs are as RFC 9449 §4.2 says, and no proof or
+ * private key shows in an error or a printed key. The server's side is test/interop/dpop.test.ts.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { inspect } from "node:util";
+import { describe, expect, test } from "vitest";
+import {
+  createDpopKey,
+  createDpopProof,
+  createOAuthClient,
+  createTokenManager,
+  ERR_INVALID_ARG_VALUE,
+  generateDpopKey,
+  OAuthError,
+  OAuthResponseError,
+  type DpopKey,
+} from "../src/index";
+
+const decode = (jwt: string, part: 0 | 1) =>
+  JSON.parse(Buffer.from(jwt.split(".")[part]!, "base64url").toString()) as Record<string, unknown>;
+
+interface Seen {
+  proof: string | null;
+  body: string;
+}
+
+/** A fetch that records each request's proof and answers with `answer(seen, count)`. */
+function fakeServer(answer: (seen: Seen, count: number) => Response) {
+  const requests: Seen[] = [];
+  const fetch: typeof globalThis.fetch = async (_input, init) => {
+    const seen = { proof: new Headers(init?.headers).get("dpop"), body: String(init?.body) };
+    requests.push(seen);
+    return answer(seen, requests.length);
+  };
+  const client = createOAuthClient({
+    baseUrl: "https://auth.example.org",
+    clientId: "c1",
+    clientSecret: "client-secret-0123456789",
+    fetch,
+    retry: { baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  return { client, requests };
+}
+
+const dpopToken = () => Response.json({ access_token: "at-0123456789", token_type: "DPoP", expires_in: 60 });
+const nonceError = (nonce: string) =>
+  Response.json({ error: "use_dpop_nonce" }, { status: 400, headers: { "DPoP-Nonce": nonce } });
+
+describe("token requests", () => {
+  test("token_type DPoP is accepted only from a request made with a DPoP key", async () => {
+    const { client } = fakeServer(dpopToken);
+    await expect(client.clientCredentials()).rejects.toThrow(OAuthResponseError);
+    await expect(client.clientCredentials()).rejects.toThrow(/"token_type" must be bearer/);
+    const dpop = await createDpopKey();
+    expect(await client.clientCredentials({}, { dpop })).toMatchObject({ token_type: "DPoP" });
+    // Bearer stays accepted: a server that does not do DPoP answers with a bearer token (RFC 9449 §5).
+    const bearer = fakeServer(() => Response.json({ access_token: "at-0123456789", token_type: "Bearer" }));
+    expect(await bearer.client.clientCredentials({}, { dpop })).toMatchObject({ token_type: "Bearer" });
+  });
+
+  test("each request carries a proof of the key for the token endpoint; a given nonce is used from then on", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer((_seen, count) => (count === 1 ? nonceError("n-1") : dpopToken()));
+    await client.clientCredentials({}, { dpop });
+    await client.clientCredentials({}, { dpop });
+    expect(requests).toHaveLength(3);
+    const [first, second, third] = requests.map((r) => r.proof!);
+    expect(decode(first!, 0)).toEqual({ alg: "ES256", typ: "dpop+jwt", jwk: dpop.jwk });
+    expect(decode(first!, 1)).toEqual({
+      jti: expect.stringMatching(/^[\w-]{22}$/),
+      htm: "POST",
+      htu: "https://auth.example.org/oauth2/token",
+      iat: expect.any(Number),
+    });
+    expect(decode(second!, 1)).toMatchObject({ nonce: "n-1" });
+    expect(decode(third!, 1)).toMatchObject({ nonce: "n-1" });
+    expect(new Set(requests.map((r) => decode(r.proof!, 1).jti)).size).toBe(3);
+  });
+
+  test("use_dpop_nonce is answered once: a server that keeps asking gets its error", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer((_seen, count) => nonceError(`n-${count}`));
+    const error = await client.clientCredentials({}, { dpop }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OAuthError);
+    expect(error).toMatchObject({ error: "use_dpop_nonce", status: 400 });
+    expect(requests).toHaveLength(2);
+  });
+
+  test("another refusal with a nonce is not sent again: a refresh token is never spent twice", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer(() =>
+      Response.json({ error: "invalid_grant" }, { status: 400, headers: { "DPoP-Nonce": "n-2" } }),
+    );
+    await expect(client.refreshToken({ refresh_token: "rt-0123456789" }, { dpop })).rejects.toMatchObject({
+      error: "invalid_grant",
+    });
+    expect(requests).toHaveLength(1);
+    // The nonce was learned all the same.
+    const proof = await createDpopProof(dpop, { htm: "GET", htu: "https://auth.example.org/me" });
+    expect(decode(proof, 1).nonce).toBe("n-2");
+  });
+
+  test("a retried request (503) is sent with a new proof", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer((_seen, count) =>
+      count === 1 ? Response.json({ error: "temporarily_unavailable" }, { status: 503 }) : dpopToken(),
+    );
+    await client.clientCredentials({}, { dpop });
+    expect(requests).toHaveLength(2);
+    expect(decode(requests[0]!.proof!, 1).jti).not.toBe(decode(requests[1]!.proof!, 1).jti);
+  });
+
+  test("the token manager proves its key on every token request", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer(dpopToken);
+    const manager = createTokenManager({ client, grant: { type: "client_credentials" }, dpop });
+    expect(await manager.getAccessToken()).toBe("at-0123456789");
+    expect(requests[0]!.proof).toEqual(expect.any(String));
+    expect(() => createTokenManager({ client, grant: { type: "client_credentials" }, dpop: {} as DpopKey })).toThrow(
+      /options.dpop must be a DPoP key/,
+    );
+  });
+});
+
+describe("keys and proofs", () => {
+  test.for(["ES256", "EdDSA", "RS256", "PS256"] as const)("generateDpopKey(%s)", async (alg) => {
+    const dpop = await generateDpopKey(alg);
+    const proof = await createDpopProof(dpop, { htm: "GET", htu: "https://rs.example.org/items" });
+    expect(decode(proof, 0)).toMatchObject({ alg, typ: "dpop+jwt", jwk: dpop.jwk });
+  });
+
+  test("createDpopProof: htu without query or fragment, ath the access token's SHA-256, the nonce given", async () => {
+    const dpop = await createDpopKey();
+    const proof = await createDpopProof(dpop, {
+      htm: "PUT",
+      htu: "https://rs.example.org/items/1?x=1#frag",
+      accessToken: "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU",
+      nonce: "rs-nonce",
+    });
+    expect(decode(proof, 1)).toMatchObject({
+      htm: "PUT",
+      htu: "https://rs.example.org/items/1",
+      // RFC 9449 §7.1's example: this access token's hash.
+      ath: "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo",
+      nonce: "rs-nonce",
+    });
+  });
+
+  test("a key pair, a private JWK, and the bad ones", async () => {
+    const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const jwk = pair.privateKey.export({ format: "jwk" });
+    const fromJwk = await createDpopKey(jwk);
+    expect(fromJwk.jwk).toEqual({ crv: "P-256", kty: "EC", x: jwk.x, y: jwk.y });
+    const bad: unknown[] = [
+      pair.publicKey.export({ format: "jwk" }),
+      { kty: "oct", k: "c2VjcmV0" },
+      generateKeyPairSync("ec", { namedCurve: "P-521" }).privateKey.export({ format: "jwk" }),
+      {
+        privateKey: (await crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"])) as CryptoKey,
+      },
+      "key",
+    ];
+    for (const key of bad)
+      await expect(createDpopKey(key as JsonWebKey)).rejects.toMatchObject({ code: ERR_INVALID_ARG_VALUE });
+    await expect(generateDpopKey("HS256" as never)).rejects.toMatchObject({ code: ERR_INVALID_ARG_VALUE });
+    const options = { htm: "GET", htu: "https://rs.example.org/" };
+    await expect(createDpopProof({ ...fromJwk }, options)).rejects.toThrow(/made by createDpopKey/);
+    await expect(createDpopProof(fromJwk, { ...options, htu: "/relative" })).rejects.toThrow(/options.htu/);
+    await expect(createDpopProof(fromJwk, { ...options, htm: "" })).rejects.toThrow(/options.htm/);
+    await expect(createDpopProof(fromJwk, { ...options, accessToken: "" })).rejects.toThrow(/options.accessToken/);
+  });
+
+  test("a key prints and serializes as its algorithm and public JWK, never its private key", async () => {
+    const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+    const dpop = await createDpopKey(jwk);
+    expect(JSON.parse(JSON.stringify(dpop))).toEqual({
+      alg: "ES256",
+      jwk: { crv: "P-256", kty: "EC", x: jwk.x, y: jwk.y },
+    });
+    expect(inspect(dpop, { depth: 10, showHidden: true })).not.toContain(jwk.d);
+    expect(structuredClone(dpop.jwk)).toEqual(dpop.jwk);
+  });
+
+  test("a proof quoted back in a success prints redacted", async () => {
+    const dpop = await createDpopKey();
+    let proof = "";
+    const { client } = fakeServer((seen) => {
+      proof = seen.proof!;
+      return Response.json({ access_token: "at-0123456789", token_type: "DPoP", note: `proof ${proof}` });
+    });
+    const token = await client.clientCredentials({}, { dpop });
+    expect(JSON.stringify(token)).toContain(proof); // the data stays whole
+    expect(inspect(token)).toContain("proof [REDACTED]");
+  });
+
+  test("a proof quoted back in an error is redacted", async () => {
+    const dpop = await createDpopKey();
+    let proof = "";
+    const { client } = fakeServer((seen) => {
+      proof = seen.proof!;
+      return Response.json({ error: "invalid_dpop_proof", error_description: `bad proof ${proof}` }, { status: 400 });
+    });
+    const error = await client.clientCredentials({}, { dpop }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ error: "invalid_dpop_proof", error_description: "bad proof [REDACTED]" });
+    for (const text of [String(error), JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })])
+      expect(text).not.toContain(proof);
+  });
+});

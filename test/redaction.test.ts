@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import { expect, test } from "vitest";
-import { createOAuthClient, OAuthError } from "../src/index";
+import { createOAuthClient, OAuthError, squareAdapter } from "../src/index";
 
 test('a client secret holding " and \\ is redacted from an error body that quotes it', async () => {
   const secret = 'se"cret\\value-1234';
@@ -79,4 +79,31 @@ test.each([
       expect(text).not.toContain(JSON.stringify(value).slice(1, -1));
     }
   }
+});
+
+test("a JSON request's secret that a 200 answer quotes back prints as [REDACTED] in the result (Square's token status)", async () => {
+  const token = "EAAA-status-secret-4e1";
+  // A server that answers 200 with an error-shaped body quoting the token it was sent.
+  const fetch = async () =>
+    new Response(
+      JSON.stringify({
+        error: "",
+        error_description: `token ${token} is no good`,
+        error_uri: `https://e.example/${token}`,
+      }),
+      { status: 200, headers: { "Content-Type": "application/json" } },
+    );
+  const square = createOAuthClient({
+    baseUrl: "https://auth.example.org",
+    clientId: "sq0idp-x",
+    clientSecret: "sq0csp-y",
+    requestFormat: "json",
+    provider: squareAdapter,
+    fetch: fetch as typeof globalThis.fetch,
+  });
+  const result = await square.retrieveTokenStatus({ access_token: token });
+  expect(inspect(result, { depth: 5 })).not.toContain(token);
+  expect(inspect(result, { depth: 5 })).toContain("[REDACTED]");
+  // Plain data all the same: what the server sent survives JSON.
+  expect(JSON.parse(JSON.stringify(result)).error_description).toContain(token);
 });

@@ -133,7 +133,9 @@ export function settle<T>(
   answer: RawAnswer,
   sent: JsonObject | undefined,
 ): T {
-  const secrets = [...context.secrets, ...(answer.secrets ?? secretsOfFields(sent))];
+  // The body's fields as given (a JSON body among them), and what the request carried as sent (encoded forms,
+  // fields added on the way, a DPoP proof).
+  const secrets = [...context.secrets, ...secretsOfFields(sent), ...(answer.secrets ?? [])];
   let result: T;
   try {
     result = process(answer);

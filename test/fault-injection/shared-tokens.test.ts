@@ -148,10 +148,16 @@ function tokenOf(answer: Answer): string | undefined {
 }
 
 describe("two replicas sharing rotating refresh tokens, a stalled link between replica A and Redis", () => {
+  /** A proxy of the test's own between each replica and Redis; the test stalls A's. */
   let proxy: TcpProxy;
+  let proxyB: TcpProxy;
   beforeEach(async () => {
     proxy = await startTcpProxy(redis.port);
-    cleanup.push(() => proxy.close());
+    proxyB = await startTcpProxy(redis.port);
+    cleanup.push(
+      () => proxy.close(),
+      () => proxyB.close(),
+    );
   });
 
   const STALLS = [
@@ -172,7 +178,7 @@ describe("two replicas sharing rotating refresh tokens, a stalled link between r
         const prefix = `partition-${process.pid}-${++prefixCounter}:`;
         await seed(redis.url, prefix);
         const a = await startWorker({ prefix, redisUrl: `redis://127.0.0.1:${proxy.port}` });
-        const b = await startWorker({ prefix, redisUrl: redis.url });
+        const b = await startWorker({ prefix, redisUrl: `redis://127.0.0.1:${proxyB.port}` });
         const requestsBefore = server.tokenRequests();
         const calls: Promise<Answer>[] = [];
         if (point === "before the refresh") {

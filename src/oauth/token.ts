@@ -28,8 +28,6 @@ import { checkCallOptions } from "./options";
 type Schemas = components["schemas"];
 type TokenBody = RequestBody<"/oauth2/token", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
-
 /**
  * How the body of a token or revocation request is encoded: `form` (RFC 6749) or `json`.
  *

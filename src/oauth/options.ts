@@ -9,9 +9,15 @@ import { isLoopback, type RetryOptions } from "../core/transport";
 import { argumentError, checkNonEmptyString, checkObject, checkPositive, isPlainObject } from "../core/validate";
 import { operations } from "../../generated/spec";
 import type { ProviderAdapter } from "./provider";
-import type { RequestFormat } from "./token";
 
 /** The client's options, and the checks of them and of each call's options: all before any request. */
+
+/**
+ * How the body of a token or revocation request is encoded: `form` (RFC 6749) or `json`.
+ *
+ * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
+ */
+export type RequestFormat = "form" | "json";
 
 /**
  * Options of `createOAuthClient`.

@@ -23,17 +23,12 @@ import {
   type RequestBody,
   type ClientFields,
 } from "./context";
-import { checkCallOptions } from "./options";
+import { checkCallOptions, type RequestFormat } from "./options";
 
 type Schemas = components["schemas"];
 type TokenBody = RequestBody<"/oauth2/token", MediaType>;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/**
- * How the body of a token or revocation request is encoded: `form` (RFC 6749) or `json`.
- *
- * @see https://www.rfc-editor.org/rfc/rfc6749#appendix-B
- */
-export type RequestFormat = "form" | "json";
+export type { RequestFormat } from "./options";
 
 /**
  * A token request as `obtainToken` takes it: a grant of the spec, without the client's credentials.

@@ -1,5 +1,34 @@
 import { argumentError } from "../core/validate";
-import type { createRedisTokenStore, RedisCommandClient, RedisTokenStoreOptions } from "./redis";
+
+/**
+ * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.
+ * The store sends `GET`, `SET` (with `NX`/`PX`), `DEL` and `EVAL` (Lua), each naming one key, except the `EVAL`
+ * of a write under the lock, which names the key's lock first and its record second. A Redis Cluster refuses
+ * that one (CROSSSLOT) unless `prefix` holds a hash tag; the store then checks the lock with a command of its own.
+ *
+ * A node-redis v5/v6 client (`createClient()` from `redis`) fits as it is. Others through their adapters:
+ * node-redis' cluster client (`createCluster()`) as {@link nodeRedisCluster}`(cluster)`, and ioredis (`Redis` or
+ * `Cluster`) as {@link ioredisClient}`(redis)`.
+ *
+ * @see {@link RedisTokenStoreOptions.client}
+ * @see https://redis.io/docs/latest/commands/set/
+ * @see https://redis.io/docs/latest/develop/clients/nodejs/produsage/
+ */
+export interface RedisCommandClient {
+  /**
+   * Sends a command such as `["SET", key, value, "NX", "PX", "10000"]` and resolves with Redis' reply: a string
+   * (or bytes), `null`, or a number. `options.abortSignal` is aborted when the store stops waiting, so a client
+   * that honours it (node-redis) drops a command still queued offline rather than sending it late.
+   * `options.key` comes with a command that names no key (`WAIT`, with `waitForReplicas`): the key whose node
+   * must run it, the node of the write before it; a cluster client routes by it.
+   */
+  sendCommand(args: string[], options?: { abortSignal?: AbortSignal; key?: string }): Promise<unknown>;
+  /**
+   * `true` for a Redis Cluster ({@link nodeRedisCluster} and {@link ioredisClient} set it): the store then
+   * refuses a `prefix` without a hash tag, which would put a key's lock and record in different slots.
+   */
+  readonly cluster?: boolean;
+}
 
 /**
  * What {@link nodeRedisCluster} needs of node-redis' cluster client (`createCluster()` from `redis`, v5 or v6):

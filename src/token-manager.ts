@@ -8,6 +8,7 @@ import { createMemoryTokenStore } from "./stores/memory";
 import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./stores/token-store";
 import { obtainTokenAnswer, secretFields } from "../generated/spec";
 import { REDACTED } from "./core/redact";
+import { sleep, unref } from "./core/transport";
 import {
   argumentError,
   checkAnswer,
@@ -456,17 +457,6 @@ function defaultRevokeRequest(tokens: TokenRecord): RevokeTokenParams<"form"> {
 }
 
 function noop(): void {}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function unref(timer: unknown): void {
-  // A background save must not keep a process alive on its own (Node); other runtimes have no unref.
-  const handle = timer as { unref?: unknown } | null;
-  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
-    (handle as { unref(): void }).unref();
-}
 
 /** A random ID for the refresh marks of one manager (Web Crypto, as in browsers and edge runtimes). */
 function randomId(): string {

@@ -571,12 +571,14 @@ describe("createRedisTokenStore waitForReplicas", () => {
       async () => expect(String(await client.sendCommand(["INFO", "replication"]))).toMatch(/slave0:.*state=online/),
       { timeout: 10_000, interval: 100 },
     );
-    await s.set("user", { ...record, access_token: "at-2" });
+    // A generous time limit from here: on a loaded machine a replica's acknowledgement must not pass for none.
+    const replicated = store(client, { prefix, waitForReplicas: 1, commandTimeoutMs: 8_000 });
+    await replicated.set("user", { ...record, access_token: "at-2" });
     // Counted done only once the replica holds it.
     expect(JSON.parse((await admin.get(`${prefix}token:user`))!)).toMatchObject({ access_token: "at-2" });
-    expect(await s.setUnlessNewer("user", { ...record, access_token: "at-3", obtained_at_ms: 2 })).toBe(true);
+    expect(await replicated.setUnlessNewer("user", { ...record, access_token: "at-3", obtained_at_ms: 2 })).toBe(true);
     expect(JSON.parse((await admin.get(`${prefix}token:user`))!)).toMatchObject({ access_token: "at-3" });
-    await s.delete("user");
+    await replicated.delete("user");
     expect(await admin.get(`${prefix}token:user`)).toBe('{"deleted_at_ms":0}');
   });
 

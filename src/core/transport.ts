@@ -184,7 +184,7 @@ export function backoffMs(retry: Readonly<Required<RetryOptions>>, retryNumber: 
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
@@ -197,4 +197,11 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/** Lets a timer not keep the process alive on its own (Node); other runtimes have no `unref`. */
+export function unref(timer: unknown): void {
+  const handle = timer as { unref?: unknown } | null;
+  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
+    (handle as { unref(): void }).unref();
 }

@@ -1,4 +1,5 @@
 import { argumentError, checkObject, checkPositive } from "../core/validate";
+import { unref } from "../core/transport";
 import type { TokenRecord, TokenStore } from "./token-store";
 
 /**
@@ -43,13 +44,6 @@ export function deletedMarkerMs(deleted: TokenRecord | undefined, now: number): 
   if (deleted === undefined) return DELETED_MARKER_MS;
   if (deleted.expires_at_ms === undefined) return DELETED_MARKER_NO_LIFETIME_MS;
   return Math.max(DELETED_MARKER_MS, Math.ceil(deleted.expires_at_ms - now) + DELETED_MARKER_MS);
-}
-
-function unref(timer: unknown): void {
-  // The sweep must not keep a process alive on its own (Node); other runtimes have no unref.
-  const handle = timer as { unref?: unknown } | null;
-  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
-    (handle as { unref(): void }).unref();
 }
 
 function checkOptions(options: MemoryTokenStoreOptions): void {

@@ -1,4 +1,5 @@
 import { OAuthClientError } from "../core/errors";
+import { sleep, unref } from "../core/transport";
 import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./token-store";
 import { argumentError, checkObject, isPlainObject } from "../core/validate";
 import { checkClusterPrefix, routesKeyless, unadaptedClient, type RedisCommandClient } from "./redis-clients";
@@ -379,17 +380,6 @@ function dropAtMs(record: TokenRecord): number | undefined {
 function ttlFor(record: TokenRecord): number | undefined {
   const dropAt = dropAtMs(record);
   return dropAt === undefined ? undefined : Math.max(1, Math.ceil(dropAt - Date.now()));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function unref(timer: unknown): void {
-  // A renewal timer must not keep a process alive on its own (Node); other runtimes have no unref.
-  const handle = timer as { unref?: unknown } | null;
-  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
-    (handle as { unref(): void }).unref();
 }
 
 /**

@@ -9,7 +9,13 @@ import { Cluster } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { createOAuthClient } from "../src/index";
-import { createRedisTokenStore, ioredisClient, nodeRedisCluster, type NodeRedisCluster } from "../src/stores/redis";
+import {
+  createRedisTokenStore,
+  ioredisClient,
+  nodeRedisCluster,
+  type NodeRedisCluster,
+  type RedisTokenStoreOptions,
+} from "../src/stores/redis";
 import type { TokenRecord } from "../src/stores/token-store";
 import { createTokenManager } from "../src/token-manager";
 import { startRedisCluster, type ClusterNode, type KeyOwner, type RunningRedisCluster } from "./helpers/redis-cluster";
@@ -536,36 +542,9 @@ describe("createRedisTokenStore on a Redis Cluster: a write lost in a failover",
     timeout: 60_000,
   }, async () => {
     const COMMAND_TIMEOUT_MS = 8_000;
-    const oauth = createOAuthClient({
-      baseUrl: server.url,
-      clientId: server.clientId,
-      clientSecret: server.clientSecret,
-    });
-    const client = await connectCluster();
-    // A slot whose master still has its replica (the failover test above left one master without).
-    let prefix: string;
-    let owner: KeyOwner;
-    do {
-      prefix = uniquePrefix("lost-write");
-      owner = await cluster.ownerOf(`${prefix}token:default`);
-    } while (owner.replicas.filter((r) => r.alive()).length !== 1);
-    const { slot, master } = owner;
-    const replica = owner.replicas.find((r) => r.alive())!;
-    const tokenKey = `${prefix}token:default`;
-    const store = createRedisTokenStore({
-      client: nodeRedisCluster(client),
-      prefix,
+    const { prefix, slot, master, replica, tokenKey, store, first } = await seedOnReplicatedShard("lost-write", {
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
     });
-    const first = await oauth.exchangeAuthorizationCode({ code: server.issueCode() });
-    await store.set("default", {
-      access_token: first.access_token,
-      token_type: "Bearer",
-      refresh_token: first.refresh_token!,
-      obtained_at_ms: Date.now() - 3_600_000,
-      expires_at_ms: Date.now() - 1_000,
-    });
-    await waitUntilReplicated(master, replica, tokenKey);
     const options: Partial<WorkerConfig> = {
       grant: "refresh_token",
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
@@ -635,34 +614,9 @@ describe("createRedisTokenStore on a Redis Cluster: waitForReplicas", () => {
     timeout: 60_000,
   }, async () => {
     const COMMAND_TIMEOUT_MS = 3_000;
-    const oauth = createOAuthClient({
-      baseUrl: server.url,
-      clientId: server.clientId,
-      clientSecret: server.clientSecret,
-    });
-    const client = await connectCluster();
-    let prefix: string;
-    let owner: KeyOwner;
-    do {
-      prefix = uniquePrefix("wait");
-      owner = await cluster.ownerOf(`${prefix}token:default`);
-    } while (owner.replicas.filter((r) => r.alive()).length !== 1);
-    const { slot, master } = owner;
-    const replica = owner.replicas.find((r) => r.alive())!;
-    const tokenKey = `${prefix}token:default`;
-    const store = createRedisTokenStore({
-      client: nodeRedisCluster(client),
-      prefix,
+    const { prefix, slot, master, replica, tokenKey, store, first } = await seedOnReplicatedShard("wait", {
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
       waitForReplicas: 1,
-    });
-    const first = await oauth.exchangeAuthorizationCode({ code: server.issueCode() });
-    await store.set("default", {
-      access_token: first.access_token,
-      token_type: "Bearer",
-      refresh_token: first.refresh_token!,
-      obtained_at_ms: Date.now() - 3_600_000,
-      expires_at_ms: Date.now() - 1_000,
     });
     const options: Partial<WorkerConfig> = {
       grant: "refresh_token",
@@ -717,6 +671,39 @@ describe("createRedisTokenStore on a Redis Cluster: waitForReplicas", () => {
     expect(server.issued).toHaveLength(2);
   });
 });
+
+/**
+ * A prefix whose slot's master still has its replica (the failover tests kill masters: a promoted replica has
+ * none), a store on it, and a refresh-token grant's first token set stored there, already expired, and replicated.
+ */
+async function seedOnReplicatedShard(name: string, options: Partial<RedisTokenStoreOptions>) {
+  const oauth = createOAuthClient({
+    baseUrl: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+  });
+  const client = await connectCluster();
+  let prefix: string;
+  let owner: KeyOwner;
+  do {
+    prefix = uniquePrefix(name);
+    owner = await cluster.ownerOf(`${prefix}token:default`);
+  } while (owner.replicas.filter((r) => r.alive()).length !== 1);
+  const { slot, master } = owner;
+  const replica = owner.replicas.find((r) => r.alive())!;
+  const tokenKey = `${prefix}token:default`;
+  const store = createRedisTokenStore({ client: nodeRedisCluster(client), prefix, ...options });
+  const first = await oauth.exchangeAuthorizationCode({ code: server.issueCode() });
+  await store.set("default", {
+    access_token: first.access_token,
+    token_type: "Bearer",
+    refresh_token: first.refresh_token!,
+    obtained_at_ms: Date.now() - 3_600_000,
+    expires_at_ms: Date.now() - 1_000,
+  });
+  await waitUntilReplicated(master, replica, tokenKey);
+  return { prefix, slot, master, replica, tokenKey, store, first };
+}
 
 async function role(node: ClusterNode): Promise<string | undefined> {
   return /^role:(\w+)/m.exec(String(await cluster.command(node, ["INFO", "replication"])))?.[1];

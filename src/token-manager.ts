@@ -154,8 +154,9 @@ export interface TokenManagerBaseOptions<F extends RequestFormat = "form"> {
   maxTokenRequestsPerSecond?: number;
   /**
    * A DPoP key (from `createDpopKey`) that every token request of the manager proves, so its tokens are bound
-   * to it (RFC 9449). A DPoP-bound refresh token is refreshed only with its key: keep the key with the tokens
-   * (processes that share a store need the same key, made from the same private JWK). Default: no DPoP.
+   * to it (RFC 9449). A DPoP-bound token set keeps its key's thumbprint (`dpop_jkt`), and its refresh token is
+   * sent with that key only: a manager with another key, or none, throws a `TypeError` instead, and the tokens
+   * stay. Processes that share a store need the same key, made from the same private JWK. Default: no DPoP.
    */
   dpop?: DpopKey;
 }
@@ -760,6 +761,8 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     // RFC 6749 §5.1: scope is omitted when it is the one requested.
     const granted = answer.scope ?? scope ?? previous?.scope;
     if (granted !== undefined) record.scope = granted;
+    // A DPoP-bound token set keeps the thumbprint of its key: its refresh token is sent with that key only.
+    if (options.dpop !== undefined && /^dpop$/i.test(answer.token_type)) record.dpop_jkt = options.dpop.jkt;
     return record;
   }
 
@@ -843,6 +846,14 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
         0,
         Infinity,
       );
+    }
+    const boundTo = record?.dpop_jkt;
+    if (grantType === "refresh_token" && boundTo !== undefined && boundTo !== options.dpop?.jkt) {
+      // The server would refuse it (and the user's tokens would be cleared): a configuration error, not theirs.
+      const error = argumentError(
+        `options.dpop: the tokens of "${key}" are bound to DPoP key ${boundTo}, not to this manager's (${options.dpop?.jkt ?? "none"}); every process that shares the store needs the same key`,
+      );
+      return serveCurrentOrThrow(key, slot, epoch, record, error, 0, RETRY_AFTER_FAILURE_MS);
     }
     holderId ??= marksRefreshes ? randomId() : undefined;
     const mark = record?.refresh_in_flight;

@@ -3,13 +3,14 @@
  * other refusal is, bad keys and options are TypeErrors, proofs are as RFC 9449 §4.2 says, and no proof or
  * private key shows in an error or a printed key. The server's side is test/interop/dpop.test.ts.
  */
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
   createDpopKey,
   createDpopProof,
   createOAuthClient,
+  createMemoryTokenStore,
   createTokenManager,
   ERR_INVALID_ARG_VALUE,
   generateDpopKey,
@@ -124,6 +125,47 @@ describe("token requests", () => {
   });
 });
 
+describe("the token manager keeps the key's thumbprint with a DPoP-bound token set", () => {
+  test("a refresh is proved with the key the tokens are bound to; with another key, or none, the refresh token is not sent", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer(() =>
+      Response.json({
+        access_token: "at-0123456789",
+        token_type: "DPoP",
+        refresh_token: "rt-0123456789",
+        expires_in: 60,
+      }),
+    );
+    const store = createMemoryTokenStore();
+    const manager = createTokenManager({ client, grant: { type: "refresh_token" }, store, dpop });
+    await manager.setTokens("alice", {
+      access_token: "at-first",
+      token_type: "DPoP",
+      refresh_token: "rt-first",
+      expires_in: 0,
+    });
+    expect((await store.get("alice"))?.dpop_jkt).toBe(dpop.jkt);
+    expect(await manager.getAccessToken("alice")).toBe("at-0123456789");
+    expect((await store.get("alice"))?.dpop_jkt).toBe(dpop.jkt);
+    expect(requests).toHaveLength(1);
+
+    await manager.invalidate("alice");
+    for (const other of [
+      createTokenManager({ client, grant: { type: "refresh_token" }, store, dpop: await createDpopKey() }),
+      createTokenManager({ client, grant: { type: "refresh_token" }, store }),
+    ]) {
+      const error = await other.getAccessToken("alice").catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: "TypeError", code: ERR_INVALID_ARG_VALUE });
+      expect(String(error)).toContain(`bound to DPoP key ${dpop.jkt}`);
+    }
+    // Nothing was sent, and the tokens are still there for the manager with the right key.
+    expect(requests).toHaveLength(1);
+    expect((await store.get("alice"))?.refresh_token).toBe("rt-0123456789");
+    expect(await manager.getAccessToken("alice")).toBe("at-0123456789");
+    expect(requests).toHaveLength(2);
+  });
+});
+
 describe("keys and proofs", () => {
   test.for(["ES256", "EdDSA", "RS256", "PS256"] as const)("generateDpopKey(%s)", async (alg) => {
     const dpop = await generateDpopKey(alg);
@@ -178,7 +220,10 @@ describe("keys and proofs", () => {
     expect(JSON.parse(JSON.stringify(dpop))).toEqual({
       alg: "ES256",
       jwk: { crv: "P-256", kty: "EC", x: jwk.x, y: jwk.y },
+      jkt: dpop.jkt,
     });
+    // RFC 7638: the SHA-256 of the required members, sorted (test/interop/dpop.test.ts checks it against cnf.jkt).
+    expect(dpop.jkt).toBe(createHash("sha256").update(JSON.stringify(dpop.jwk)).digest("base64url"));
     expect(inspect(dpop, { depth: 10, showHidden: true })).not.toContain(jwk.d);
     expect(structuredClone(dpop.jwk)).toEqual(dpop.jwk);
   });

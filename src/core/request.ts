@@ -89,6 +89,11 @@ export interface DpopKey {
   readonly alg: string;
   /** Its public key, as each proof's header carries it. */
   readonly jwk: JsonWebKey;
+  /**
+   * Its JWK thumbprint (RFC 7638, SHA-256, base64url): what a DPoP-bound token's `cnf.jkt` names, and what the
+   * token manager keeps with a token set bound to it.
+   */
+  readonly jkt: string;
   /** The token types a token request made with it accepts: those given (by default `bearer`), and `DPoP`. */
   tokenTypes(allowed: readonly string[] | undefined): readonly string[];
   /** Adds a fresh proof, with the server's last nonce, to one attempt of a request. */

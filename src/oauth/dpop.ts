@@ -104,9 +104,12 @@ export async function createDpopKey(key?: CryptoKeyPair | JsonWebKey): Promise<D
       { typ: PROOF_TYPE, jwk },
       { jti: randomJti(), htm, htu: `${htu.origin}${htu.pathname}`, iat: Math.floor(Date.now() / 1000), ...claims },
     );
+  // RFC 7638: the SHA-256 of the required members in lexicographic order, which is how publicJwk lists them.
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(jwk)));
   const dpop: DpopKey = {
     alg: signing.alg,
     jwk,
+    jkt: base64url(new Uint8Array(digest)),
     tokenTypes: (allowed) => [...(allowed ?? DEFAULT_TOKEN_TYPES), TOKEN_TYPE],
     async apply({ headers, method, url }) {
       const target = new URL(url);

@@ -37,6 +37,11 @@ export interface TokenRecord {
   obtained_at_ms: number;
   /** The granted scopes, space-delimited, when known. */
   scope?: string;
+  /**
+   * The thumbprint (RFC 7638) of the DPoP key the tokens are bound to (`token_type` `DPoP`, RFC 9449): a token
+   * manager with another key, or none, does not send the refresh token, which the server would refuse.
+   */
+  dpop_jkt?: string;
   /** Present while a token manager is spending `refresh_token`: see {@link RefreshInFlight}. */
   refresh_in_flight?: RefreshInFlight;
 }

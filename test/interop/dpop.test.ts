@@ -214,6 +214,8 @@ describe("resource requests and the token manager", () => {
     expect(fresh).not.toBe(token.access_token);
     const record = await manager.getToken("alice");
     expect(record?.refresh_token).not.toBe(token.refresh_token);
+    // The token set keeps its key's thumbprint, the server's cnf.jkt.
+    expect(record?.dpop_jkt).toBe(thumbprint(dpop));
 
     // The same token set, with another key: the server refuses the refresh (failed jkt verification).
     const thief = createTokenManager({ client, grant: { type: "refresh_token" }, dpop: await createDpopKey() });

@@ -12,6 +12,9 @@ import { argumentError, checkObject, checkRequest } from "../core/validate";
  */
 export type ClientFields = keyof components["schemas"]["ClientAuthenticationInBody"];
 
+/** `Omit` applied to each member of a union (the grants, the request formats) rather than to the union as a whole. */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /**
  * What every request step of a client shares: its request core and the settings its steps read. Provider
  * adapters build their methods on it too.

@@ -22,8 +22,6 @@ import {
 import { checkCallOptions } from "./options";
 import { checkScopes, separateGrantRequest, type TokenResponse } from "./token";
 
-/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
-
 /**
  * The device authorization grant (RFC 8628), imported apart from the client: an app that does not use it
  * bundles none of it. {@link requestDeviceAuthorization} gets the codes; {@link pollDeviceAuthorization} polls

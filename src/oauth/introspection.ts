@@ -11,11 +11,10 @@ import {
   type JsonAnswer,
   type MediaType,
   type RequestBody,
+  type DistributiveOmit,
 } from "./context";
 
 type IntrospectBody = RequestBody<"/oauth2/introspect", MediaType>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
 
 /**
  * Parameters of `introspectToken`: the spec's form body (RFC 7662's `token` and `token_type_hint`, or `access_token`).

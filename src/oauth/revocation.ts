@@ -10,13 +10,12 @@ import {
   type ClientFields,
   type MediaType,
   type RequestBody,
+  type DistributiveOmit,
 } from "./context";
 import type { RequestFormat } from "./token";
 
 type Schemas = components["schemas"];
-/** Fields the client's authentication fills in (the spec's `ClientAuthenticationInBody`); callers never pass them. */
 type RevokeBody = RequestBody<"/oauth2/revoke", MediaType>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
  * Parameters of `revokeToken`: the spec's form body (RFC 7009's `token` and `token_type_hint`, or

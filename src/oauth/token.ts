@@ -22,12 +22,12 @@ import {
   type MediaType,
   type RequestBody,
   type ClientFields,
+  type DistributiveOmit,
 } from "./context";
 import { checkCallOptions, type RequestFormat } from "./options";
 
 type Schemas = components["schemas"];
 type TokenBody = RequestBody<"/oauth2/token", MediaType>;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type { RequestFormat } from "./options";
 
 /**

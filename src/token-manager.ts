@@ -5,7 +5,13 @@ import type { GrantParams, RequestFormat, TokenResponse } from "./oauth/token";
 import { OAuthClientError, OAuthError, OAuthResponseError } from "./core/errors";
 import { computeExpiresAtMs, computeRefreshAtMs } from "./oauth/expiry";
 import { createMemoryTokenStore } from "./stores/memory";
-import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./stores/token-store";
+import {
+  holdsNewer,
+  isTokenRecord,
+  TokenStoreCorruptError,
+  type TokenRecord,
+  type TokenStore,
+} from "./stores/token-store";
 import { obtainTokenAnswer, secretFields } from "../generated/spec";
 import { REDACTED } from "./core/redact";
 import { sleep, unref } from "./core/transport";
@@ -659,8 +665,7 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     if (store.setUnlessNewer === undefined) {
       // The same rule, read then written: as good as a store without the method allows.
       const stored = await readStore(key).catch(() => undefined);
-      const replaces = pending.replacing !== undefined && stored?.refresh_token === pending.replacing;
-      if (stored !== undefined && !replaces && stored.obtained_at_ms > pending.record.obtained_at_ms) return false;
+      if (stored !== undefined && holdsNewer(stored, pending.record, pending.replacing)) return false;
       await store.set(key, pending.record);
       return true;
     }

@@ -1,6 +1,6 @@
 import { argumentError, checkObject, checkPositive } from "../core/validate";
 import { unref } from "../core/transport";
-import type { TokenRecord, TokenStore } from "./token-store";
+import { holdsNewer, type TokenRecord, type TokenStore } from "./token-store";
 
 /**
  * Options of {@link createMemoryTokenStore}.
@@ -129,9 +129,7 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
       const current = live(key);
       if (current !== undefined) {
         const stored = current.record;
-        if (stored === undefined) return false;
-        const replaces = replacing !== undefined && stored.refresh_token === replacing;
-        if (!replaces && stored.obtained_at_ms > record.obtained_at_ms) return false;
+        if (stored === undefined || holdsNewer(stored, record, replacing)) return false;
       }
       put(key, { record: { ...record }, dropAt: recordDropAtMs(record) });
       return true;

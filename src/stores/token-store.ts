@@ -103,6 +103,18 @@ export function isTokenRecord(value: unknown): value is TokenRecord {
 }
 
 /**
+ * The rule of {@link TokenStore.setUnlessNewer}: whether `stored` is a newer token set than `record` (obtained
+ * later), and not the one holding `replacing`, the refresh token spent to obtain `record`. The Redis store's script
+ * applies the same rule in Lua.
+ *
+ * @see {@link TokenStore.setUnlessNewer}
+ */
+export function holdsNewer(stored: TokenRecord, record: TokenRecord, replacing: string | undefined): boolean {
+  const replaces = replacing !== undefined && stored.refresh_token === replacing;
+  return !replaces && stored.obtained_at_ms > record.obtained_at_ms;
+}
+
+/**
  * What a store holds under a key is not a token record it can read: a value of another format, a record cut
  * short, or a Redis key of another type. The message and `key` name the key, never the value, which may hold a
  * token. A client_credentials manager reports it (`onFailed`) and replaces the record with a new token; a

@@ -1,6 +1,12 @@
 import { argumentError, checkObject, checkPositive } from "../core/validate";
 import { unref } from "../core/transport";
-import { holdsNewer, type TokenRecord, type TokenStore } from "./token-store";
+import {
+  DELETED_MARKER_MS,
+  DELETED_MARKER_NO_LIFETIME_MS,
+  holdsNewer,
+  type TokenRecord,
+  type TokenStore,
+} from "./token-store";
 
 /**
  * Options of {@link createMemoryTokenStore}.
@@ -25,13 +31,9 @@ interface Slot {
 }
 
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
-/** How long a deletion marker outlives the access token it replaced, and its lifetime when there was none. */
-const DELETED_MARKER_MS = 60_000;
-/** How long a deletion marker lasts when the deleted token had no lifetime: it may be valid for that long. */
-const DELETED_MARKER_NO_LIFETIME_MS = 86_400_000;
 
 /** When a store drops a record on its own: never while it holds a refresh token or has no lifetime. */
-export function recordDropAtMs(record: TokenRecord): number {
+function recordDropAtMs(record: TokenRecord): number {
   if (record.refresh_token !== undefined || record.expires_at_ms === undefined) return Infinity;
   return record.expires_at_ms;
 }
@@ -40,7 +42,7 @@ export function recordDropAtMs(record: TokenRecord): number {
  * How long the marker of a deliberate deletion lasts, in ms: as long as any copy of the deleted access token may
  * still be valid, plus a minute for clocks that disagree; a minute when nothing was stored.
  */
-export function deletedMarkerMs(deleted: TokenRecord | undefined, now: number): number {
+function deletedMarkerMs(deleted: TokenRecord | undefined, now: number): number {
   if (deleted === undefined) return DELETED_MARKER_MS;
   if (deleted.expires_at_ms === undefined) return DELETED_MARKER_NO_LIFETIME_MS;
   return Math.max(DELETED_MARKER_MS, Math.ceil(deleted.expires_at_ms - now) + DELETED_MARKER_MS);

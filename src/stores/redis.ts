@@ -1,6 +1,13 @@
 import { OAuthClientError } from "../core/errors";
 import { sleep, unref } from "../core/transport";
-import { isTokenRecord, TokenStoreCorruptError, type TokenRecord, type TokenStore } from "./token-store";
+import {
+  DELETED_MARKER_MS,
+  DELETED_MARKER_NO_LIFETIME_MS,
+  isTokenRecord,
+  TokenStoreCorruptError,
+  type TokenRecord,
+  type TokenStore,
+} from "./token-store";
 import { argumentError, checkObject, isPlainObject } from "../core/validate";
 import { checkClusterPrefix, routesKeyless, unadaptedClient, type RedisCommandClient } from "./redis-clients";
 
@@ -232,9 +239,6 @@ const RENEW =
   'if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end return 0';
 /** The value a deliberate deletion leaves at a record's key; see {@link TokenStore.delete}. */
 const DELETED_MARKER = '{"deleted_at_ms":0}';
-/** Marker lifetimes, in ms: past the deleted access token's expiry; and when it had no lifetime. */
-const DELETED_MARKER_MS = 60_000;
-const DELETED_MARKER_NO_LIFETIME_MS = 86_400_000;
 /**
  * Lua: replaces the record at `key` with the deletion marker `marker`, kept for as long as the deleted access
  * token would have lived (by Redis' clock) plus `grace` ms, `noLifetime` ms when it had no lifetime, `grace` ms

@@ -102,6 +102,11 @@ export function isTokenRecord(value: unknown): value is TokenRecord {
   return typeof record.access_token === "string" && typeof record.token_type === "string";
 }
 
+/** How long a deletion marker outlives the access token it replaced, at least; and its lifetime when nothing was stored. */
+export const DELETED_MARKER_MS = 60_000;
+/** How long a deletion marker lasts when the deleted token had no lifetime: it may be valid for that long. */
+export const DELETED_MARKER_NO_LIFETIME_MS = 86_400_000;
+
 /**
  * The rule of {@link TokenStore.setUnlessNewer}: whether `stored` is a newer token set than `record` (obtained
  * later), and not the one holding `replacing`, the refresh token spent to obtain `record`. The Redis store's script

@@ -105,8 +105,12 @@ function slotOf(key: string): number {
   return crc16(close > open + 1 ? key.slice(open + 1, close) : key) % 16_384;
 }
 
-/** An error reply of Redis itself, as node-redis (`ErrorReply`) and ioredis (`ReplyError`) raise it. */
-function isReply(error: unknown): boolean {
+/**
+ * An error reply of Redis itself, as node-redis (`ErrorReply`) and ioredis (`ReplyError`) raise it.
+ *
+ * @internal
+ */
+export function isReply(error: unknown): boolean {
   for (let proto = Object.getPrototypeOf(error); proto !== null && proto !== undefined; ) {
     const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
     if (name === "ErrorReply" || name === "ReplyError") return true;

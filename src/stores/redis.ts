@@ -9,7 +9,7 @@ import {
   type TokenStore,
 } from "./token-store";
 import { argumentError, checkObject, isPlainObject } from "../core/validate";
-import { checkClusterPrefix, routesKeyless, unadaptedClient, type RedisCommandClient } from "./redis-clients";
+import { checkClusterPrefix, isReply, routesKeyless, unadaptedClient, type RedisCommandClient } from "./redis-clients";
 
 export {
   ioredisClient,
@@ -339,16 +339,9 @@ function text(reply: unknown): string | undefined {
   return String(reply);
 }
 
-/** An error reply from Redis, as node-redis (`ErrorReply`) or ioredis (`ReplyError`) raise it. */
+/** An error reply from Redis: one of the clients' reply errors, or a message that reads like one. */
 function isErrorReply(error: unknown, message: string): boolean {
-  for (
-    let proto = Object.getPrototypeOf(error);
-    proto !== null && proto !== undefined;
-    proto = Object.getPrototypeOf(proto)
-  ) {
-    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
-    if (name === "ErrorReply" || name === "ReplyError") return true;
-  }
+  if (isReply(error)) return true;
   // Redis error replies begin with an upper-case code: "READONLY You can't write against a read only replica."
   return /^[A-Z]{2,}[A-Z_]* /.test(message);
 }

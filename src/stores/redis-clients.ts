@@ -1,3 +1,4 @@
+import { sleep } from "../core/transport";
 import { argumentError } from "../core/validate";
 
 /**
@@ -130,18 +131,6 @@ function retryable(error: unknown): boolean {
   return message.startsWith("CLUSTERDOWN") || message.startsWith("TRYAGAIN");
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
-}
-
 /**
  * Sends through `send`, and on a cluster sends again what failed while the cluster reorganises, until
  * `signal` aborts (the store aborts it at `commandTimeoutMs`); without a signal, once. Every command the store
@@ -158,7 +147,8 @@ async function withRetries(
       return await send();
     } catch (error) {
       if (signal === undefined || signal.aborted || !open() || !retryable(error)) throw error;
-      await pause(Math.min(RETRY_STEP_MS * attempt, RETRY_MAX_MS), signal);
+      // Cut short when the store gives up; the check below then ends the retries.
+      await sleep(Math.min(RETRY_STEP_MS * attempt, RETRY_MAX_MS), signal).catch(() => {});
       if (signal.aborted) throw error;
     }
   }

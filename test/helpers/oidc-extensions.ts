@@ -10,7 +10,7 @@
 import { generateKeyPairSync, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import type Provider from "oidc-provider";
 import { errors } from "oidc-provider";
-import { CookieJar } from "./oidc-server";
+import { browserStep, CookieJar } from "./oidc-server";
 
 export const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 export const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -167,21 +167,9 @@ export async function decideDevice(verificationUriComplete: string, approve = tr
   let url = new URL(verificationUriComplete);
   let body: URLSearchParams | undefined;
   for (let step = 0; step < 12; step++) {
-    const headers: Record<string, string> = {};
-    const cookie = jar.header(url);
-    if (cookie) headers.Cookie = cookie;
-    const response = await fetch(url, {
-      method: body ? "POST" : "GET",
-      headers,
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(15_000),
-    });
-    jar.store(url, response);
-    const location = response.headers.get("location");
-    if (response.status >= 300 && response.status < 400 && location) {
-      await response.body?.cancel();
-      url = new URL(location, url);
+    const { response, redirect } = await browserStep(jar, url, body);
+    if (redirect !== undefined) {
+      url = redirect;
       body = undefined;
       continue;
     }

@@ -249,6 +249,32 @@ export interface AuthorizationResult {
 const MAX_STEPS = 12;
 
 /**
+ * One step of a browser on the provider's pages: requests `url` (a POST of `body` when there is one) with the
+ * jar's cookies, keeps those the answer sets, and gives the redirect's target (its body dropped), or the page.
+ */
+export async function browserStep(
+  jar: CookieJar,
+  url: URL,
+  body: URLSearchParams | undefined,
+): Promise<{ response: Response; redirect: URL | undefined }> {
+  const headers: Record<string, string> = {};
+  const cookie = jar.header(url);
+  if (cookie) headers.Cookie = cookie;
+  const response = await fetch(url, {
+    method: body ? "POST" : "GET",
+    headers,
+    body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(15_000),
+  });
+  jar.store(url, response);
+  const location = response.headers.get("location");
+  if (response.status < 300 || response.status >= 400 || !location) return { response, redirect: undefined };
+  await response.body?.cancel();
+  return { response, redirect: new URL(location, url) };
+}
+
+/**
  * Plays the browser: opens an authorization URL, signs in as `login` on the development login page, consents
  * on the consent page, and follows redirects until the server redirects to `redirectUri`. Each call is a new
  * browser session (its own cookie jar), so the user signs in every time.
@@ -264,21 +290,8 @@ export async function authorize(
   let url = new URL(authorizationUrl);
   let body: URLSearchParams | undefined;
   for (let step = 0; step < MAX_STEPS; step++) {
-    const headers: Record<string, string> = {};
-    const cookie = jar.header(url);
-    if (cookie) headers.Cookie = cookie;
-    const response = await fetch(url, {
-      method: body ? "POST" : "GET",
-      headers,
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(15_000),
-    });
-    jar.store(url, response);
-    const location = response.headers.get("location");
-    if (response.status >= 300 && response.status < 400 && location) {
-      await response.body?.cancel();
-      const next = new URL(location, url);
+    const { response, redirect: next } = await browserStep(jar, url, body);
+    if (next !== undefined) {
       if (`${next.origin}${next.pathname}` === redirectUri) {
         const params = next.searchParams;
         return { callback: next, code: params.get("code"), state: params.get("state"), error: params.get("error") };

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createClient } from "redis";
 import { spawnGroup, waitUntilReady, type ProcessGroup } from "../../scripts/process-group";
 import { freePort } from "./prism";
-import { REDIS_SERVER_PATH } from "./redis-server";
+import { pong, REDIS_SERVER_PATH, serverArgs } from "./redis-server";
 
 /** Debian's `redis-tools` package (a dependency of `redis-server`) installs the cluster's command-line tool here. */
 export const REDIS_CLI_PATH = "/usr/bin/redis-cli";
@@ -168,12 +168,9 @@ export async function startRedisCluster(
       const port = ports[2 * i]!;
       groups.push(
         spawnGroup(REDIS_SERVER_PATH, [
-          "--port",
-          String(port),
+          ...serverArgs(port, dir),
           "--cluster-port",
           String(ports[2 * i + 1]),
-          "--bind",
-          "127.0.0.1",
           "--cluster-enabled",
           "yes",
           "--cluster-config-file",
@@ -185,34 +182,14 @@ export async function startRedisCluster(
           // A replica's first sync starts at once, not after the default 5 s wait for others to join it.
           "--repl-diskless-sync-delay",
           "0",
-          "--save",
-          "",
-          "--appendonly",
-          "no",
-          "--dir",
-          dir,
           "--dbfilename",
           `dump-${port}.rdb`,
-          "--daemonize",
-          "no",
-          "--logfile",
-          "",
         ]),
       );
     }
     await Promise.all(
       groups.map((group, i) =>
-        waitUntilReady(
-          group,
-          `redis-server on 127.0.0.1:${ports[2 * i]}`,
-          () =>
-            ask(ports[2 * i]!, ["PING"], 1_000).then(
-              (r) => r === "PONG",
-              () => false,
-            ),
-          timeoutMs,
-          50,
-        ),
+        waitUntilReady(group, `redis-server on 127.0.0.1:${ports[2 * i]}`, () => pong(ports[2 * i]!), timeoutMs, 50),
       ),
     );
     const addresses = groups.map((_, i) => `127.0.0.1:${ports[2 * i]}`);

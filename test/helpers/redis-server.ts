@@ -20,8 +20,29 @@ export interface RunningRedis {
   stop(): Promise<void>;
 }
 
+/**
+ * The arguments every test redis-server runs with: on 127.0.0.1 and `port`, no persistence, files in `dir`, in
+ * the foreground, logging to its output.
+ */
+export function serverArgs(port: number, dir: string): string[] {
+  const persistence = ["--save", "", "--appendonly", "no"];
+  return [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    ...persistence,
+    "--dir",
+    dir,
+    "--daemonize",
+    "no",
+    "--logfile",
+    "",
+  ];
+}
+
 /** Whether something answers Redis' PING on the port. */
-function pong(port: number): Promise<boolean> {
+export function pong(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const socket = connect(port, "127.0.0.1");
     let reply = "";
@@ -75,22 +96,7 @@ export async function startRedisServer(
   }
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "oauth-redis-"));
-  const args = [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
-    dir,
-    "--daemonize",
-    "no",
-    "--logfile",
-    "",
-  ];
+  const args = serverArgs(port, dir);
   if (options.cluster) args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf"));
   // SIGKILL (stop) works on a server a test stopped with SIGSTOP, too.
   const group = spawnGroup(REDIS_SERVER_PATH, args);

@@ -14,7 +14,7 @@ import {
 } from "./stores/token-store";
 import { obtainTokenAnswer, secretFields } from "../generated/spec";
 import { REDACTED } from "./core/redact";
-import { sleep, unref } from "./core/transport";
+import { sleep, unref } from "./core/clock";
 import {
   argumentError,
   checkAnswer,

@@ -16,9 +16,9 @@ import {
   resolveRetry,
   RETRY_STATUSES,
   retryAfterMs,
-  sleep,
   type RetryOptions,
 } from "./transport";
+import { MAX_TIMER_MS, sleep, startTimer } from "./clock";
 
 /**
  * The one request path: every call goes through openapi-fetch typed by the spec's `paths` and one transport
@@ -200,8 +200,6 @@ export interface RequestCore {
 }
 
 const FORM = "application/x-www-form-urlencoded";
-/** setTimeout's largest delay; a longer time limit is no time limit. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** Statuses whose answers carry no body, so a copy of such an answer must be made without one. */
 const NULL_BODY_STATUSES: readonly number[] = [101, 103, 204, 205, 304];
 /**
@@ -332,7 +330,8 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       timedOut = true;
       controller.abort();
     };
-    const timer = limitMs < MAX_TIMER_MS ? setTimeout(expire, limitMs) : undefined;
+    // A time limit longer than a timer can hold is no time limit.
+    const timer = limitMs < MAX_TIMER_MS ? startTimer(expire, limitMs) : undefined;
     let answered = false;
     const exchange = async (): Promise<Response> => {
       const response = await (fetchImpl ?? globalThis.fetch)(request.url, {
@@ -382,7 +381,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
         notSent: !answered && neverSent(cause),
       });
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
       signal?.removeEventListener("abort", forward);
     }
   }

@@ -182,26 +182,3 @@ export function retryAfterMs(response: Response): number | undefined {
 export function backoffMs(retry: Readonly<Required<RetryOptions>>, retryNumber: number): number {
   return Math.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (retryNumber - 1));
 }
-
-/** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Lets a timer not keep the process alive on its own (Node); other runtimes have no `unref`. */
-export function unref(timer: unknown): void {
-  const handle = timer as { unref?: unknown } | null;
-  if (typeof handle === "object" && handle !== null && typeof handle.unref === "function")
-    (handle as { unref(): void }).unref();
-}

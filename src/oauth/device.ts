@@ -8,7 +8,7 @@ import { jsonAnswer, type ProcessOptions, type RawAnswer } from "../core/answers
 import { OAuthClientError, OAuthError, OAuthTransportError } from "../core/errors";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions } from "../core/request";
-import { sleep } from "../core/transport";
+import { sleep } from "../core/clock";
 import { checkObject, checkPositive, checkRequest, checkValue } from "../core/validate";
 import {
   checkedBody,

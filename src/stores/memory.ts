@@ -1,5 +1,5 @@
 import { argumentError, checkObject, checkPositive } from "../core/validate";
-import { unref } from "../core/transport";
+import { unref } from "../core/clock";
 import {
   DELETED_MARKER_MS,
   DELETED_MARKER_NO_LIFETIME_MS,

@@ -1,4 +1,4 @@
-import { sleep } from "../core/transport";
+import { sleep } from "../core/clock";
 import { argumentError } from "../core/validate";
 
 /**

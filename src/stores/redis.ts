@@ -1,5 +1,5 @@
 import { OAuthClientError } from "../core/errors";
-import { sleep, unref } from "../core/transport";
+import { sleep, unref } from "../core/clock";
 import {
   DELETED_MARKER_MS,
   DELETED_MARKER_NO_LIFETIME_MS,

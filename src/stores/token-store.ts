@@ -89,17 +89,60 @@ export interface TokenStore {
   withLock?<T>(key: string, task: () => Promise<T>): Promise<T>;
 }
 
+/** The longest token, scope or thumbprint a record may hold, in characters; anything longer is not one we wrote. */
+export const MAX_RECORD_TEXT = 65_536;
+/** The longest holder ID of a refresh mark, in characters. */
+const MAX_HOLDER = 128;
+/** Epoch ms we accept in a record: 0 through the year 275760, where `Date` ends. */
+const MAX_EPOCH_MS = 8.64e15;
+
+const isText = (value: unknown, max = MAX_RECORD_TEXT): value is string =>
+  typeof value === "string" && value.length > 0 && value.length <= max;
+const isEpochMs = (value: unknown): value is number =>
+  typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= MAX_EPOCH_MS;
+
 /**
- * Whether `value` has the shape of a {@link TokenRecord} (an object with a string `access_token` and
- * `token_type`): how the token manager and the Redis store check what a store hands back. It reads no token.
+ * Whether `value` is exactly a {@link RefreshInFlight} as a manager writes it: an object with a non-empty string
+ * `holder` and an epoch-ms `since_ms`, and nothing else.
+ *
+ * @see {@link TokenRecord.refresh_in_flight}
+ */
+export function isRefreshInFlight(value: unknown): value is RefreshInFlight {
+  if (!isPlainObject(value)) return false;
+  const keys = Object.keys(value);
+  return (
+    keys.length === 2 && isText(value.holder, MAX_HOLDER) && isEpochMs(value.since_ms) && keys.includes("since_ms")
+  );
+}
+
+/** Each field a record may hold, with its check; a record holds no other. */
+const RECORD_FIELDS: Record<keyof TokenRecord, (value: unknown) => boolean> = {
+  access_token: isText,
+  token_type: (value) => isText(value, 64),
+  refresh_token: isText,
+  expires_at_ms: isEpochMs,
+  obtained_at_ms: isEpochMs,
+  scope: (value) => typeof value === "string" && value.length <= MAX_RECORD_TEXT,
+  dpop_jkt: (value) => isText(value, 256),
+  refresh_in_flight: isRefreshInFlight,
+};
+
+/**
+ * Whether `value` is exactly a {@link TokenRecord} as a manager writes it: a plain object with a non-empty
+ * `access_token` and `token_type`, an epoch-ms `obtained_at_ms`, optional fields of their own type, sizes within
+ * bounds, and no other field. How the token manager and the stores check what a store hands back: anything else
+ * is {@link TokenStoreCorruptError}. It reads no token into a message.
  *
  * @see {@link TokenStore.get}
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export function isTokenRecord(value: unknown): value is TokenRecord {
   if (!isPlainObject(value)) return false;
-  const record = value;
-  return typeof record.access_token === "string" && typeof record.token_type === "string";
+  for (const [field, item] of Object.entries(value)) {
+    const check = RECORD_FIELDS[field as keyof TokenRecord];
+    if (!Object.hasOwn(RECORD_FIELDS, field) || check === undefined || !check(item)) return false;
+  }
+  return "access_token" in value && "token_type" in value && "obtained_at_ms" in value;
 }
 
 /** How long a deletion marker outlives the access token it replaced, at least; and its lifetime when nothing was stored. */

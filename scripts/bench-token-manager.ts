@@ -13,7 +13,7 @@
 import { createOAuthClient } from "../src/index";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import type { TokenStore } from "../src/stores/token-store";
-import { createTokenManager, type TokenManager } from "../src/token-manager";
+import { createTokenManager, type TokenManager } from "../src/index";
 import { startTokenServer, type TokenServer } from "../test/helpers/token-server";
 
 const HOUR = 3_600_000;

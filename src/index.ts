@@ -105,20 +105,22 @@ export {
   type PushedAuthorizationParams,
   type PushedAuthorizationResponse,
 } from "./oauth/pushed-authorization";
+export { createTokenManager } from "./lifecycle/token-manager";
 export {
-  createTokenManager,
   ReauthorizationRequiredError,
   TokenRefreshInFlightError,
   type ReauthorizationReason,
-  type InvalidateOptions,
-  type RevokeRequestBuilder,
-  type TokenFailedEvent,
-  type TokenManager,
-  type TokenManagerBaseOptions,
-  type TokenManagerGrant,
-  type TokenManagerOptions,
-  type TokenRefreshedEvent,
-} from "./token-manager";
+} from "./lifecycle/errors";
+export type {
+  InvalidateOptions,
+  RevokeRequestBuilder,
+  TokenFailedEvent,
+  TokenManager,
+  TokenManagerBaseOptions,
+  TokenManagerGrant,
+  TokenManagerOptions,
+  TokenRefreshedEvent,
+} from "./lifecycle/types";
 export { createMemoryTokenStore, type MemoryTokenStoreOptions } from "./stores/memory";
 export { TokenStoreCorruptError, type RefreshInFlight, type TokenRecord, type TokenStore } from "./stores/token-store";
 export {

@@ -24,9 +24,10 @@ const imports = (file: { path: string; text: string }) =>
   );
 
 const layers: [string, (path: string) => boolean, string[]][] = [
-  ["core", (path) => path.startsWith("core/"), ["oauth/", "providers/", "stores/", "token-manager"]],
-  ["oauth", (path) => path.startsWith("oauth/"), ["providers/", "stores/", "token-manager"]],
-  ["lifecycle", (path) => path === "token-manager.ts" || path.startsWith("stores/"), ["providers/"]],
+  ["core", (path) => path.startsWith("core/"), ["oauth/", "providers/", "stores/", "lifecycle/"]],
+  ["oauth", (path) => path.startsWith("oauth/"), ["providers/", "stores/", "lifecycle/"]],
+  ["stores", (path) => path.startsWith("stores/"), ["providers/", "lifecycle/"]],
+  ["lifecycle", (path) => path.startsWith("lifecycle/"), ["providers/"]],
 ];
 
 describe("layers", () => {

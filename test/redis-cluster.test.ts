@@ -17,7 +17,7 @@ import {
   type RedisTokenStoreOptions,
 } from "../src/stores/redis";
 import type { TokenRecord } from "../src/stores/token-store";
-import { createTokenManager } from "../src/token-manager";
+import { createTokenManager } from "../src/index";
 import { startRedisCluster, type ClusterNode, type KeyOwner, type RunningRedisCluster } from "./helpers/redis-cluster";
 import {
   startRedisWorker,

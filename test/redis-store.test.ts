@@ -12,7 +12,7 @@ import {
   type RedisTokenStoreOptions,
 } from "../src/stores/redis";
 import { TokenStoreCorruptError, type TokenRecord } from "../src/stores/token-store";
-import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/token-manager";
+import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/index";
 import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
 import { rejection, timed } from "./helpers/track";
 import { startTokenServer, type TokenServer } from "./helpers/token-server";

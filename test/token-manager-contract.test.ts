@@ -1,6 +1,6 @@
 import { describe, expect, inject, test } from "vitest";
 import { createOAuthClient } from "../src/index";
-import { createTokenManager } from "../src/token-manager";
+import { createTokenManager } from "../src/index";
 import { recordingFetch } from "./helpers/recorder";
 
 /** A fetch that asks Prism for a named example of the token endpoint's answer, and only of that one. */

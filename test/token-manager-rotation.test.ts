@@ -8,7 +8,7 @@ import {
   ReauthorizationRequiredError,
   type TokenFailedEvent,
   type TokenManagerBaseOptions,
-} from "../src/token-manager";
+} from "../src/index";
 import type { TokenServer } from "./helpers/token-server";
 import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 

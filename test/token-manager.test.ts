@@ -3,12 +3,8 @@ import { createOAuthClient } from "../src/index";
 import { computeExpiresAtMs, computeRefreshAtMs } from "../src/oauth/expiry";
 import { createMemoryTokenStore } from "../src/stores/memory";
 import { TokenStoreCorruptError, type TokenStore } from "../src/stores/token-store";
-import {
-  cachedKeyCount,
-  createTokenManager,
-  type TokenFailedEvent,
-  type TokenManagerOptions,
-} from "../src/token-manager";
+import { createTokenManager, type TokenFailedEvent, type TokenManagerOptions } from "../src/index";
+import { cachedKeyCount } from "../src/lifecycle/token-manager";
 import type { TokenServer } from "./helpers/token-server";
 import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 

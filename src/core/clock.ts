@@ -20,18 +20,17 @@ export function clampDelay(ms: number, max = MAX_TIMER_MS): number {
   return Math.min(ms, max, MAX_TIMER_MS);
 }
 
-const performanceNow: (() => number) | undefined =
-  typeof globalThis.performance?.now === "function" ? () => globalThis.performance.now() : undefined;
-let lastMonotonic = 0;
+let lastWallMs = 0;
 
 /**
  * Milliseconds from an arbitrary origin that only move forward: `performance.now()`, which a wall-clock step
  * (NTP, a user setting the date) does not move. Where it is missing, `Date.now()` is held so it never goes back.
  */
 export function monotonicMs(): number {
-  const t = performanceNow === undefined ? Date.now() : performanceNow();
-  if (t > lastMonotonic) lastMonotonic = t;
-  return lastMonotonic;
+  const performance = globalThis.performance;
+  if (typeof performance?.now === "function") return performance.now();
+  lastWallMs = Math.max(lastWallMs, Date.now());
+  return lastWallMs;
 }
 
 /** Lets a timer not keep the process alive on its own (Node); other runtimes have no `unref`. */

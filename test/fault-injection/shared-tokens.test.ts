@@ -2,7 +2,7 @@ import { createClient } from "redis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { createOAuthClient } from "../../src/index";
 import { createRedisTokenStore } from "../../src/stores/redis";
-import { createTokenManager } from "../../src/token-manager";
+import { createTokenManager } from "../../src/index";
 import { startRedisServer, type RunningRedis } from "../helpers/redis-server";
 import { startRedisWorker, type FromWorker, type RedisWorker, type WorkerConfig } from "../helpers/redis-worker";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy";

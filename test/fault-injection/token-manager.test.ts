@@ -7,7 +7,7 @@ import {
   type TokenFailedEvent,
   type TokenManager,
   type TokenRefreshedEvent,
-} from "../../src/token-manager";
+} from "../../src/index";
 import { createSecretCollector } from "../helpers/secrets";
 import { startTokenServer, type Failure, type TokenServer } from "../helpers/token-server";
 

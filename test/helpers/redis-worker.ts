@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { createClient, createCluster } from "redis";
 import { createOAuthClient } from "../../src/index";
 import { createRedisTokenStore, nodeRedisCluster } from "../../src/stores/redis";
-import { createTokenManager, type TokenFailedEvent, type TokenRefreshedEvent } from "../../src/token-manager";
+import { createTokenManager, type TokenFailedEvent, type TokenRefreshedEvent } from "../../src/index";
 
 /** How a worker is set up. */
 export interface WorkerConfig {

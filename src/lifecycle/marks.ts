@@ -1,0 +1,139 @@
+import { monotonicMs, sleep } from "../core/clock";
+import { TokenStoreCorruptError, type RefreshInFlight, type TokenRecord } from "../stores/token-store";
+import type { KeyRun } from "./cache";
+import type { Lifecycle } from "./context";
+import { ReauthorizationRequiredError, TokenRefreshInFlightError } from "./errors";
+import { serveCurrentOrThrow } from "./fallback";
+import { isFresh, serveForMs, unmarked } from "./records";
+import type { Settings } from "./settings";
+import { readStore } from "./store-access";
+
+/**
+ * Refresh marks. Before a manager on a shared (locking) store sends refresh token X, it writes a mark into the
+ * record under its lock; another manager that finds the mark does not send X, but waits (bounded) for the
+ * outcome. A mark is judged by how long THIS process has seen it stand, from its first sighting on its own
+ * monotonic clock, never by comparing the mark's time, written by another machine's clock, with this one's.
+ */
+
+/** A mark that has stood this long, by this process's own sighting, with no outcome, is given up on. */
+export const ABANDONED_REFRESH_MS = 300_000;
+/** How often a manager waiting for another's outcome reads the store, in ms (jittered). */
+const POLL_MS = 100;
+/** Sightings kept at most; the oldest go first (each is a few dozen bytes). */
+const MAX_SIGHTINGS = 10_000;
+
+interface Sighting {
+  readonly holder: string;
+  readonly since: number;
+  readonly firstSeen: number;
+  lastSeen: number;
+}
+
+/** When this process first saw each key's mark; and this manager's own holder ID. */
+export interface MarkSightings {
+  /** This manager's holder ID: random, made at first use. */
+  holder(): string;
+  /** How long, in ms by the monotonic clock, this process has seen `mark` stand on `key` (0 at first sight). */
+  standing(key: string, mark: RefreshInFlight): number;
+  /** The key's mark is gone: forget its sighting. */
+  forget(key: string): void;
+  /** Forgets sightings not looked at for a while. */
+  sweep(): void;
+}
+
+/** Creates the mark sightings of one manager; `clock` is monotonic (injectable for tests). */
+export function createMarkSightings(clock: () => number = monotonicMs): MarkSightings {
+  const seen = new Map<string, Sighting>();
+  let holderId: string | undefined;
+  return {
+    holder() {
+      holderId ??= randomId();
+      return holderId;
+    },
+    standing(key, mark) {
+      const t = clock();
+      const known = seen.get(key);
+      if (known !== undefined && known.holder === mark.holder && known.since === mark.since_ms) {
+        known.lastSeen = t;
+        return t - known.firstSeen;
+      }
+      seen.delete(key);
+      if (seen.size >= MAX_SIGHTINGS) seen.delete(seen.keys().next().value!);
+      seen.set(key, { holder: mark.holder, since: mark.since_ms, firstSeen: t, lastSeen: t });
+      return 0;
+    },
+    forget: (key) => void seen.delete(key),
+    sweep() {
+      const t = clock();
+      for (const [key, sighting] of seen) if (t - sighting.lastSeen > ABANDONED_REFRESH_MS) seen.delete(key);
+    },
+  };
+}
+
+/** A random ID for the refresh marks of one manager (Web Crypto, as in browsers and edge runtimes). */
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Writes this manager's mark on `record` (under the key's lock), just before its refresh token is sent. */
+export async function placeMark(life: Lifecycle, key: string, record: TokenRecord): Promise<void> {
+  const mark: RefreshInFlight = { holder: life.marks.holder(), since_ms: life.settings.now() };
+  await life.settings.store.set(key, { ...unmarked(record), refresh_in_flight: mark });
+}
+
+/**
+ * Lifts this manager's mark after an attempt that ended without a new token, so the refresh token may be sent
+ * again. A plain write under the lock: while this manager holds it, the mark can only be its own. Best effort.
+ */
+export async function liftMark(settings: Settings, key: string, record: TokenRecord): Promise<void> {
+  await settings.store.set(key, unmarked(record)).catch(() => {});
+}
+
+/** What came of another manager's refresh: a token to serve, or a record to refresh (its attempt failed). */
+export type Outcome = { token: string } | { refresh: TokenRecord };
+
+/**
+ * Another manager marked the stored refresh token as being spent: waits, at most `refreshInFlightWaitMs`, for
+ * the outcome it stores, and uses it; never sends that refresh token. Past the wait, the current token is served
+ * while it has not expired, else {@link TokenRefreshInFlightError} is thrown (retryable), or, once this process
+ * has seen the same mark stand for 5 minutes, {@link ReauthorizationRequiredError} (`refresh_outcome_unknown`).
+ * A store value that is not a record is {@link TokenStoreCorruptError} at once.
+ */
+export async function awaitOutcome(life: Lifecycle, run: KeyRun, record: TokenRecord): Promise<Outcome> {
+  const { settings, marks } = life;
+  const started = monotonicMs();
+  const deadline = started + settings.inFlightWaitMs;
+  let mark = record.refresh_in_flight!;
+  let standing = marks.standing(run.key, mark);
+  // Counted as well as timed: a wait is bounded even by a clock that stopped.
+  for (let polls = settings.inFlightWaitMs / (POLL_MS / 2); standing < ABANDONED_REFRESH_MS && polls > 0; polls--) {
+    if (monotonicMs() >= deadline) break;
+    await sleep(Math.min(deadline - monotonicMs(), POLL_MS * (0.5 + Math.random())));
+    let current: TokenRecord | undefined;
+    try {
+      current = await readStore(settings, run.key);
+    } catch (error) {
+      if (error instanceof TokenStoreCorruptError)
+        return { token: serveCurrentOrThrow(life, run, record, error, monotonicMs() - started) };
+      continue; // The store is what the other manager waits for too; keep waiting within the bound.
+    }
+    // Deleted on purpose, or lost: the other manager writes its outcome back once it can.
+    if (current === undefined) continue;
+    if (current.refresh_token === record.refresh_token && current.refresh_in_flight !== undefined) {
+      mark = current.refresh_in_flight;
+      standing = marks.standing(run.key, mark);
+      continue;
+    }
+    marks.forget(run.key);
+    if (!isFresh(settings, current)) return { refresh: current };
+    life.cache.remember(run, current, serveForMs(settings, current));
+    return { token: current.access_token };
+  }
+  standing = marks.standing(run.key, mark);
+  const error =
+    standing >= ABANDONED_REFRESH_MS
+      ? new ReauthorizationRequiredError(run.key, "refresh_outcome_unknown")
+      : new TokenRefreshInFlightError(run.key, standing);
+  return { token: serveCurrentOrThrow(life, run, record, error, monotonicMs() - started) };
+}

@@ -1,9 +1,13 @@
 /**
- * DPoP without a server: the token type is accepted only with a key, `use_dpop_nonce` is answered once and no
- * other refusal is, bad keys and options are TypeErrors, proofs are as RFC 9449 §4.2 says, and no proof or
- * private key shows in an error or a printed key. The server's side is test/interop/dpop.test.ts.
+ * DPoP without a server (or against loopback servers of the test's own): the token type is accepted only with
+ * a key, `use_dpop_nonce` is answered once and no other refusal is, a nonce is learned from every answer and
+ * filed by the origin the request was sent to, a malformed nonce is ignored and the nonces a key keeps are
+ * bounded, bad keys and options are TypeErrors, proofs are as RFC 9449 §4.2 says, and no proof or private key
+ * shows in an error or a printed key. The server's side is test/interop/dpop.test.ts.
  */
 import { createHash, generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { describe, expect, test } from "vitest";
 import {
@@ -251,5 +255,163 @@ describe("keys and proofs", () => {
     expect(error).toMatchObject({ error: "invalid_dpop_proof", error_description: "bad proof [REDACTED]" });
     for (const text of [String(error), JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })])
       expect(text).not.toContain(proof);
+  });
+});
+
+describe("nonces (RFC 9449 §8)", () => {
+  const nonceOf = (proof: string | null) => decode(proof!, 1).nonce;
+
+  test("a nonce is learned from every answer, the nonce retry's too: against a server that rotates it, a call is one request", async () => {
+    const dpop = await createDpopKey();
+    // Each answer hands a new nonce, and only the last one handed is accepted.
+    let handed = 0;
+    const { client, requests } = fakeServer((seen) => {
+      const accepted = nonceOf(seen.proof) === `n-${handed}`;
+      const headers = { "DPoP-Nonce": `n-${++handed}` };
+      return accepted
+        ? Response.json({ access_token: "at-0123456789", token_type: "DPoP" }, { headers })
+        : Response.json({ error: "use_dpop_nonce" }, { status: 400, headers });
+    });
+    for (let call = 0; call < 5; call++) await client.clientCredentials({}, { dpop });
+    // The first call learns the nonce from its refusal; every later call is sent once, with the last nonce.
+    expect(requests).toHaveLength(6);
+    expect(requests.map((r) => nonceOf(r.proof))).toEqual([undefined, "n-1", "n-2", "n-3", "n-4", "n-5"]);
+  });
+
+  test("a nonce given with a 503 is sent in the retry", async () => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer((seen, count) => {
+      if (count === 1)
+        return Response.json(
+          { error: "temporarily_unavailable" },
+          { status: 503, headers: { "DPoP-Nonce": "n-503", "Retry-After": "0" } },
+        );
+      return nonceOf(seen.proof) === "n-503" ? dpopToken() : nonceError("n-503");
+    });
+    await client.clientCredentials({}, { dpop });
+    expect(nonceOf(requests[1]!.proof)).toBe("n-503");
+    expect(requests).toHaveLength(2);
+  });
+
+  /**
+   * A loopback token server that accepts only its own nonce, handed with every answer. Its first answer waits
+   * for `hold`, so a test can order answers across servers.
+   */
+  async function nonceServer(nonce: string, hold: Promise<unknown> = Promise.resolve()) {
+    const received: unknown[] = [];
+    let answered = () => {};
+    const secondAnswered = new Promise<void>((resolve) => {
+      answered = resolve;
+    });
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on("end", async () => {
+        const sent = nonceOf(String(request.headers.dpop));
+        received.push(sent);
+        if (received.length === 1) await hold;
+        const ok = sent === nonce;
+        response.writeHead(ok ? 200 : 400, { "Content-Type": "application/json", "DPoP-Nonce": nonce });
+        response.end(
+          JSON.stringify(ok ? { access_token: "at-0123456789", token_type: "DPoP" } : { error: "use_dpop_nonce" }),
+        );
+        if (received.length === 2) answered();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { url, received, secondAnswered, close: () => new Promise((resolve) => server.close(resolve)) };
+  }
+
+  test("a nonce is filed by the origin its request was sent to: two servers, two calls in flight, answers rebuilt by a custom fetch", async () => {
+    const b = await nonceServer("nonce-B");
+    // A's first answer (its refusal) comes only once B's call has had both its answers.
+    const a = await nonceServer("nonce-A", b.secondAnswered);
+    try {
+      // A fetch that hands back a rebuilt Response, whose `url` is empty.
+      const rebuilding: typeof globalThis.fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        return new Response(await response.text(), { status: response.status, headers: response.headers });
+      };
+      const dpop = await createDpopKey();
+      const clientOf = (baseUrl: string) =>
+        createOAuthClient({ baseUrl, clientId: "c1", clientSecret: "client-secret-0123456789", fetch: rebuilding });
+      const results = await Promise.allSettled([
+        clientOf(a.url).clientCredentials({}, { dpop }),
+        clientOf(b.url).clientCredentials({}, { dpop }),
+      ]);
+      // Each server got its own nonce back, and never the other's.
+      expect(a.received).toEqual([undefined, "nonce-A"]);
+      expect(b.received).toEqual([undefined, "nonce-B"]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+      const later = async (url: string) => nonceOf(await createDpopProof(dpop, { htm: "GET", htu: `${url}/me` }));
+      expect(await later(a.url)).toBe("nonce-A");
+      expect(await later(b.url)).toBe("nonce-B");
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  test.for([
+    ["too long (1025 characters)", "n".repeat(1025)],
+    ["a space", "a b"],
+    ["a double quote", 'a"b'],
+    ["a backslash", "a\\b"],
+    ["a tab", "a\tb"],
+    ["two headers joined", "n-1, n-2"],
+    ["a byte past ASCII", "n\u00e9"],
+    ["nothing", ""],
+  ])("a DPoP-Nonce with %s is ignored: not kept, not sent, no retry", async ([, hostile]) => {
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer((_seen, count) =>
+      count === 1
+        ? Response.json({ access_token: "at-0123456789", token_type: "DPoP" }, { headers: { "DPoP-Nonce": "good" } })
+        : nonceError(hostile!),
+    );
+    await client.clientCredentials({}, { dpop });
+    await expect(client.clientCredentials({}, { dpop })).rejects.toMatchObject({ error: "use_dpop_nonce" });
+    // Not sent again with it: the refusal is the caller's.
+    expect(requests).toHaveLength(2);
+    // The well-formed nonce learned before is the one kept.
+    expect(nonceOf(await createDpopProof(dpop, { htm: "GET", htu: "https://auth.example.org/me" }))).toBe("good");
+  });
+
+  test("the longest well-formed nonce, 1024 characters of every NQCHAR, is kept and sent", async () => {
+    const nqchars = [...Array(0x7f - 0x21).keys()]
+      .map((i) => String.fromCharCode(0x21 + i))
+      .filter((c) => c !== '"' && c !== "\\")
+      .join("");
+    const longest = nqchars.repeat(12).slice(0, 1024);
+    const dpop = await createDpopKey();
+    const { client, requests } = fakeServer((seen) =>
+      nonceOf(seen.proof) === longest ? dpopToken() : nonceError(longest),
+    );
+    await client.clientCredentials({}, { dpop });
+    expect(requests.map((r) => nonceOf(r.proof))).toEqual([undefined, longest]);
+  });
+
+  test("a key keeps the nonces of its last 100 origins: the one learned longest ago is dropped", async () => {
+    const dpop = await createDpopKey();
+    const origin = (i: number) => `https://as-${i}.example.org`;
+    const learnFrom = (i: number) =>
+      createOAuthClient({
+        baseUrl: origin(i),
+        clientId: "c1",
+        clientSecret: "client-secret-0123456789",
+        fetch: async () =>
+          Response.json({ access_token: "at-0123456789", token_type: "DPoP" }, { headers: { "DPoP-Nonce": `n-${i}` } }),
+      }).clientCredentials({}, { dpop });
+    const kept = async (i: number) => nonceOf(await createDpopProof(dpop, { htm: "GET", htu: `${origin(i)}/me` }));
+    for (let i = 0; i < 100; i++) await learnFrom(i);
+    expect(await kept(0)).toBe("n-0");
+    // Learned again, origin 0 is the newest; the 101st origin makes the oldest, origin 1, give way.
+    await learnFrom(0);
+    await learnFrom(100);
+    expect(await kept(1)).toBeUndefined();
+    expect(await kept(0)).toBe("n-0");
+    expect(await kept(100)).toBe("n-100");
+    for (let i = 101; i < 300; i++) await learnFrom(i);
+    const all = await Promise.all([...Array(300).keys()].map(kept));
+    expect(all.filter((nonce) => nonce !== undefined)).toHaveLength(100);
+    expect(all.slice(200)).toEqual([...Array(100).keys()].map((i) => `n-${200 + i}`));
   });
 });

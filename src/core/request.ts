@@ -99,10 +99,11 @@ export interface DpopKey {
   /** Adds a fresh proof, with the server's last nonce, to one attempt of a request. */
   apply(request: { headers: Headers; method: string; url: string }): Promise<void>;
   /**
-   * Reads a server's answer and keeps its `DPoP-Nonce`. Resolves to whether the request was refused for want of
-   * that nonce (`use_dpop_nonce`), and is worth sending once more.
+   * Reads a server's answer, any answer, and keeps its `DPoP-Nonce` if well formed, for the origin of `url`: the
+   * URL the request was sent to. Resolves to whether the request was refused for want of that nonce
+   * (`use_dpop_nonce`), and is worth sending once more.
    */
-  answered(response: Response): Promise<boolean>;
+  answered(answer: { response: Response; url: string }): Promise<boolean>;
 }
 
 /** What the request core is made from: the transport half of the client's options. */
@@ -400,6 +401,8 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     for (let n = 1; ; n++) {
       if (route) await prepare(request, route, policy.dpop);
       const body = serialize(request.init.body, request.init.headers);
+      // Where this attempt goes, as sent: a DPoP nonce in its answer belongs to that origin.
+      const url = request.url;
       let response: Response | undefined;
       let failure: unknown;
       try {
@@ -407,6 +410,8 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       } catch (error) {
         failure = error;
       }
+      // Every answer may hand a new nonce (RFC 9449 §8.2), a retry's and a nonce retry's too: each is learned.
+      const wantsNonce = response !== undefined && (await policy.dpop?.answered({ response, url })) === true;
       const retryable =
         response !== undefined
           ? idempotent && RETRY_STATUSES.includes(response.status)
@@ -422,7 +427,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       }
       if (response === undefined) throw failure;
       // Unless the server wants its nonce in the DPoP proof, and gave it (RFC 9449 §8): then sent again, once.
-      if (renewed++ || !(await policy.dpop?.answered(response))) return response;
+      if (!wantsNonce || renewed++) return response;
     }
   }
 

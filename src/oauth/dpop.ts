@@ -48,10 +48,33 @@ const PROOF_TYPE = "dpop+jwt";
 const TOKEN_TYPE = "DPoP";
 const USE_DPOP_NONCE = "use_dpop_nonce";
 
+/** RFC 9449 §8.1: `nonce = 1*NQCHAR`, NQCHAR being `%x21 / %x23-5B / %x5D-7E`. */
+const NQCHARS = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** The longest nonce kept: far more than a server needs, little enough to sign into every proof. */
+const MAX_NONCE_LENGTH = 1024;
+/** The most origins whose nonces one key keeps; the one learned longest ago gives way to a new one. */
+const MAX_NONCE_ORIGINS = 100;
+
 /** Signs a proof for a key made here; kept off the key object, so it never prints or serializes. */
 const signers = new WeakMap<DpopKey, (htm: string, htu: URL, claims: object) => Promise<string>>();
-/** The nonces each key learned, by origin. */
+/** The nonces each key learned, by origin, oldest first. */
 const nonces = new WeakMap<DpopKey, Map<string, string>>();
+
+/**
+ * Keeps the nonce a server at `origin` handed (its `DPoP-Nonce` header), if well formed: 1 to 1024 NQCHARs, so
+ * a value that is too long, holds a space, a quote or a byte past ASCII, or is two headers joined with ", " is
+ * ignored, and the nonce learned before stays. The origin becomes the newest; past {@link MAX_NONCE_ORIGINS},
+ * the oldest is forgotten.
+ *
+ * @returns whether the nonce was kept.
+ */
+function learnNonce(learned: Map<string, string>, origin: string, nonce: string | null): boolean {
+  if (nonce === null || nonce.length > MAX_NONCE_LENGTH || !NQCHARS.test(nonce)) return false;
+  learned.delete(origin);
+  learned.set(origin, nonce);
+  if (learned.size > MAX_NONCE_ORIGINS) learned.delete(learned.keys().next().value!);
+  return true;
+}
 
 /**
  * A URL for a proof's `htu`: an absolute http(s) URL.
@@ -70,7 +93,9 @@ function targetUrl(value: unknown, name: string): URL {
  * extractable). Pass it as `{ dpop }` in the options of a token request (or as the token manager's `dpop`): the
  * request then carries a fresh proof (`typ` `dpop+jwt`, the public key as `jwk`, `htm`, `htu`, `iat`, a random
  * `jti`, and the server's nonce once it gave one), a `use_dpop_nonce` refusal is answered once with the new
- * nonce, and `token_type` `DPoP` is accepted. The key prints and serializes as its algorithm and public JWK.
+ * nonce, and `token_type` `DPoP` is accepted. The key learns a nonce from every answer of a server (retries
+ * included), by the origin the request went to; it keeps only well-formed nonces (1 to 1024 NQCHARs, RFC 9449
+ * §8.1), of its last 100 origins. The key prints and serializes as its algorithm and public JWK.
  *
  * @example
  * ```ts
@@ -83,6 +108,7 @@ function targetUrl(value: unknown, name: string): URL {
  *   same key.
  * @throws {TypeError} (`ERR_INVALID_ARG_VALUE`) when the key is public only, symmetric, or of another algorithm.
  * @see https://www.rfc-editor.org/rfc/rfc9449#section-4
+ * @see https://www.rfc-editor.org/rfc/rfc9449#section-8
  * @see {@link generateDpopKey}
  */
 export async function createDpopKey(key?: CryptoKeyPair | JsonWebKey): Promise<DpopKey> {
@@ -97,7 +123,6 @@ export async function createDpopKey(key?: CryptoKeyPair | JsonWebKey): Promise<D
     jwk = publicJwk(await crypto.subtle.exportKey("jwk", pair.publicKey));
   } else jwk = publicJwk(key as JsonWebKey);
   const learned = new Map<string, string>();
-  let lastOrigin = "";
   const sign = (htm: string, htu: URL, claims: object) =>
     signJwt(
       signing,
@@ -113,15 +138,13 @@ export async function createDpopKey(key?: CryptoKeyPair | JsonWebKey): Promise<D
     tokenTypes: (allowed) => [...(allowed ?? DEFAULT_TOKEN_TYPES), TOKEN_TYPE],
     async apply({ headers, method, url }) {
       const target = new URL(url);
-      lastOrigin = target.origin;
       const nonce = learned.get(target.origin);
       headers.set(PROOF_HEADER, await sign(method, target, nonce === undefined ? {} : { nonce }));
     },
-    async answered(response) {
-      const nonce = response.headers.get(NONCE_HEADER);
-      if (nonce === null) return false;
-      learned.set(response.url ? new URL(response.url).origin : lastOrigin, nonce);
-      if (response.ok) return false;
+    async answered({ response, url }) {
+      // Filed by the URL the request was sent to, never by the answer's `url`, which a fetch may leave empty or
+      // a redirect may change, nor by what another call in flight last sent.
+      if (!learnNonce(learned, new URL(url).origin, response.headers.get(NONCE_HEADER)) || response.ok) return false;
       try {
         return ((await response.clone().json()) as { error?: unknown }).error === USE_DPOP_NONCE;
       } catch {

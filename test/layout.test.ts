@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import ts from "typescript";
 import { describe, expect, test } from "vitest";
 
 const SRC = fileURLToPath(new URL("../src", import.meta.url));
@@ -76,5 +77,58 @@ describe("providers plug in", () => {
   test("the request path casts no path or body to never", () => {
     const casts = files.filter((file) => /as never\b/.test(file.text)).map((file) => file.path);
     expect(casts).toEqual([]);
+  });
+});
+
+describe("the house stays small enough to reason about", () => {
+  /** Each function's length in lines, by the TypeScript parser: declarations, methods, arrows and expressions. */
+  const functions = files.flatMap((file) => {
+    const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, true);
+    const found: { name: string; lines: number }[] = [];
+    const visit = (node: ts.Node) => {
+      if (ts.isFunctionLike(node) && "body" in node && node.body !== undefined) {
+        const start = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+        const end = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+        const named = (node as { name?: ts.Node }).name;
+        const name = named === undefined ? "(anonymous)" : named.getText(source);
+        found.push({ name: `${file.path}:${start + 1} ${name}`, lines: end - start + 1 });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+    return found;
+  });
+
+  test("no function in src/ is over 150 lines", () => {
+    expect(functions.length).toBeGreaterThan(100);
+    expect(functions.filter((fn) => fn.lines > 150).map((fn) => `${fn.name}: ${fn.lines} lines`)).toEqual([]);
+  });
+
+  test("createTokenManager is a facade of at most 120 lines", () => {
+    const facade = functions.find((fn) => fn.name.endsWith(" createTokenManager"));
+    expect(facade?.lines).toBeLessThanOrEqual(120);
+  });
+
+  test("no import cycles in src/", () => {
+    const known = new Set(files.map((file) => file.path));
+    const resolve = (target: string) => [`${target}.ts`, join(target, "index.ts")].find((path) => known.has(path));
+    const edges = new Map(
+      files.map((file) => [file.path, imports(file).flatMap((target) => resolve(target) ?? [])] as const),
+    );
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const walk = (path: string, trail: string[]) => {
+      if (state.get(path) === "done") return;
+      if (state.get(path) === "open") {
+        cycles.push([...trail.slice(trail.indexOf(path)), path].join(" -> "));
+        return;
+      }
+      state.set(path, "open");
+      for (const next of edges.get(path) ?? []) walk(next, [...trail, path]);
+      state.set(path, "done");
+    };
+    for (const path of known) walk(path, []);
+    expect(edges.get("lifecycle/token-manager.ts")?.length).toBeGreaterThan(3);
+    expect(cycles).toEqual([]);
   });
 });

@@ -18,7 +18,7 @@ import {
   retryAfterMs,
   type RetryOptions,
 } from "./transport";
-import { MAX_TIMER_MS, sleep, startTimer } from "./clock";
+import { MAX_TIMER_MS, monotonicMs, sleep, startTimer } from "./clock";
 
 /**
  * The one request path: every call goes through openapi-fetch typed by the spec's `paths` and one transport
@@ -265,6 +265,92 @@ function serialize(body: unknown, headers: Headers): BodyInit | undefined {
   return params.toString();
 }
 
+/** One attempt of a request: what is sent, within what limit, through which fetch. */
+interface Attempt {
+  body: BodyInit | undefined;
+  limitMs: number;
+  policy: Policy;
+  operation: OperationNode | undefined;
+  fetchImpl: typeof fetch | undefined;
+  maxBytes: number;
+  /** The client's own secrets, masked in a failure's copy of the answer. */
+  secrets: readonly string[] | undefined;
+}
+
+/**
+ * One attempt: sends the request and reads the whole answer within `limitMs`. A fetch that ignores its
+ * signal cannot hang the call: the time-out or the caller's abort settles it anyway.
+ */
+async function attempt(
+  request: PendingRequest,
+  { body, limitMs, policy, operation, fetchImpl, maxBytes, secrets }: Attempt,
+): Promise<Response> {
+  const signal = request.init.signal ?? undefined;
+  if (signal?.aborted) throw signal.reason;
+  const controller = new AbortController();
+  const forward = () => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", forward);
+  let timedOut = false;
+  const expire = () => {
+    timedOut = true;
+    controller.abort();
+  };
+  // A time limit longer than a timer can hold is no time limit.
+  const timer = limitMs < MAX_TIMER_MS ? startTimer(expire, limitMs) : undefined;
+  let answered = false;
+  const exchange = async (): Promise<Response> => {
+    const response = await (fetchImpl ?? globalThis.fetch)(request.url, {
+      ...request.init,
+      body,
+      signal: controller.signal,
+    });
+    answered = true;
+    if (response.type === "opaqueredirect") return response;
+    const text = await readBody(response, maxBytes, controller.signal, fetchImpl === undefined);
+    // The secrets the request carried as sent, which the answer may quote back: in a success's body, or in a
+    // failure's challenge header.
+    const sent = requestSecrets(request);
+    policy.keep?.(text, sent);
+    if (response.ok && policy.keep) return response;
+    // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit, and
+    // without the secrets of the request that a failure may quote back.
+    const { status, statusText, headers, url } = response;
+    const shown = response.ok ? text : (redactDeep(text, [...(secrets ?? []), ...sent]) as string);
+    const copy = new Response(shown === "" || NULL_BODY_STATUSES.includes(status) ? null : shown, {
+      status,
+      statusText,
+      headers,
+    });
+    // A constructed Response has no URL; errors and redirect messages use it.
+    if (url) Object.defineProperty(copy, "url", { value: url });
+    return copy;
+  };
+  try {
+    // The runtime's fetch ends on an abort, and so do its body reads. A custom fetch may not: the call settles
+    // on the exchange or on the abort, whichever comes first.
+    if (fetchImpl === undefined) return await exchange();
+    return await new Promise<Response>((resolve, reject) => {
+      controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
+      exchange().then(resolve, reject);
+    });
+  } catch (cause) {
+    if (signal?.aborted) throw signal.reason;
+    const where = `${operation?.endpoint ?? request.method ?? "POST"} request to ${new URL(request.url).host}`;
+    if (timedOut) throw new OAuthTransportError(`${where} timed out after ${limitMs} ms`, { timedOut: true });
+    if (cause instanceof OAuthResponseError || cause instanceof OAuthError) throw cause;
+    if (isRefusedRedirect(cause)) throw redirectError("", 0, undefined, `${where}: `);
+    const code = errorCode(cause);
+    const what = answered ? "the answer broke off" : "no answer";
+    throw new OAuthTransportError(`${where} failed: ${what}${code ? ` (${code})` : ""}`, {
+      cause,
+      notSent: !answered && neverSent(cause),
+    });
+  } finally {
+    timer?.cancel();
+    signal?.removeEventListener("abort", forward);
+  }
+}
+
 /**
  * Makes the request core of a client.
  *
@@ -311,83 +397,6 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
   }
 
   /**
-   * One attempt: sends the request and reads the whole answer within `limitMs`. A fetch that ignores its
-   * signal cannot hang the call: the time-out or the caller's abort settles it anyway.
-   */
-  async function attempt(
-    request: PendingRequest,
-    body: BodyInit | undefined,
-    limitMs: number,
-    policy: Policy,
-    operation: OperationNode | undefined,
-  ): Promise<Response> {
-    const signal = request.init.signal ?? undefined;
-    if (signal?.aborted) throw signal.reason;
-    const controller = new AbortController();
-    const forward = () => controller.abort(signal?.reason);
-    signal?.addEventListener("abort", forward);
-    let timedOut = false;
-    const expire = () => {
-      timedOut = true;
-      controller.abort();
-    };
-    // A time limit longer than a timer can hold is no time limit.
-    const timer = limitMs < MAX_TIMER_MS ? startTimer(expire, limitMs) : undefined;
-    let answered = false;
-    const exchange = async (): Promise<Response> => {
-      const response = await (fetchImpl ?? globalThis.fetch)(request.url, {
-        ...request.init,
-        body,
-        signal: controller.signal,
-      });
-      answered = true;
-      if (response.type === "opaqueredirect") return response;
-      const text = await readBody(response, maxBytes, controller.signal, fetchImpl === undefined);
-      // The secrets the request carried as sent, which the answer may quote back: in a success's body, or in a
-      // failure's challenge header.
-      const sent = requestSecrets(request);
-      policy.keep?.(text, sent);
-      if (response.ok && policy.keep) return response;
-      // openapi-fetch reads the body of what it is handed: a copy of what was read, within the limit, and
-      // without the secrets of the request that a failure may quote back.
-      const { status, statusText, headers, url } = response;
-      const shown = response.ok ? text : (redactDeep(text, [...(options.secrets ?? []), ...sent]) as string);
-      const copy = new Response(shown === "" || NULL_BODY_STATUSES.includes(status) ? null : shown, {
-        status,
-        statusText,
-        headers,
-      });
-      // A constructed Response has no URL; errors and redirect messages use it.
-      if (url) Object.defineProperty(copy, "url", { value: url });
-      return copy;
-    };
-    try {
-      // The runtime's fetch ends on an abort, and so do its body reads. A custom fetch may not: the call settles
-      // on the exchange or on the abort, whichever comes first.
-      if (fetchImpl === undefined) return await exchange();
-      return await new Promise<Response>((resolve, reject) => {
-        controller.signal.addEventListener("abort", () => reject(controller.signal.reason));
-        exchange().then(resolve, reject);
-      });
-    } catch (cause) {
-      if (signal?.aborted) throw signal.reason;
-      const where = `${operation?.endpoint ?? request.method ?? "POST"} request to ${new URL(request.url).host}`;
-      if (timedOut) throw new OAuthTransportError(`${where} timed out after ${limitMs} ms`, { timedOut: true });
-      if (cause instanceof OAuthResponseError || cause instanceof OAuthError) throw cause;
-      if (isRefusedRedirect(cause)) throw redirectError("", 0, undefined, `${where}: `);
-      const code = errorCode(cause);
-      const what = answered ? "the answer broke off" : "no answer";
-      throw new OAuthTransportError(`${where} failed: ${what}${code ? ` (${code})` : ""}`, {
-        cause,
-        notSent: !answered && neverSent(cause),
-      });
-    } finally {
-      timer?.cancel();
-      signal?.removeEventListener("abort", forward);
-    }
-  }
-
-  /**
    * Sends a request, retrying as {@link RetryOptions} says: idempotent requests on 429, 503 and connection
    * failures; the others only when the request provably never left.
    */
@@ -395,7 +404,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
     const operation: OperationNode | undefined = route && operations[route.id];
     const idempotent = policy.idempotent ?? operation?.idempotent === true;
     const { retry, timeoutMs } = policy;
-    const started = Date.now();
+    const started = monotonicMs();
     let limitMs = timeoutMs;
     let renewed = 0;
     for (let n = 1; ; n++) {
@@ -406,7 +415,15 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
       let response: Response | undefined;
       let failure: unknown;
       try {
-        response = await attempt(request, body, limitMs, policy, operation);
+        response = await attempt(request, {
+          body,
+          limitMs,
+          policy,
+          operation,
+          fetchImpl,
+          maxBytes,
+          secrets: options.secrets,
+        });
       } catch (error) {
         failure = error;
       }
@@ -418,7 +435,7 @@ export function createRequestCore(options: RequestCoreOptions): RequestCore {
           : failure instanceof OAuthTransportError && !failure.timedOut && (idempotent || failure.notSent);
       if (retry !== undefined && retryable && n < retry.maxAttempts) {
         const wait = (response && retryAfterMs(response)) ?? backoffMs(retry, n);
-        const remaining = retry.maxElapsedMs - (Date.now() - started) - wait;
+        const remaining = retry.maxElapsedMs - (monotonicMs() - started) - wait;
         if (remaining > 0) {
           await sleep(wait, request.init.signal ?? undefined);
           limitMs = Math.min(timeoutMs, remaining);

@@ -2,7 +2,8 @@
  * The published package as a user gets it: `npm pack`, installed into a fresh project, then imported (ESM),
  * required (CommonJS), type-checked with moduleResolution node16 and bundler, and used for one token request
  * against Prism (and, from ESM, one against a server that redirects), on Node 20, 22 and 24 (the newer ones
- * from the npm registry's `node` package).
+ * from the npm registry's `node` package). And one class per error: what a Redis store throws is `instanceof`
+ * the class of that name from either entry point.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -67,7 +68,8 @@ client.clientCredentials({ scope: "read" }).then((token) => {
 `;
 const TS = `
 import { createOAuthClient, createTokenManager, OAuthError, type TokenResponse } from "oauth-token-client";
-import { createRedisTokenStore, type RedisCommandClient } from "oauth-token-client/redis";
+import { createRedisTokenStore, type RedisCommandClient, TokenStoreUnavailableError } from "oauth-token-client/redis";
+import type { OAuthClientError } from "oauth-token-client";
 const client = createOAuthClient({ baseUrl: "https://auth.example.org", clientId: "c", clientSecret: "s" });
 export async function get(): Promise<string> {
   const token: TokenResponse = await client.clientCredentials({ scope: "read" });
@@ -76,10 +78,66 @@ export async function get(): Promise<string> {
   return token.access_token;
 }
 export const isOAuthError = (e: unknown): e is OAuthError => e instanceof OAuthError;
+export const asBase = (e: TokenStoreUnavailableError): OAuthClientError => e;
 export function managerFor(redis: RedisCommandClient) {
   return createTokenManager({ client, grant: { type: "client_credentials" }, store: createRedisTokenStore({ client: redis }) });
 }
 `;
+
+/**
+ * The error classes across entry points, from ESM (`errors.mjs`) or CommonJS (`errors.cjs`): a Redis store
+ * over a command client of the test's own reads a corrupt value (not JSON; a key of another type) and a refusal,
+ * and each error is checked against every error class either entry point exports. Also: every name both entry
+ * points export is one value, and every error class of "./redis" extends the base class of ".".
+ */
+const ERRORS_BODY = `
+const replies = {
+  notJson: "not json",
+  wrongType: new Error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+  readOnly: new Error("READONLY You can't write against a read only replica."),
+};
+const entries = { ".": main, "./redis": redis };
+const isErrorClass = (value) => typeof value === "function" && (value === Error || value.prototype instanceof Error);
+const thrown = {};
+for (const [name, reply] of Object.entries(replies)) {
+  const store = redis.createRedisTokenStore({
+    client: { sendCommand: async () => { if (reply instanceof Error) throw reply; return reply; } },
+  });
+  const error = await store.get("k").then(() => undefined, (e) => e);
+  const instanceOf = {};
+  for (const [entry, exports] of Object.entries(entries))
+    for (const [exported, value] of Object.entries(exports))
+      if (isErrorClass(value)) instanceOf[entry + " " + exported] = error instanceof value;
+  thrown[name] = { name: error?.name, instanceOf };
+}
+const notShared = Object.keys(main).filter((name) => name in redis && main[name] !== redis[name]);
+const notExtendingBase = Object.entries(redis)
+  .filter(([, value]) => isErrorClass(value) && !(value.prototype instanceof main.OAuthClientError))
+  .map(([name]) => name);
+console.log(JSON.stringify({ thrown, notShared, notExtendingBase }));
+`;
+const ERRORS_ESM = `import * as main from "oauth-token-client";
+import * as redis from "oauth-token-client/redis";
+${ERRORS_BODY}`;
+const ERRORS_CJS = `const main = require("oauth-token-client");
+const redis = require("oauth-token-client/redis");
+(async () => {
+${ERRORS_BODY}
+})();`;
+/** What requiring "." alone loads of the package: its files, and those of them that hold Redis store code. */
+const ALONE_CJS = `const { readFileSync } = require("node:fs");
+const { basename } = require("node:path");
+require("oauth-token-client");
+const loaded = Object.keys(require.cache).filter((file) => file.includes("oauth-token-client"));
+const withRedis = loaded.filter((file) => readFileSync(file, "utf8").includes("createRedisTokenStore"));
+console.log(JSON.stringify({ loaded: loaded.map((file) => basename(file)), withRedis }));
+`;
+/** The classes each read's error must be an instance of, by name, whichever entry point exports them. */
+const ERROR_CLASSES = {
+  notJson: ["OAuthClientError", "TokenStoreCorruptError"],
+  wrongType: ["OAuthClientError", "TokenStoreCorruptError"],
+  readOnly: ["OAuthClientError", "TokenStoreUnavailableError"],
+} as const;
 
 describe("the packed package in a fresh project", () => {
   let project: string;
@@ -95,6 +153,9 @@ describe("the packed package in a fresh project", () => {
     run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", `./${tarball}`], project);
     writeFileSync(join(project, "esm.mjs"), ESM);
     writeFileSync(join(project, "cjs.cjs"), CJS);
+    writeFileSync(join(project, "errors.mjs"), ERRORS_ESM);
+    writeFileSync(join(project, "errors.cjs"), ERRORS_CJS);
+    writeFileSync(join(project, "alone.cjs"), ALONE_CJS);
     for (const resolution of ["node16", "bundler"] as const) {
       const dir = join(project, resolution);
       mkdirSync(dir);
@@ -144,6 +205,46 @@ describe("the packed package in a fresh project", () => {
         has_token: true,
         ...redirect,
       });
+    });
+
+    test.each(["errors.mjs", "errors.cjs"])(
+      "%s: a Redis store's errors are instances of the classes either entry point exports",
+      (file) => {
+        const result = JSON.parse(run(node, [file], project)) as {
+          thrown: Record<keyof typeof ERROR_CLASSES, { name: string; instanceOf: Record<string, boolean> }>;
+          notShared: string[];
+          notExtendingBase: string[];
+        };
+        for (const [read, classes] of Object.entries(ERROR_CLASSES) as [
+          keyof typeof ERROR_CLASSES,
+          readonly string[],
+        ][]) {
+          const { name, instanceOf } = result.thrown[read];
+          expect(name, read).toBe(classes[1]);
+          // The base and the store's classes are there, from the entry points that own them; then every error class of
+          // either entry point is one the error is an instance of exactly when its name is one of its classes.
+          expect(Object.keys(instanceOf), read).toEqual(
+            expect.arrayContaining([
+              ". OAuthClientError",
+              ". TokenStoreCorruptError",
+              "./redis TokenStoreUnavailableError",
+            ]),
+          );
+          const expected = Object.fromEntries(
+            Object.keys(instanceOf).map((key) => [key, classes.includes(key.split(" ")[1]!)]),
+          );
+          expect(instanceOf, read).toEqual(expected);
+        }
+        expect(result.notShared).toEqual([]);
+        expect(result.notExtendingBase).toEqual([]);
+      },
+    );
+
+    test("requiring the main entry point alone loads no Redis store code", () => {
+      const { loaded, withRedis } = JSON.parse(run(node, ["alone.cjs"], project));
+      expect(loaded).toContain("index.cjs");
+      expect(loaded).not.toContain("redis.cjs");
+      expect(withRedis).toEqual([]);
     });
 
     test.each(["node16", "bundler"])("type-checks a consumer with moduleResolution %s", (resolution) => {

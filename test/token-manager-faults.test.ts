@@ -89,15 +89,16 @@ describe("createTokenManager when another process is spending the refresh token 
     const store = sharedStore();
     let t = T0;
     await store.set("user", marked(T0));
-    const tokens = createTokenManager({
-      client: client(),
-      grant: { type: "refresh_token" },
-      store,
-      now: () => t,
-      refreshInFlightWaitMs: 200,
-    });
+    // The monotonic clock (performance.now) is faked, moving with real time, so the test can jump it 5 minutes.
     vi.useFakeTimers({ toFake: ["performance"], shouldAdvanceTime: true });
     try {
+      const tokens = createTokenManager({
+        client: client(),
+        grant: { type: "refresh_token" },
+        store,
+        now: () => t,
+        refreshInFlightWaitMs: 200,
+      });
       await expect(tokens.getAccessToken("user")).rejects.toBeInstanceOf(TokenRefreshInFlightError);
       // The wall clock alone moving 5 minutes (a step, or another machine's) proves nothing about the mark.
       t = T0 + 5 * 60_000;

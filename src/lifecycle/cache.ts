@@ -76,8 +76,8 @@ export interface KeyCache {
 
 function noop(): void {}
 
-/** Creates the per-key cache; `now` is the manager's wall clock. */
-export function createKeyCache(now: () => number): KeyCache {
+/** Creates the per-key cache; `now` is the manager's wall clock, `mono` a monotonic one (injectable for tests). */
+export function createKeyCache(now: () => number, mono: () => number = monotonicMs): KeyCache {
   const slots = new Map<string, Slot>();
 
   function release(key: string, slot: Slot, tail: Promise<void>): void {
@@ -109,20 +109,16 @@ export function createKeyCache(now: () => number): KeyCache {
     },
     fresh(slot) {
       const entry = slot.entry;
-      return entry !== undefined && now() < entry.refreshAt && monotonicMs() < entry.refreshAtMono
-        ? entry.token
-        : undefined;
+      return entry !== undefined && now() < entry.refreshAt && mono() < entry.refreshAtMono ? entry.token : undefined;
     },
     outlived(slot, record) {
       const entry = slot.entry;
-      return (
-        entry !== undefined && entry.record.access_token === record.access_token && monotonicMs() >= entry.refreshAtMono
-      );
+      return entry !== undefined && entry.record.access_token === record.access_token && mono() >= entry.refreshAtMono;
     },
     remember({ slot, epoch }, record, serveForMs) {
       if (slot.epoch !== epoch) return;
       const refreshAt = now() + serveForMs;
-      const refreshAtMono = monotonicMs() + serveForMs;
+      const refreshAtMono = mono() + serveForMs;
       slot.entry = { record, refreshAt, refreshAtMono, token: Promise.resolve(record.access_token) };
     },
     change(slot) {

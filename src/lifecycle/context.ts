@@ -1,6 +1,6 @@
 import type { RequestBudget } from "./budget";
 import type { KeyCache } from "./cache";
-import type { MarkSightings } from "./marks";
+import type { MarkSightings } from "./sightings";
 import type { Reporter } from "./reporting";
 import type { Settings } from "./settings";
 

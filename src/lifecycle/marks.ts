@@ -4,6 +4,7 @@ import type { KeyRun } from "./cache";
 import type { Lifecycle } from "./context";
 import { ReauthorizationRequiredError, TokenRefreshInFlightError } from "./errors";
 import { serveCurrentOrThrow } from "./fallback";
+import { ABANDONED_REFRESH_MS } from "./sightings";
 import { isFresh, serveForMs, unmarked } from "./records";
 import type { Settings } from "./settings";
 import { readStore } from "./store-access";
@@ -15,66 +16,8 @@ import { readStore } from "./store-access";
  * monotonic clock, never by comparing the mark's time, written by another machine's clock, with this one's.
  */
 
-/** A mark that has stood this long, by this process's own sighting, with no outcome, is given up on. */
-export const ABANDONED_REFRESH_MS = 300_000;
 /** How often a manager waiting for another's outcome reads the store, in ms (jittered). */
 const POLL_MS = 100;
-/** Sightings kept at most; the oldest go first (each is a few dozen bytes). */
-const MAX_SIGHTINGS = 10_000;
-
-interface Sighting {
-  readonly holder: string;
-  readonly since: number;
-  readonly firstSeen: number;
-  lastSeen: number;
-}
-
-/** When this process first saw each key's mark; and this manager's own holder ID. */
-export interface MarkSightings {
-  /** This manager's holder ID: random, made at first use. */
-  holder(): string;
-  /** How long, in ms by the monotonic clock, this process has seen `mark` stand on `key` (0 at first sight). */
-  standing(key: string, mark: RefreshInFlight): number;
-  /** The key's mark is gone: forget its sighting. */
-  forget(key: string): void;
-  /** Forgets sightings not looked at for a while. */
-  sweep(): void;
-}
-
-/** Creates the mark sightings of one manager; `clock` is monotonic (injectable for tests). */
-export function createMarkSightings(clock: () => number = monotonicMs): MarkSightings {
-  const seen = new Map<string, Sighting>();
-  let holderId: string | undefined;
-  return {
-    holder() {
-      holderId ??= randomId();
-      return holderId;
-    },
-    standing(key, mark) {
-      const t = clock();
-      const known = seen.get(key);
-      if (known !== undefined && known.holder === mark.holder && known.since === mark.since_ms) {
-        known.lastSeen = t;
-        return t - known.firstSeen;
-      }
-      seen.delete(key);
-      if (seen.size >= MAX_SIGHTINGS) seen.delete(seen.keys().next().value!);
-      seen.set(key, { holder: mark.holder, since: mark.since_ms, firstSeen: t, lastSeen: t });
-      return 0;
-    },
-    forget: (key) => void seen.delete(key),
-    sweep() {
-      const t = clock();
-      for (const [key, sighting] of seen) if (t - sighting.lastSeen > ABANDONED_REFRESH_MS) seen.delete(key);
-    },
-  };
-}
-
-/** A random ID for the refresh marks of one manager (Web Crypto, as in browsers and edge runtimes). */
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Writes this manager's mark on `record` (under the key's lock), just before its refresh token is sent. */
 export async function placeMark(life: Lifecycle, key: string, record: TokenRecord): Promise<void> {

@@ -6,7 +6,7 @@ import { createKeyCache, type KeyCache } from "./cache";
 import { forgetTokens, invalidateTokens, storeTokens } from "./changes";
 import type { Lifecycle } from "./context";
 import { load, newestForRead } from "./load";
-import { createMarkSightings } from "./marks";
+import { createMarkSightings } from "./sightings";
 import { checkTokens, recordFrom } from "./records";
 import { createReporter } from "./reporting";
 import { checkKey, DEFAULT_KEY, resolveSettings } from "./settings";

@@ -653,18 +653,20 @@ export interface components {
             user_code: string;
             /**
              * Format: uri
-             * @description Where the user goes, on another device, to enter `user_code`.
+             * @description Where the user goes, on another device, to enter `user_code`: an `https:` URL (`http:` only on a loopback
+             *     host, in development).
              */
             verification_uri: string;
             /**
              * Format: uri
-             * @description `verification_uri` with `user_code` in it, for a QR code or a link: the user need not type the code.
+             * @description `verification_uri` with `user_code` in it, for a QR code or a link: the user need not type the code. An
+             *     `https:` URL, as `verification_uri`.
              */
             verification_uri_complete?: string;
-            /** @description Lifetime of `device_code` and `user_code` in seconds. */
+            /** @description Lifetime of `device_code` and `user_code` in seconds; at most a day. */
             expires_in: number;
             /**
-             * @description The least number of seconds between two polls of the token endpoint; 5 when absent.
+             * @description The least number of seconds between two polls of the token endpoint; 5 when absent, at most an hour.
              * @default 5
              */
             interval: number;

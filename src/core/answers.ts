@@ -1,6 +1,7 @@
 import { OAuthError as OAuthErrorSchema, type SchemaNode } from "../../generated/spec";
 import { OAuthError, OAuthResponseError, type ErrorResponseBody, type OAuthErrorFields } from "./errors";
 import { redactError, withoutSecrets } from "./redact";
+import { isLoopback } from "./transport";
 import { checkAnswer, isPlainObject } from "./validate";
 
 /**
@@ -56,6 +57,20 @@ export function quote(text: string): string {
   return JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}...` : text);
 }
 
+/**
+ * Whether a URL an answer hands to a user's browser (a verification URI, an error page) may be handed on: an
+ * absolute `https:` URL, or `http:` on a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`). A `javascript:` or
+ * `data:` URL, any other scheme, or plain `http:` to another host is not.
+ *
+ * @param value - the URL as the answer gave it.
+ * @see https://www.rfc-editor.org/rfc/rfc8252#section-8.3
+ */
+export function isBrowserUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const { protocol, hostname } = new URL(value);
+  return protocol === "https:" || (protocol === "http:" && isLoopback(hostname));
+}
+
 /** Throws an {@link OAuthResponseError} for an answer that breaks the contract. */
 export function fail(answer: RawAnswer, message: string): never {
   throw new OAuthResponseError(message, answer.response.status, { response: answer.response });
@@ -71,14 +86,27 @@ const readOAuthError: ErrorReader = (body) => {
   return fields;
 };
 
+function withoutField(body: JsonObject, name: string): JsonObject {
+  const { [name]: _, ...rest } = body;
+  return rest;
+}
+
 function errorOf(answer: RawAnswer, body: JsonObject, readers: readonly ErrorReader[]): OAuthError | undefined {
   const { response } = answer;
   for (const reader of [readOAuthError, ...readers]) {
     const fields = reader(body, response.status);
     if (fields === undefined) continue;
     const challenge = response.headers.get("www-authenticate") ?? undefined;
+    const { error_uri, ...rest } = fields;
+    // A page for a person to open: one that is not https (or http on loopback) is left out, here and in the body.
+    const safe = error_uri === undefined || isBrowserUrl(error_uri);
     return new OAuthError(
-      { ...fields, status: response.status, www_authenticate: challenge, body: body as ErrorResponseBody },
+      {
+        ...(safe ? fields : rest),
+        status: response.status,
+        www_authenticate: challenge,
+        body: (safe || body.error_uri !== error_uri ? body : withoutField(body, "error_uri")) as ErrorResponseBody,
+      },
       { response },
     );
   }

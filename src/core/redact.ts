@@ -1,5 +1,5 @@
 import { secretFields, secretHeaders } from "../../generated/spec";
-import { OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
+import { CUT_MARKER, OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 
 /**
  * Keeping secrets out of errors and printed results. Which fields are secrets is the spec's word
@@ -66,10 +66,29 @@ export function secretsOfHeaders(headers: HeadersInit | undefined): string[] {
   return SECRET_HEADERS.flatMap((name) => all.get(name) ?? []);
 }
 
+/** The shortest start of a secret hidden at the end of a cut text: shorter ones read as ordinary text. */
+const MIN_CUT_SECRET = 4;
+
 function redactText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-  return out;
+  if (!out.includes(CUT_MARKER)) return out;
+  const parts = out.split(CUT_MARKER);
+  for (let i = 0; i < parts.length - 1; i++) parts[i] = redactCutEnd(parts[i]!, secrets);
+  return parts.join(CUT_MARKER);
+}
+
+/**
+ * Server text in an error is cut to a length (`serverText`) before the request's secrets are known: the cut may
+ * leave the first characters of a secret before its marker. Those are hidden too.
+ */
+function redactCutEnd(kept: string, secrets: readonly string[]): string {
+  for (const secret of secrets) {
+    for (let n = Math.min(secret.length - 1, kept.length); n >= MIN_CUT_SECRET; n--) {
+      if (kept.endsWith(secret.slice(0, n))) return `${kept.slice(0, -n)}${REDACTED}`;
+    }
+  }
+  return kept;
 }
 
 function usable(secrets: readonly (string | undefined)[]): string[] {
@@ -113,9 +132,10 @@ export function redactError<E>(error: E, secrets: readonly (string | undefined)[
   const target = error as unknown as JsonObject;
   for (const field of ["message", "stack", "error", "error_description", "error_uri", "www_authenticate"]) {
     const value = target[field];
-    if (typeof value === "string" && hidden.some((s) => value.includes(s))) {
+    const redacted = typeof value === "string" ? redactText(value, hidden) : value;
+    if (redacted !== value) {
       Object.defineProperty(target, field, {
-        value: redactText(value, hidden),
+        value: redacted,
         enumerable: Object.keys(target).includes(field),
         writable: true,
         configurable: true,

@@ -73,8 +73,10 @@ function expected(node: SchemaNode): string {
       if (node.format === "uri") return "an absolute URL";
       if (node.format === "date-time") return "a date-time string";
       return node.minLength === 1 ? "a non-empty string" : "a string";
-    case "integer":
-      return node.minimum === 0 ? "a non-negative integer" : "an integer";
+    case "integer": {
+      const kind = node.minimum === 0 ? "a non-negative integer" : "an integer";
+      return node.maximum === undefined ? kind : `${kind} at most ${node.maximum}`;
+    }
     case "number":
       return "a number";
     case "boolean":

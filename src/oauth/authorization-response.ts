@@ -1,7 +1,7 @@
 import type { components } from "../../generated/schema";
 import { AuthorizationErrorResponse, AuthorizationResponse as ResponseSchema } from "../../generated/spec";
-import { quote } from "../core/answers";
-import { OAuthClientError } from "../core/errors";
+import { isBrowserUrl, quote } from "../core/answers";
+import { OAuthClientError, serverErrorFields } from "../core/errors";
 import { hideSecrets, redactDeep } from "../core/redact";
 import { argumentError, checkAnswer, checkObject } from "../core/validate";
 
@@ -67,13 +67,15 @@ export class AuthorizationResponseError extends OAuthClientError {
   /** A page about the error, from the server. */
   declare readonly error_uri?: string;
 
-  constructor(fields: { error: string; error_description?: string; error_uri?: string }) {
+  constructor(raw: { error: string; error_description?: string; error_uri?: string }) {
+    // Server text, bounded and printable in every form: the fields, JSON, inspect, the message.
+    const fields = serverErrorFields(raw);
     const detail = fields.error_description ? `: ${fields.error_description}` : "";
     super("AuthorizationResponseError", `the authorization server answered ${fields.error}${detail}`);
     this.error = fields.error;
     const self = this as { -readonly [K in keyof AuthorizationResponseError]: AuthorizationResponseError[K] };
     if (fields.error_description !== undefined) self.error_description = fields.error_description;
-    if (fields.error_uri !== undefined) self.error_uri = fields.error_uri;
+    if (fields.error_uri !== undefined && isBrowserUrl(fields.error_uri)) self.error_uri = fields.error_uri;
   }
 }
 

@@ -4,11 +4,11 @@ import {
   deviceAuthorizationRequest,
   operations,
 } from "../../generated/spec";
-import { jsonAnswer, type ProcessOptions, type RawAnswer } from "../core/answers";
+import { fail, isBrowserUrl, jsonAnswer, type ProcessOptions, type RawAnswer } from "../core/answers";
+import { clampDelay, monotonicMs, sleep } from "../core/clock";
 import { OAuthClientError, OAuthError, OAuthTransportError } from "../core/errors";
 import { hideSecrets } from "../core/redact";
 import type { CallOptions } from "../core/request";
-import { sleep } from "../core/clock";
 import { checkObject, checkPositive, checkRequest, checkValue } from "../core/validate";
 import {
   checkedBody,
@@ -103,11 +103,21 @@ export class DeviceCodeExpiredError extends OAuthClientError {
 }
 
 const FIELDS = deviceAuthorizationAnswer.properties!;
+/**
+ * The longest wait between two polls, in ms: the spec's `maximum` of `interval` (an hour). An answer asking for
+ * more is refused; `slow_down` and time-outs lengthen the interval up to it, never past it.
+ */
+const MAX_INTERVAL_MS = (FIELDS.interval!.maximum ?? Infinity) * 1000;
 /** RFC 8628 §3.5: each `slow_down` adds 5 seconds to the interval, for this poll and every later one. */
 const SLOW_DOWN_MS = 5_000;
+/** The answer's URLs that are shown to the user, to open in a browser (RFC 8628 §3.3). */
+const USER_URLS = [
+  "verification_uri",
+  "verification_uri_complete",
+] as const satisfies readonly (keyof DeviceAuthorizationResponse)[];
 /** The bound of a poll whose device authorization gave no lifetime. */
 const DEFAULT_MAX_WAIT_MS = 30 * 60_000;
-/** When each answer of requestDeviceAuthorization arrived: its `expires_in` counts from then. */
+/** When each answer of requestDeviceAuthorization arrived ({@link monotonicMs}): its `expires_in` counts from then. */
 const received = new WeakMap<object, number>();
 
 /**
@@ -122,7 +132,9 @@ const received = new WeakMap<object, number>();
  * @returns the codes; `device_code` prints as `[REDACTED]`.
  * @throws {TypeError} before any request, when `client` or a field is not one the spec describes.
  * @throws {OAuthError} when the server refused.
- * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @throws {OAuthResponseError} when the answer breaks the contract, or could not be used safely (see
+ *   {@link processDeviceAuthorizationResponse}): an `interval` above 3600 s or an `expires_in` above 86 400 s, a
+ *   verification URI that is not `https:`.
  * @throws {OAuthTransportError} when no complete answer arrived in time.
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
  */
@@ -150,38 +162,57 @@ export async function requestDeviceAuthorization(
   const process = (answer: RawAnswer) =>
     processDeviceAuthorizationResponse(answer, { errorReaders: context.errorReaders });
   const codes = settle(context, process, exchange.answer(result), body);
-  received.set(codes, Date.now());
+  received.set(codes, monotonicMs());
   return codes;
 }
 
 /**
  * Validates a device authorization answer against the spec and returns it typed; `device_code` prints as
- * `[REDACTED]`.
+ * `[REDACTED]`. Beyond the types, the answer is refused when it could not be used safely:
+ * - `interval` above 3600 seconds or `expires_in` above 86 400 seconds (the spec's `maximum`s): a wait that
+ *   long is no real server's, and a timer cannot hold some of them (it would fire at once and poll in a loop);
+ * - `verification_uri` or `verification_uri_complete` that is not an `https:` URL (or `http:` on a loopback
+ *   host): the user is sent there, and a `javascript:` or `data:` URL is no page to send anyone to.
  *
+ * @param answer - the response and its body.
+ * @param options - the error shapes to read.
+ * @returns the codes, to show to the user and to poll with.
  * @throws {OAuthError} when the server refused the request.
- * @throws {OAuthResponseError} when the answer breaks the contract.
+ * @throws {OAuthResponseError} when the answer breaks the contract, naming the field:
+ *   `response body "interval" must be …`.
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  */
 export function processDeviceAuthorizationResponse(
   answer: RawAnswer,
   options?: ProcessOptions,
 ): DeviceAuthorizationResponse {
-  return hideSecrets(jsonAnswer(answer, deviceAuthorizationAnswer, options) as DeviceAuthorizationResponse);
+  const codes = jsonAnswer(answer, deviceAuthorizationAnswer, options) as DeviceAuthorizationResponse;
+  for (const name of USER_URLS) {
+    const url = codes[name];
+    if (url !== undefined && !isBrowserUrl(url))
+      fail(
+        answer,
+        `response body "${name}" must be an https URL (or http on a loopback host): it is shown to the user`,
+      );
+  }
+  return hideSecrets(codes);
 }
 
 /**
  * Polls the token endpoint with the device code until the user approves (RFC 8628 §3.4, §3.5). It waits
  * `interval` seconds (5 when absent) before each poll and never polls sooner: `authorization_pending` polls
- * again, `slow_down` adds 5 seconds to the interval for good, a time-out doubles it. It stops when the codes'
- * `expires_in` (counted from their answer) leaves no time for another poll, and in any case after
- * `maxWaitMs`. The device code never appears in an error or a printed result.
+ * again, `slow_down` adds 5 seconds to the interval for good, a time-out doubles it; neither makes it longer
+ * than 3600 seconds, the most an `interval` may be. It stops when the codes' `expires_in` (counted from their
+ * answer, on a monotonic clock) leaves no time for another poll, and in any case after `maxWaitMs`. The device
+ * code never appears in an error or a printed result.
  *
  * @param client - the client made by `createOAuthClient` that asked for the codes.
  * @param authorization - the answer of {@link requestDeviceAuthorization}, or its `device_code`, `expires_in`
  *   and `interval`.
  * @param options - the signal that stops the polling, each poll's call options, and `maxWaitMs`.
  * @returns the token answer.
- * @throws {TypeError} before any request, when an argument is malformed.
+ * @throws {TypeError} before any request, when an argument is malformed: an `interval` above 3600 or an
+ *   `expires_in` above 86 400 among them.
  * @throws {DeviceAccessDeniedError} when the user refused.
  * @throws {DeviceCodeExpiredError} when the codes expired, or the polling reached `maxWaitMs`.
  * @throws {OAuthError} when the server refused otherwise (`invalid_grant`, `invalid_client`).
@@ -209,22 +240,24 @@ export async function pollDeviceAuthorization(
   const { maxWaitMs, ...call } = options;
   checkCallOptions(call);
   checkPositive(maxWaitMs, "options.maxWaitMs");
-  const now = Date.now();
+  // Elapsed time is read from the monotonic clock: a wall-clock step must not end or stretch the polling.
+  const now = monotonicMs();
   const expiresAt = expires_in === undefined ? Infinity : (received.get(authorization) ?? now) + expires_in * 1000;
   const stopAt = now + (maxWaitMs ?? (expires_in === undefined ? DEFAULT_MAX_WAIT_MS : Infinity));
   // Below one second, the server's interval (0 is allowed) would make a busy loop.
-  let intervalMs = Math.max(interval ?? (FIELDS.interval!.default as number), 1) * 1000;
+  let intervalMs = clampDelay(Math.max(interval ?? (FIELDS.interval!.default as number), 1) * 1000, MAX_INTERVAL_MS);
   for (;;) {
-    const next = Date.now() + intervalMs;
+    const next = monotonicMs() + intervalMs;
     if (next > Math.min(expiresAt, stopAt))
       throw new DeviceCodeExpiredError(expiresAt <= stopAt ? "expires_in" : "max_wait");
     await sleep(intervalMs, call.signal);
     try {
       return await separateGrantRequest(client, DeviceCodeGrant, { device_code }, call);
     } catch (error) {
-      if (error instanceof OAuthTransportError && error.timedOut) intervalMs *= 2;
+      if (error instanceof OAuthTransportError && error.timedOut)
+        intervalMs = clampDelay(intervalMs * 2, MAX_INTERVAL_MS);
       else if (!(error instanceof OAuthError)) throw error;
-      else if (error.error === "slow_down") intervalMs += SLOW_DOWN_MS;
+      else if (error.error === "slow_down") intervalMs = clampDelay(intervalMs + SLOW_DOWN_MS, MAX_INTERVAL_MS);
       else if (error.error === "access_denied") throw new DeviceAccessDeniedError({ cause: error });
       else if (error.error === "expired_token") throw new DeviceCodeExpiredError("expired_token", { cause: error });
       else if (error.error !== "authorization_pending") throw error;

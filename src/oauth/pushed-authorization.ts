@@ -52,13 +52,34 @@ export interface PushedAuthorization extends PushedAuthorizationResponse {
 }
 
 const REQUEST = pushAuthorizationRequestRequest["application/x-www-form-urlencoded"];
+/**
+ * The parameter a pushed request never carries (RFC 9126 §2.1): it is what the answer gives back. The spec's
+ * request leaves it out, so the request's check refuses it; {@link refuseRequestUri} refuses it in `extraParams`.
+ */
+const REQUEST_URI = "request_uri" satisfies keyof PushedAuthorizationResponse;
+
+/**
+ * `request_uri` given as an extension parameter: refused before anything is sent, as it is among the request's
+ * own fields.
+ *
+ * @throws {TypeError} when `extraParams` holds `request_uri`.
+ * @see https://www.rfc-editor.org/rfc/rfc9126#section-2.1
+ */
+function refuseRequestUri(call: CallOptions | undefined): void {
+  const extra: unknown = call?.extraParams;
+  if (typeof extra === "object" && extra !== null && Object.hasOwn(extra, REQUEST_URI))
+    throw argumentError(
+      `options.extraParams.${REQUEST_URI} must not be sent: a pushed authorization request never carries it (RFC 9126 §2.1)`,
+    );
+}
 
 /**
  * Pushes an authorization request (RFC 9126 §2): checks its parameters against the spec, sends them with the
  * client's authentication and `client_id` to the client's `pushedAuthorizationRequest` endpoint (which
  * `metadataPreset` takes from `pushed_authorization_request_endpoint`), validates the answer, and returns the
  * authorization URL that carries `client_id` and the answer's `request_uri`. Extension parameters (`prompt`,
- * `login_hint`…) go in the call's `extraParams`. Check the user's return with `validateAuthorizationResponse`.
+ * `login_hint`…) go in the call's `extraParams`; `request_uri` is refused there as in `params` (RFC 9126 §2.1).
+ * Check the user's return with `validateAuthorizationResponse`.
  *
  * @param client - a client made by `createOAuthClient`, with a `clientId`.
  * @param authorizationEndpoint - the server's authorization endpoint, such as the metadata's
@@ -67,7 +88,8 @@ const REQUEST = pushAuthorizationRequestRequest["application/x-www-form-urlencod
  *   `code_challenge_method`, `nonce`, `resource`.
  * @param call - the call's signal, headers, time limit, retries and extension parameters.
  * @returns the answer, and `url`.
- * @throws {TypeError} before any request, when an argument or a field is not one the spec describes.
+ * @throws {TypeError} before any request, when an argument or a field is not one the spec describes, or
+ *   `request_uri` is given, in `params` or in `extraParams`.
  * @throws {OAuthError} when the server refused.
  * @throws {OAuthResponseError} when the answer breaks the contract.
  * @throws {OAuthTransportError} when no complete answer arrived in time.
@@ -85,6 +107,7 @@ export async function pushAuthorizationRequest(
   const clientId = context.clientId;
   if (clientId === undefined) throw argumentError("pushAuthorizationRequest needs a client with options.clientId");
   checkCallOptions(call);
+  refuseRequestUri(call);
   const { body, schema, headers } = checkedBody<Body>(
     context,
     pushAuthorizationRequestRequest,

@@ -22,6 +22,7 @@ const UNIT = [
   "test/pkce.test.ts",
   "test/presets-secrets.test.ts",
   "test/redaction.test.ts",
+  "test/redis/**/*.test.ts",
   "test/secrets.test.ts",
   "test/token-manager.test.ts",
   "test/token-manager-concurrency.test.ts",

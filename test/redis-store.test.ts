@@ -12,6 +12,7 @@ import {
   type RedisTokenStoreOptions,
 } from "../src/stores/redis";
 import { TokenStoreCorruptError, type TokenRecord } from "../src/stores/token-store";
+import { MAX_TTL_MS, MAX_VALUE_LENGTH } from "../src/stores/redis/records";
 import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/index";
 import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
 import { rejection, timed } from "./helpers/track";
@@ -799,5 +800,155 @@ describe("createRedisTokenStore when Redis is down", () => {
     await new Promise((r) => setTimeout(r, 1_100));
     expect(await s.get("user")).toEqual(newer);
     expect(JSON.parse((await other.get(`${prefix}token:user`))!)).toEqual(newer);
+  });
+});
+
+describe("createRedisTokenStore with hostile values in Redis", () => {
+  const record = (): TokenRecord => ({
+    access_token: "at-secret-value",
+    token_type: "Bearer",
+    refresh_token: "rt-secret-value",
+    obtained_at_ms: Date.now(),
+  });
+  /** Each value a store must refuse as corrupt, as Redis holds it. */
+  const hostile: [string, () => string][] = [
+    ["over 1 MiB", () => JSON.stringify({ ...record(), scope: "s".repeat(MAX_VALUE_LENGTH) })],
+    ["nested 100 000 deep", () => `${"[".repeat(100_000)}"secret-value"${"]".repeat(100_000)}`],
+    ["an object nested in a field", () => JSON.stringify({ ...record(), scope: { a: { b: { c: "secret-value" } } } })],
+    ["not JSON", () => "secret-value garbage"],
+    ["an array", () => JSON.stringify([record()])],
+    ["null", () => "null"],
+    ["a number", () => "42"],
+    ['{"deleted_at_ms":"x"}', () => '{"deleted_at_ms":"x"}'],
+    ["a marker with another field", () => '{"deleted_at_ms":0,"note":"secret-value"}'],
+    ["a marker with a record's fields", () => JSON.stringify({ ...record(), deleted_at_ms: 0 })],
+    ["a token of the wrong type", () => JSON.stringify({ ...record(), access_token: 42 })],
+    ["a time that is a string", () => JSON.stringify({ ...record(), obtained_at_ms: "1" })],
+    ["an expiry past the end of Date", () => JSON.stringify({ ...record(), expires_at_ms: 1e300 })],
+    ["a field no manager writes", () => JSON.stringify({ ...record(), admin: true })],
+    ["a refresh mark of the wrong shape", () => JSON.stringify({ ...record(), refresh_in_flight: { holder: 7 } })],
+    ["a refresh mark that is a string", () => JSON.stringify({ ...record(), refresh_in_flight: "secret-value" })],
+  ];
+
+  async function expectCorrupt(s: ReturnType<typeof store>, prefix: string, key: string) {
+    const error = await s.get(key).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TokenStoreCorruptError);
+    expect(error).toMatchObject({ code: "TOKEN_STORE_CORRUPT", key });
+    expect(String(error)).toContain(`Redis key "${prefix}token:${key}"`);
+    const printed = [String(error), inspect(error, { depth: 10 }), JSON.stringify(error)].join("\n");
+    expect(printed).not.toContain("secret-value");
+    expect(printed.length).toBeLessThan(2_000);
+  }
+
+  test.each(hostile)("%s: get is TokenStoreCorruptError naming the key, never the value", async (_, value) => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const reported: unknown[] = [];
+    const s = store(client, { prefix, onError: (e) => reported.push(e) });
+    await client.set(`${prefix}token:k`, value());
+    await expectCorrupt(s, prefix, "k");
+    // Not an outage: nothing reported, and the memory fallback does not serve it either.
+    expect(reported).toEqual([]);
+    await expectCorrupt(store(client, { prefix, onUnavailable: "memory" }), prefix, "k");
+  });
+
+  test("keys of another type (a list, a hash, a set) are corrupt, and a delete or write-back replaces them", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix });
+    await client.rPush(`${prefix}token:list`, "secret-value");
+    await client.hSet(`${prefix}token:hash`, "access_token", "secret-value");
+    await client.sAdd(`${prefix}token:set`, "secret-value");
+    for (const key of ["list", "hash", "set"]) await expectCorrupt(s, prefix, key);
+    await s.delete("list");
+    expect(await client.get(`${prefix}token:list`)).toBe('{"deleted_at_ms":0}');
+    expect(await client.pTTL(`${prefix}token:list`)).toBeLessThanOrEqual(60_000);
+    expect(await s.setUnlessNewer("hash", record())).toBe(true);
+    expect((await s.get("hash"))?.access_token).toBe("at-secret-value");
+    await s.set("set", record());
+    expect((await s.get("set"))?.access_token).toBe("at-secret-value");
+  });
+
+  test.each(hostile)("%s: a deletion replaces it with a marker whose lifetime is bounded", async (_, value) => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix });
+    await client.set(`${prefix}token:k`, value());
+    await s.delete("k");
+    expect(await client.get(`${prefix}token:k`)).toBe('{"deleted_at_ms":0}');
+    const ttl = await client.pTTL(`${prefix}token:k`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(MAX_TTL_MS);
+    expect(await s.get("k")).toBeUndefined();
+  });
+
+  test("a marker outlives a far-future access token by at most MAX_TTL_MS, and a past one by a minute", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const s = store(client, { prefix });
+    const far = { access_token: "at", token_type: "Bearer", obtained_at_ms: 1, expires_at_ms: 8.64e15 };
+    await client.set(`${prefix}token:far`, JSON.stringify(far));
+    await client.set(`${prefix}token:past`, JSON.stringify({ ...far, expires_at_ms: 1 }));
+    await client.set(`${prefix}token:nan`, '{"access_token":"x","token_type":"Bearer","expires_at_ms":NaN}');
+    for (const key of ["far", "past", "nan"]) await s.delete(key);
+    expect(await client.pTTL(`${prefix}token:far`)).toBeGreaterThan(MAX_TTL_MS - 60_000);
+    expect(await client.pTTL(`${prefix}token:far`)).toBeLessThanOrEqual(MAX_TTL_MS);
+    expect(await client.pTTL(`${prefix}token:past`)).toBeLessThanOrEqual(60_000);
+    expect(await client.pTTL(`${prefix}token:nan`)).toBeGreaterThan(0);
+    expect(await client.pTTL(`${prefix}token:nan`)).toBeLessThanOrEqual(MAX_TTL_MS);
+    // A record whose access token lives past the bound is kept no longer than it either.
+    const { refresh_token: _, ...withoutRefresh } = { ...record(), expires_at_ms: 8.64e15 };
+    await s.set("long", withoutRefresh);
+    expect(await client.pTTL(`${prefix}token:long`)).toBeGreaterThan(MAX_TTL_MS - 60_000);
+    expect(await client.pTTL(`${prefix}token:long`)).toBeLessThanOrEqual(MAX_TTL_MS);
+  });
+
+  test.each(hostile.filter(([name]) => name !== "a marker with a record's fields"))(
+    "%s: setUnlessNewer writes over it (it is no record and no marker); a real marker still wins",
+    async (_, value) => {
+      const client = await connect();
+      const prefix = uniquePrefix();
+      const s = store(client, { prefix });
+      await client.set(`${prefix}token:k`, value());
+      expect(await s.setUnlessNewer("k", record())).toBe(true);
+      expect((await s.get("k"))?.access_token).toBe("at-secret-value");
+      await s.delete("k");
+      expect(await s.setUnlessNewer("k", record())).toBe(false);
+    },
+  );
+
+  test("a client_credentials manager replaces a hostile value with a new token, and reports it", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const failures: TokenFailedEvent[] = [];
+    await client.set(`${prefix}token:default`, '{"deleted_at_ms":"x"}');
+    const tokens = manager(store(client, { prefix }), { onFailed: (e) => failures.push(e) });
+    expect(await tokens.getAccessToken()).toBe(server.issued[0]!.access_token);
+    expect(failures.map((f) => f.code)).toContain("TOKEN_STORE_CORRUPT");
+    expect(JSON.parse((await client.get(`${prefix}token:default`))!)).toMatchObject({
+      access_token: server.issued[0]!.access_token,
+    });
+  });
+});
+
+describe("createRedisTokenStore scripts", () => {
+  test("scripts are sent by SHA; after SCRIPT FLUSH (a restart, a failover) they are sent again, unreported", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const reported: unknown[] = [];
+    const s = store(client, { prefix, onError: (e) => reported.push(e) });
+    const flushAndUse = async () => {
+      await client.sendCommand(["SCRIPT", "FLUSH"]);
+      await s.withLock("k", async () => {
+        await s.set("k", { access_token: "at", token_type: "Bearer", obtained_at_ms: 1 });
+      });
+      expect(await s.setUnlessNewer("k", { access_token: "at2", token_type: "Bearer", obtained_at_ms: 2 })).toBe(true);
+      await s.delete("k");
+    };
+    await flushAndUse();
+    await flushAndUse();
+    expect(await client.get(`${prefix}token:k`)).toBe('{"deleted_at_ms":0}');
+    expect(await client.exists(`${prefix}lock:k`)).toBe(0);
+    expect(reported).toEqual([]);
   });
 });

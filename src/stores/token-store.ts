@@ -94,11 +94,12 @@ export const MAX_RECORD_TEXT = 65_536;
 /** The longest holder ID of a refresh mark, in characters. */
 const MAX_HOLDER = 128;
 /** Epoch ms we accept in a record: 0 through the year 275760, where `Date` ends. */
-const MAX_EPOCH_MS = 8.64e15;
+export const MAX_EPOCH_MS = 8.64e15;
 
 const isText = (value: unknown, max = MAX_RECORD_TEXT): value is string =>
   typeof value === "string" && value.length > 0 && value.length <= max;
-const isEpochMs = (value: unknown): value is number =>
+/** Whether `value` is a time a store may hold: a finite epoch-ms number from 0 through {@link MAX_EPOCH_MS}. */
+export const isEpochMs = (value: unknown): value is number =>
   typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= MAX_EPOCH_MS;
 
 /**

@@ -1,11 +1,20 @@
-import { sleep } from "../core/clock";
-import { argumentError } from "../core/validate";
+import { sleep } from "../../core/clock";
+import { argumentError } from "../../core/validate";
+import { retryableOnCluster } from "./failures";
+import { slotOf } from "./keys";
+
+/*
+ * The clients the store sends its commands through: what it needs of one ({@link RedisCommandClient}, which a
+ * node-redis client is as it is), and the adapters of node-redis' cluster client and of ioredis, which route each
+ * command to its key's master and send again what a reorganising cluster could not serve.
+ */
 
 /**
  * What the Redis store needs of a Redis client: one method that sends a command and resolves with the reply.
- * The store sends `GET`, `SET` (with `NX`/`PX`), `DEL` and `EVAL` (Lua), each naming one key, except the `EVAL`
- * of a write under the lock, which names the key's lock first and its record second. A Redis Cluster refuses
- * that one (CROSSSLOT) unless `prefix` holds a hash tag; the store then checks the lock with a command of its own.
+ * The store sends `GET`, `SET` (with `NX`/`PX`), `WAIT` and its Lua scripts (`EVALSHA`, and `EVAL` when Redis
+ * answers `NOSCRIPT`), each naming one key, except the script of a write under the lock, which names the key's lock
+ * first and its record second. A Redis Cluster refuses that one (CROSSSLOT) unless `prefix` holds a hash tag; the
+ * store then checks the lock with a command of its own.
  *
  * A node-redis v5/v6 client (`createClient()` from `redis`) fits as it is. Others through their adapters:
  * node-redis' cluster client (`createCluster()`) as {@link nodeRedisCluster}`(cluster)`, and ioredis (`Redis` or
@@ -82,53 +91,11 @@ export interface IoredisLike {
 const RETRY_STEP_MS = 100;
 const RETRY_MAX_MS = 500;
 
-/** The key a command is routed by: the first of `EVAL`'s keys, the first argument of the store's other commands. */
+/** The key a command is routed by: the first of a script's keys, the first argument of the store's other commands. */
 function firstKey(args: string[]): string | undefined {
   const name = args[0]?.toUpperCase();
   if (name === "EVAL" || name === "EVALSHA") return Number(args[2]) > 0 ? args[3] : undefined;
   return args[1];
-}
-
-/** CRC16/XMODEM, which Redis Cluster hashes keys with. */
-function crc16(text: string): number {
-  let crc = 0;
-  for (const byte of new TextEncoder().encode(text)) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-/** The slot of `key` in a Redis Cluster: of its hash tag (`{...}`, not empty) when it has one, else of the key. */
-function slotOf(key: string): number {
-  const open = key.indexOf("{");
-  const close = open < 0 ? -1 : key.indexOf("}", open + 1);
-  return crc16(close > open + 1 ? key.slice(open + 1, close) : key) % 16_384;
-}
-
-/**
- * An error reply of Redis itself, as node-redis (`ErrorReply`) and ioredis (`ReplyError`) raise it.
- *
- * @internal
- */
-export function isReply(error: unknown): boolean {
-  for (let proto = Object.getPrototypeOf(error); proto !== null && proto !== undefined; ) {
-    const name = (proto as { constructor?: { name?: unknown } }).constructor?.name;
-    if (name === "ErrorReply" || name === "ReplyError") return true;
-    proto = Object.getPrototypeOf(proto);
-  }
-  return false;
-}
-
-/**
- * Whether a cluster may serve the command if sent again: the node went away (a crash, a failover under way, the
- * client's view of the slots being replaced), the cluster is down until a replica takes over (`CLUSTERDOWN`), or a
- * slot migration is half done for a script on two keys (`TRYAGAIN`). Any other answer of Redis is final.
- */
-function retryable(error: unknown): boolean {
-  if (!isReply(error)) return true;
-  const message = error instanceof Error ? error.message : "";
-  return message.startsWith("CLUSTERDOWN") || message.startsWith("TRYAGAIN");
 }
 
 /**
@@ -146,7 +113,7 @@ async function withRetries(
     try {
       return await send();
     } catch (error) {
-      if (signal === undefined || signal.aborted || !open() || !retryable(error)) throw error;
+      if (signal === undefined || signal.aborted || !open() || !retryableOnCluster(error)) throw error;
       // Cut short when the store gives up; the check below then ends the retries.
       await sleep(Math.min(RETRY_STEP_MS * attempt, RETRY_MAX_MS), signal).catch(() => {});
       if (signal.aborted) throw error;
@@ -243,21 +210,6 @@ export function ioredisClient(redis: IoredisLike): RedisCommandClient {
   };
   keylessToAnyNode.add(adapter);
   return adapter;
-}
-
-/**
- * Checks a prefix for a Redis Cluster: it must hold a hash tag (`{…}`, not empty), so that a key's lock and
- * record share a slot, and the store checks its lock in the same script as its write.
- *
- * @internal
- */
-export function checkClusterPrefix(prefix: string): void {
-  const open = prefix.indexOf("{");
-  const close = open < 0 ? -1 : prefix.indexOf("}", open + 1);
-  if (close > open + 1) return;
-  throw argumentError(
-    `options.prefix must hold a hash tag on a Redis Cluster, so that a key's lock and record share a slot: such as "{my-service}:" (got ${JSON.stringify(prefix)})`,
-  );
 }
 
 /**

@@ -931,6 +931,38 @@ describe("createRedisTokenStore with hostile values in Redis", () => {
   });
 });
 
+type Connected = Awaited<ReturnType<typeof connect>>;
+
+describe("a client_credentials manager on a corrupt Redis value", () => {
+  test.each([
+    ["not JSON", async (c: Connected, k: string) => void (await c.set(k, "garbage"))],
+    ["an array", async (c: Connected, k: string) => void (await c.set(k, "[1,2]"))],
+    [
+      "a malformed mark",
+      async (c: Connected, k: string) =>
+        void (await c.set(
+          k,
+          JSON.stringify({ access_token: "at", token_type: "Bearer", obtained_at_ms: 1, refresh_in_flight: "yes" }),
+        )),
+    ],
+    ["a list key", async (c: Connected, k: string) => void (await c.rPush(k, ["a", "b"]))],
+  ])("%s: heals with a new token, which the next process reads with no request", async (_, plant) => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    await plant(client, `${prefix}token:default`);
+    const failures: TokenFailedEvent[] = [];
+    const first = manager(store(client, { prefix }), { onFailed: (e) => failures.push(e) });
+    const token = await first.getAccessToken();
+    expect(token).toBe(server.issued[0]!.access_token);
+    expect(failures.map((f) => f.code)).toEqual(["TOKEN_STORE_CORRUPT"]);
+    // Another process (a new manager) finds the healed record: no second request, no second report.
+    const second = manager(store(client, { prefix }), { onFailed: (e) => failures.push(e) });
+    expect(await second.getAccessToken()).toBe(token);
+    expect(server.tokenRequests()).toBe(1);
+    expect(failures).toHaveLength(1);
+  });
+});
+
 describe("createRedisTokenStore scripts", () => {
   test("scripts are sent by SHA; after SCRIPT FLUSH (a restart, a failover) they are sent again, unreported", async () => {
     const client = await connect();

@@ -1,5 +1,5 @@
 import { argumentError, checkObject, checkPositive } from "../core/validate";
-import { unref } from "../core/clock";
+import { startTimer, type Timer } from "../core/clock";
 import {
   DELETED_MARKER_MS,
   DELETED_MARKER_NO_LIFETIME_MS,
@@ -17,7 +17,9 @@ export interface MemoryTokenStoreOptions {
   /**
    * How often expired records without a refresh token (and expired deletion markers) are dropped, in ms. The
    * sweep runs on a timer that never keeps the process alive, and only while the store holds something that
-   * can expire. Default 60 000.
+   * can expire, and on the first call once this long has passed by the store's clock (`now`), so that a clock
+   * that moves on faster than the timer (a test's, a wall clock stepped forward) drops them at its next call.
+   * Default 60 000.
    */
   sweepIntervalMs?: number;
   /** The clock that expiries are read with, in epoch ms. Default `Date.now`; a token manager's default store uses its `now`. */
@@ -74,7 +76,9 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
   const slots = new Map<string, Slot>();
   /** How many slots can expire: the sweep timer runs only while there are some. */
   let expiring = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
+  /** When the next sweep is due by the store's clock; a call from then on sweeps without waiting for the timer. */
+  let sweepAt = Infinity;
 
   function drop(key: string, slot: Slot): void {
     slots.delete(key);
@@ -82,7 +86,9 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
   }
 
   function sweep(): void {
+    timer?.cancel();
     timer = undefined;
+    sweepAt = Infinity;
     const t = now();
     for (const [key, slot] of slots) if (slot.dropAt <= t) drop(key, slot);
     schedule();
@@ -90,8 +96,17 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
 
   function schedule(): void {
     if (timer !== undefined || expiring === 0) return;
-    timer = setTimeout(sweep, sweepIntervalMs);
-    unref(timer);
+    sweepAt = now() + sweepIntervalMs;
+    timer = startTimer(sweep, sweepIntervalMs, { background: true });
+  }
+
+  /**
+   * Sweeps when the store's clock says a sweep is due. The timer alone runs by real time, while expiries are read
+   * with `now`: a manager's clock moved on (a test's, or a wall clock stepped forward) would otherwise leave every
+   * expired record in memory until the timer comes round.
+   */
+  function sweepIfDue(t: number): void {
+    if (t >= sweepAt) sweep();
   }
 
   function put(key: string, slot: Slot): void {
@@ -104,10 +119,11 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
     }
   }
 
-  /** The live slot of `key`, dropping an expired one. */
-  function live(key: string): Slot | undefined {
+  /** The live slot of `key`, dropping an expired one (and every other, when a sweep is due). */
+  function live(key: string, t = now()): Slot | undefined {
+    sweepIfDue(t);
     const slot = slots.get(key);
-    if (slot === undefined || slot.dropAt > now()) return slot;
+    if (slot === undefined || slot.dropAt > t) return slot;
     drop(key, slot);
     return undefined;
   }
@@ -118,11 +134,12 @@ export function createMemoryTokenStore(options: MemoryTokenStoreOptions = {}): T
       return record === undefined ? undefined : { ...record };
     },
     async set(key, record) {
+      sweepIfDue(now());
       put(key, { record: { ...record }, dropAt: recordDropAtMs(record) });
     },
     async delete(key) {
       const t = now();
-      const deleted = live(key);
+      const deleted = live(key, t);
       // A marker already there stays as it is: it covers the record it replaced.
       if (deleted !== undefined && deleted.record === undefined) return;
       put(key, { record: undefined, dropAt: t + deletedMarkerMs(deleted?.record, t) });

@@ -1,4 +1,3 @@
-import { monotonicMs } from "../core/clock";
 import { argumentError, checkNonEmptyString, checkObject } from "../core/validate";
 import type { RequestFormat } from "../oauth/token";
 import { createRequestBudget } from "./budget";
@@ -10,10 +9,8 @@ import { createMarkSightings } from "./sightings";
 import { checkTokens, recordFrom } from "./records";
 import { createReporter } from "./reporting";
 import { checkKey, DEFAULT_KEY, resolveSettings } from "./settings";
+import { createSweeper } from "./sweep";
 import type { TokenManager, TokenManagerOptions } from "./types";
-
-/** How often, at most, idle keys whose token has expired are dropped from memory. */
-const SWEEP_INTERVAL_MS = 60_000;
 
 /** The per-key cache of each manager, for {@link cachedKeyCount}. */
 const caches = new WeakMap<TokenManager, KeyCache>();
@@ -55,22 +52,11 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     marks: createMarkSightings(),
     report: createReporter(settings),
   };
-  // Due by either clock: a wall clock stepped back does not put the sweep off, nor a test's clock moved ahead.
-  let sweepAt = { wall: -Infinity, mono: -Infinity };
-
-  function sweepIfDue(): void {
-    const wall = settings.now();
-    const mono = monotonicMs();
-    if (wall < sweepAt.wall && mono < sweepAt.mono) return;
-    sweepAt = { wall: wall + SWEEP_INTERVAL_MS, mono: mono + SWEEP_INTERVAL_MS };
-    cache.sweep(wall);
-    life.budget.sweep();
-    life.marks.sweep();
-  }
+  const sweeper = createSweeper(life);
 
   function acquire(key: string): Promise<string> {
     if (typeof key !== "string" || key === "") return Promise.reject(argumentError("key must be a non-empty string"));
-    sweepIfDue();
+    sweeper.due();
     const slot = cache.slot(key);
     if (slot.flight !== undefined) return slot.flight;
     // load() takes the store's lock itself, and only when the stored token is not fresh.
@@ -97,17 +83,20 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     },
     async getToken(key = DEFAULT_KEY) {
       checkKey(key);
+      sweeper.due();
       const slot = cache.slot(key);
       const record = await cache.enqueue(key, slot, () => newestForRead(life, key, slot));
       return record === undefined ? undefined : { ...record };
     },
     async setTokens(key, tokens) {
       checkKey(key);
+      sweeper.due();
       const answer = checkTokens(settings, tokens);
       await storeTokens(life, key, recordFrom(settings, answer, settings.now(), undefined, undefined));
     },
     async invalidate(key = DEFAULT_KEY, invalidateOptions = {}) {
       checkKey(key);
+      sweeper.due();
       checkObject(invalidateOptions, "options");
       const rejected = invalidateOptions.accessToken;
       if (rejected !== undefined) checkNonEmptyString(rejected, "options.accessToken");
@@ -115,10 +104,12 @@ export function createTokenManager<F extends RequestFormat = "form">(options: To
     },
     async revoke(key = DEFAULT_KEY) {
       checkKey(key);
+      sweeper.due();
       await forgetTokens(life, key, true);
     },
     async clear(key = DEFAULT_KEY) {
       checkKey(key);
+      sweeper.due();
       await forgetTokens(life, key, false);
     },
   };

@@ -11,40 +11,48 @@ import { bundle, OWN_BUNDLES } from "./size";
  * the spec, which the checks read at run time, 1.2 KB (README "Performance").
  */
 const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
+  // Issue 20 raised every budget to its size then and 2.5 % of room. The client alone grew 1 186 bytes (12 400 to
+  // 13 586): server texts bounded and made printable in every error and field (about 670), the one clock and
+  // timer every wait goes through (about 120), DPoP nonces learned per origin from every answer, the retry budget
+  // on the monotonic clock, and the maximum a field's message now states. With the token manager it grew a
+  // further 1 280 bytes (19 705): the lifecycle as small modules (property names of their shared objects do not
+  // minify as a closure's variables did), the record and mark shape checks, mark sightings judged by the
+  // monotonic clock, the DPoP check of setTokens, and the sweep's background timer. Issue 22 is where these
+  // numbers are to come down.
   // Raised from 11 000 and 13 750 for the generated description and the request core that reads it (11 888 and
   // 14 574 bytes), then for the checks of issue 15: placeholders, baseUrl, Retry-After, unavailable endpoints,
   // every wire form of a secret (12 308 and 15 116 bytes).
-  client: 12_700,
+  client: 13_950,
   // Raised from 15 600 for issue 14 (16 978 bytes): refresh marks and the wait for another process' outcome,
   // compare-and-set saves, background saves, lost-record write-back, corrupt records, the rate limit, and the
   // memory store's expiry sweep and deletion markers; then issue 13's DPoP option, with the key's thumbprint kept
   // with the token set (about 17 300 bytes). A client-only app is unaffected.
-  "client + token manager": 17_400,
-  "client + Square": 13_950,
-  "client + Voucherify": 13_400,
+  "client + token manager": 20_200,
+  "client + Square": 15_200,
+  "client + Voucherify": 14_650,
   // Raised from 13 800 for issue 13: item 6's three metadata fields (pushed_authorization_request_endpoint,
   // require_pushed_authorization_requests, authorization_response_iss_parameter_supported) cost 33 bytes; then to
   // 13 950 for items 4 and 5: metadataPreset's choice of a JWT client authentication (`clientAssertion`, 77
   // bytes) and the client's own growth (13 851 bytes).
-  "client + discovery": 13_950,
+  "client + discovery": 15_100,
   // Issue 13's grants are separate imports (their schemas are x-separate-import): 13 379, 12 815 and 12 651 bytes,
   // while the client alone grew 167 bytes, within its budget, for the device operation and the shared machinery.
-  "client + device flow": 13_800,
-  "client + token exchange": 13_200,
-  "client + JWT bearer": 13_050,
+  "client + device flow": 15_000,
+  "client + token exchange": 14_250,
+  "client + JWT bearer": 14_100,
   // Issue 13, item 6: pushed authorization requests (487 bytes over the client alone) and the authorization
   // response check (929; 3 700 with buildAuthorizationUrl and no client) are separate imports. The client alone
   // grew 39 bytes, within its budget, for the pushAuthorizationRequest operation and the state's x-secret mark.
-  "client + pushed authorization": 13_550,
-  "client + authorization response check": 14_000,
-  "authorization URL and response check": 3_800,
+  "client + pushed authorization": 14_500,
+  "client + authorization response check": 14_950,
+  "authorization URL and response check": 4_350,
   // Issue 13, items 4 and 5: JWT client authentication (1 371 bytes over the client alone) and DPoP (1 861, the
   // JWS helper included) are separate imports. The client alone grew about 160 bytes, within its budget: the
   // assertion fields of the spec in every grant (65), the request core's per-attempt signing hook, its DPoP nonce
   // retry and the secrets a request carried as sent (headers, added fields) handed to its answer, the DPoP token
   // type, and the discriminator check that skips a constant alike in every grant.
-  "client + JWT client authentication": 14_450,
-  "client + DPoP": 14_950,
+  "client + JWT client authentication": 15_350,
+  "client + DPoP": 15_950,
 };
 /**
  * Bundles that must hold no provider's code, and no JWT signing (client assertions, DPoP): a provider or a

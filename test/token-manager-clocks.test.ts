@@ -7,9 +7,9 @@ import {
   type TokenFailedEvent,
 } from "../src/index";
 import { createMemoryTokenStore } from "../src/stores/memory";
-import type { TokenRecord, TokenStore } from "../src/stores/token-store";
+import type { TokenRecord } from "../src/stores/token-store";
 import type { TokenServer } from "./helpers/token-server";
-import { clientOf, HOUR, useTokenServerPerTest } from "./helpers/token-server-per-test";
+import { clientOf, HOUR, sharedStore, sleep, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
 /**
  * The token manager when clocks and stored values cannot be trusted: a wall clock stepped back or minutes ahead
@@ -22,24 +22,6 @@ useTokenServerPerTest((started) => {
   server = started;
 });
 const client = () => clientOf(server);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** A memory store with a lock, as a store shared by several processes has: the manager then marks its refreshes. */
-function sharedStore(): TokenStore & { raw: Map<string, unknown> } {
-  const inner = createMemoryTokenStore();
-  const raw = new Map<string, unknown>();
-  return {
-    ...inner,
-    raw,
-    // A value planted in `raw` is what the store hands back, whatever its shape (a corrupt or foreign write).
-    get: async (key) => (raw.has(key) ? (raw.get(key) as TokenRecord) : inner.get(key)),
-    set: async (key, record) => {
-      raw.delete(key);
-      await inner.set(key, record);
-    },
-    withLock: (_key, task) => task(),
-  };
-}
 
 /** Settles `promise` within `ms`, or says it did not. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T | "still waiting"> {

@@ -11,7 +11,7 @@ import {
   type TokenFailedEvent,
 } from "../src/index";
 import type { TokenServer } from "./helpers/token-server";
-import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
+import { clientOf, HOUR, sharedStore, sleep, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
 /**
  * The token manager and the memory store where tokens are shared and things go wrong: a refresh another process
@@ -24,16 +24,6 @@ useTokenServerPerTest((started) => {
   server = started;
 });
 const client = () => clientOf(server);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A memory store with a lock, as a store shared by several processes has: the manager then marks its refreshes. */
-function sharedStore(): TokenStore {
-  const inner = createMemoryTokenStore();
-  return { ...inner, withLock: (_key, task) => task() };
-}
 
 describe("createTokenManager when another process is spending the refresh token (its mark is in the store)", () => {
   const marked = (since: number): TokenRecord => ({

@@ -24,7 +24,7 @@ export function createRequestBudget(maxPerSecond: number, clock: () => number = 
     async take(key) {
       let t = clock();
       // Checked again after each wait: a timer may fire a little early by this clock. Bounded all the same.
-      for (let turns = 0; turns < 10 && recent(key, t).length >= maxPerSecond; turns++) {
+      for (let turns = 0; turns < 3 && recent(key, t).length >= maxPerSecond; turns++) {
         // The oldest send leaves the window then; clamped, since nothing here may wait more than the window.
         await sleep(Math.min(WINDOW_MS, recent(key, t)[0]! + WINDOW_MS - t) + 1);
         t = clock();

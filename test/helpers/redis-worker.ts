@@ -8,6 +8,10 @@
  * received and when; `get` makes one call; `exit` closes and exits. The worker sends `ready` once connected, and
  * `event` for each manager hook call (codes and times, no token). It exits when the parent goes away, so no
  * worker outlives its test.
+ *
+ * For the randomized fault checker (test/fault-injection/checker/) a worker also takes a clock offset
+ * (`clockOffsetMs`, changed by `clock`: the manager's `now`, or the whole process' wall clock), `revoke` and `clear`
+ * (answered `ok` or `error`), and several `get`s at once ({@link RedisWorker.settled} waits for one by its id).
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -44,6 +48,23 @@ export interface WorkerConfig {
   refreshInFlightWaitMs?: number;
   /** The store's `waitForReplicas`. */
   waitForReplicas?: number;
+  /**
+   * The manager's clock runs this many ms ahead of the wall clock (behind when negative), through its `now` option;
+   * the `clock` message changes it. Without it the manager uses `Date.now` and `clock` is ignored.
+   */
+  clockOffsetMs?: number;
+  /**
+   * What `clockOffsetMs` moves: `"manager"` (default) its `now` option alone; `"process"` the whole process' wall
+   * clock (`Date.now`, which the store and the manager's waits read too), as on a machine whose clock is off or
+   * steps. Timers and `performance.now()` are not moved, as they are not by a step of a machine's clock.
+   */
+  clockScope?: "manager" | "process";
+  /** The manager's `requestTimeoutMs`. */
+  requestTimeoutMs?: number;
+  /** The manager's `maxTokenRequestsPerSecond`. */
+  maxTokenRequestsPerSecond?: number;
+  /** Headers the OAuth client sends with every request (such as `X-Replica`, so a token server tells replicas apart). */
+  clientHeaders?: Record<string, string>;
 }
 
 /** Messages the parent sends. */
@@ -51,6 +72,11 @@ export type ToWorker =
   /** Rounds of `concurrency` concurrent calls from `startAt` until `untilAt` (epoch ms), `pauseMs` apart. */
   | { type: "run"; startAt: number; untilAt: number; concurrency: number; pauseMs: number }
   | { type: "get"; id: number }
+  /** The manager's clock is now `offsetMs` ahead of the wall clock (behind when negative); see `clockOffsetMs`. */
+  | { type: "clock"; offsetMs: number }
+  /** `manager.revoke()` / `manager.clear()` of the default key; answered `ok` or `error` with the same id. */
+  | { type: "revoke"; id: number }
+  | { type: "clear"; id: number }
   | { type: "exit" };
 
 /** One access token as a worker received it: how many calls got it, and the first and last moment one did. */
@@ -66,8 +92,12 @@ export type FromWorker =
   | { type: "ready"; pid: number }
   | { type: "done"; calls: number; rounds: number; slowestCallMs: number; tokens: ReceivedToken[]; errors: string[] }
   | { type: "token"; id: number; receivedAt: number; token: string }
-  | { type: "error"; id: number; code: string; message: string }
+  | { type: "error"; id: number; code: string; message: string; reason?: string }
+  | { type: "ok"; id: number }
   | { type: "event"; at: number; event: TokenRefreshedEvent | TokenFailedEvent };
+
+/** The wall clock before any `clockScope: "process"` offset: the times the worker reports are the parent's. */
+const realNow = Date.now;
 
 function send(message: FromWorker): void {
   process.send?.(message);
@@ -90,6 +120,9 @@ async function main(): Promise<void> {
     // Reconnection is node-redis' job; the store reports failures as typed errors.
   });
   await redis.connect();
+  let clockOffsetMs = config.clockOffsetMs ?? 0;
+  const processClock = config.clockOffsetMs !== undefined && config.clockScope === "process";
+  if (processClock) Date.now = () => realNow() + clockOffsetMs;
   const store = createRedisTokenStore({
     client: "masters" in redis ? nodeRedisCluster(redis) : redis,
     prefix: config.prefix,
@@ -104,13 +137,21 @@ async function main(): Promise<void> {
       baseUrl: config.tokenUrl,
       clientId: config.clientId,
       clientSecret: config.clientSecret,
+      ...(config.clientHeaders === undefined ? {} : { headers: config.clientHeaders }),
     }),
     grant: { type: config.grant ?? "client_credentials" },
     store: config.noLock ? { get: store.get, set: store.set, delete: store.delete } : store,
     refreshWindowSeconds: config.refreshWindowSeconds,
     ...(config.refreshInFlightWaitMs === undefined ? {} : { refreshInFlightWaitMs: config.refreshInFlightWaitMs }),
-    onRefreshed: (event) => send({ type: "event", at: Date.now(), event }),
-    onFailed: (event) => send({ type: "event", at: Date.now(), event }),
+    ...(config.clockOffsetMs === undefined
+      ? {}
+      : { now: processClock ? () => Date.now() : () => Date.now() + clockOffsetMs }),
+    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
+    ...(config.maxTokenRequestsPerSecond === undefined
+      ? {}
+      : { maxTokenRequestsPerSecond: config.maxTokenRequestsPerSecond }),
+    onRefreshed: (event) => send({ type: "event", at: realNow(), event }),
+    onFailed: (event) => send({ type: "event", at: realNow(), event }),
   });
 
   async function run(message: Extract<ToWorker, { type: "run" }>): Promise<void> {
@@ -154,13 +195,29 @@ async function main(): Promise<void> {
     });
   }
 
+  function failed(id: number, error: Error & { code?: string; reason?: unknown }): FromWorker {
+    return {
+      type: "error",
+      id,
+      code: error.code ?? error.name,
+      message: error.message,
+      ...(typeof error.reason === "string" ? { reason: error.reason } : {}),
+    };
+  }
+
   process.on("message", (message: ToWorker) => {
     if (message.type === "run") void run(message);
     else if (message.type === "get") {
       tokens.getAccessToken().then(
-        (token) => send({ type: "token", id: message.id, receivedAt: Date.now(), token }),
-        (error: Error & { code?: string }) =>
-          send({ type: "error", id: message.id, code: error.code ?? error.name, message: error.message }),
+        (token) => send({ type: "token", id: message.id, receivedAt: realNow(), token }),
+        (error: Error & { code?: string }) => send(failed(message.id, error)),
+      );
+    } else if (message.type === "clock") {
+      clockOffsetMs = message.offsetMs;
+    } else if (message.type === "revoke" || message.type === "clear") {
+      (message.type === "revoke" ? tokens.revoke() : tokens.clear()).then(
+        () => send({ type: "ok", id: message.id }),
+        (error: Error & { code?: string }) => send(failed(message.id, error)),
       );
     } else if (message.type === "exit") {
       void redis.close().finally(() => process.exit(0));
@@ -179,6 +236,13 @@ export interface RedisWorker {
   next<T extends FromWorker["type"]>(type: T, timeoutMs?: number): Promise<Extract<FromWorker, { type: T }>>;
   /** Resolves with the answer to `get` number `id`: its token, or the error the call rejected with. */
   answer(id: number, timeoutMs?: number): Promise<Extract<FromWorker, { type: "token" | "error" }>>;
+  /**
+   * Resolves with the answer to the `get`, `revoke` or `clear` numbered `id`, whatever else is outstanding; rejects
+   * when the worker exits first or `timeoutMs` passes.
+   */
+  settled(id: number, timeoutMs?: number): Promise<Extract<FromWorker, { type: "token" | "error" | "ok" }>>;
+  /** Resolves once the worker process has exited. */
+  exited: Promise<void>;
   /** Hook events received so far. */
   events: Extract<FromWorker, { type: "event" }>[];
   /** SIGKILL, then waits for the exit. */
@@ -191,8 +255,10 @@ const WORKER_PATH = fileURLToPath(import.meta.url);
  * Starts a worker as `node --import tsx` (the process killed by pid is the worker itself, not a wrapper such as
  * `npx`). The caller kills it; it also exits by itself when the caller's process goes away.
  */
-export function startRedisWorker(config: WorkerConfig): RedisWorker {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER_PATH], {
+export function startRedisWorker(config: WorkerConfig, options: { entry?: string } = {}): RedisWorker {
+  // `entry`: this file bundled into one JavaScript file (esbuild), which starts in a fraction of tsx's time.
+  const args = options.entry === undefined ? ["--import", "tsx", WORKER_PATH] : [options.entry];
+  const child = spawn(process.execPath, args, {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, REDIS_WORKER_CONFIG: JSON.stringify(config) },
   });
@@ -203,8 +269,18 @@ export function startRedisWorker(config: WorkerConfig): RedisWorker {
   const inbox: FromWorker[] = [];
   const waiting: { types: string[]; resolve: (m: FromWorker) => void; timer: ReturnType<typeof setTimeout> }[] = [];
   const events: Extract<FromWorker, { type: "event" }>[] = [];
+  type Settled = Extract<FromWorker, { type: "token" | "error" | "ok" }>;
+  const settling = new Map<number, { resolve: (m: Settled) => void; reject: (e: Error) => void }>();
   child.on("message", (message: FromWorker) => {
     if (message.type === "event") events.push(message);
+    if (message.type === "token" || message.type === "error" || message.type === "ok") {
+      const waiter = settling.get(message.id);
+      if (waiter !== undefined) {
+        settling.delete(message.id);
+        waiter.resolve(message);
+        return;
+      }
+    }
     const waiter = waiting.find((w) => w.types.includes(message.type));
     if (waiter) {
       waiting.splice(waiting.indexOf(waiter), 1);
@@ -249,6 +325,30 @@ export function startRedisWorker(config: WorkerConfig): RedisWorker {
     ready: next(["ready"], 60_000).then(() => undefined),
     send: (message) => void child.send(message),
     events,
+    exited,
+    settled(id, timeoutMs = 45_000) {
+      const index = inbox.findIndex((m) => "id" in m && m.id === id);
+      if (index >= 0) return Promise.resolve(inbox.splice(index, 1)[0] as Settled);
+      return new Promise<Settled>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          settling.delete(id);
+          reject(new Error(`worker ${child.pid}: no answer to ${id} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const done = () => clearTimeout(timer);
+        settling.set(id, {
+          resolve: (m) => (done(), resolve(m)),
+          reject: (e) => (done(), reject(e)),
+        });
+        void exited.then(() => {
+          const waiter = settling.get(id);
+          if (waiter === undefined) return;
+          settling.delete(id);
+          waiter.reject(
+            new Error(`worker ${child.pid}: exited (${child.exitCode ?? child.signalCode}) before answering ${id}`),
+          );
+        });
+      });
+    },
     next: (type, timeoutMs = 30_000) => next([type], timeoutMs),
     async answer(id, timeoutMs = 45_000) {
       // One "get" at a time per worker, so the next answer of either kind is this one.

@@ -53,12 +53,30 @@ export interface ReceivedRequest {
    * finished; `undefined` while pending.
    */
   status?: number | "dropped" | "stalled";
+  /** When it arrived, by the server's wall clock (epoch ms). */
+  at?: number;
+  /** When its answer was sent, by the server's wall clock (epoch ms); `undefined` when none was. */
+  answeredAt?: number;
+  /** The client's `X-Replica` header, when it sent one: which process sent the request. */
+  replica?: string;
+  /** refresh_token grant: the family (authorization) of the refresh token sent, when the server knows it. */
+  family?: number;
+  /** refresh_token grant: whether the refresh token sent had been rotated out already (a replay). */
+  reused?: boolean;
+  /** The index in {@link TokenServer.issued} of the token set the answer carried, when it carried one. */
+  issued?: number;
 }
 
 /** A token set the server issued. */
 export interface IssuedTokens {
   access_token: string;
   refresh_token?: string;
+  /** When it was issued, by the server's wall clock (epoch ms). */
+  at?: number;
+  /** The family (authorization) its refresh token belongs to, when it has one. */
+  family?: number;
+  /** The refresh token spent to obtain it, for a refresh. */
+  from?: string;
 }
 
 /** A running {@link startTokenServer}. */
@@ -111,6 +129,15 @@ export interface TokenServer {
   issueCode(): string;
   /** Whether a refresh token can still be used. */
   isLive(refreshToken: string): boolean;
+  /** The family (authorization) a refresh token belongs to; `undefined` for one the server never issued. */
+  familyOf(refreshToken: string): number | undefined;
+  /** Families revoked whole because one of their rotated-out refresh tokens was presented again. */
+  readonly revokedFamilies: number[];
+  /**
+   * Called with each request once it is recorded, before it is answered; the answer waits for what it returns.
+   * Default `undefined`.
+   */
+  onRequest: ((request: ReceivedRequest) => void | Promise<void>) | undefined;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
 }
@@ -159,6 +186,7 @@ export async function startTokenServer(
   const issued: IssuedTokens[] = [];
   const replayedRefreshTokens: string[] = [];
   const revoked: string[] = [];
+  const revokedFamilies: number[] = [];
   const liveRefreshTokens = new Set<string>();
   const rotatedOut = new Set<string>();
   /** The authorization each refresh token descends from. */
@@ -190,12 +218,15 @@ export async function startTokenServer(
   function issue(withRefreshToken: boolean, scope: string | undefined, from?: string): Record<string, unknown> {
     counter += 1;
     const tokens: IssuedTokens = { access_token: secret("at", counter) };
+    const known: Omit<IssuedTokens, "access_token"> = { at: Date.now() };
     if (withRefreshToken) {
       tokens.refresh_token = secret("rt", counter);
       liveRefreshTokens.add(tokens.refresh_token);
       family.set(tokens.refresh_token, (from === undefined ? undefined : family.get(from)) ?? ++families);
+      known.family = family.get(tokens.refresh_token);
+      if (from !== undefined) known.from = from;
     }
-    issued.push(tokens);
+    issued.push({ ...tokens, ...known });
     return { ...tokens, token_type: "Bearer", ...server.lifetime(), ...(scope ? { scope } : {}) };
   }
 
@@ -206,13 +237,16 @@ export async function startTokenServer(
     ];
     switch (body.grant_type) {
       case "client_credentials":
+        record.issued = issued.length;
         return [200, issue(false, body.scope)];
       case "authorization_code":
         if (!body.code || !codes.delete(body.code)) return invalidGrant;
+        record.issued = issued.length;
         return [200, issue(true, body.scope)];
       case "refresh_token": {
         const sent = body.refresh_token ?? "";
         if (!liveRefreshTokens.has(sent)) return invalidGrant;
+        record.issued = issued.length;
         if (!server.rotateRefreshTokens) return [200, issue(false, body.scope)];
         liveRefreshTokens.delete(sent);
         rotatedOut.add(sent);
@@ -234,17 +268,24 @@ export async function startTokenServer(
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     const body = await readBody(req);
-    const record: ReceivedRequest = { path };
+    const record: ReceivedRequest = { path, at: Date.now() };
+    const replica = req.headers["x-replica"];
+    if (typeof replica === "string") record.replica = replica;
     for (const field of ["grant_type", "scope", "token", "token_type_hint", "access_token"] as const) {
       if (body[field] !== undefined) record[field] = body[field];
     }
     if (path === TOKEN_PATH && body.grant_type === "refresh_token") {
       record.refresh_token = body.refresh_token ?? "";
+      const sentFamily = family.get(record.refresh_token);
+      if (sentFamily !== undefined) record.family = sentFamily;
+      record.reused = rotatedOut.has(record.refresh_token);
       // Recorded whatever the answer, so a test sees every replay, even one answered with a failure.
       if (rotatedOut.has(record.refresh_token)) {
         replayedRefreshTokens.push(record.refresh_token);
         if (server.revokeFamilyOnReuse) {
           const revokedFamily = family.get(record.refresh_token);
+          if (revokedFamily !== undefined && !revokedFamilies.includes(revokedFamily))
+            revokedFamilies.push(revokedFamily);
           for (const live of [...liveRefreshTokens])
             if (family.get(live) === revokedFamily) liveRefreshTokens.delete(live);
         }
@@ -255,6 +296,7 @@ export async function startTokenServer(
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve();
     }
+    if (server.onRequest !== undefined) await server.onRequest(record);
     if (server.delayMs > 0) await new Promise((r) => setTimeout(r, server.delayMs));
     if (held) await held;
     const failure = failures.shift();
@@ -330,6 +372,7 @@ export async function startTokenServer(
       return;
     }
     record.status = status;
+    record.answeredAt = Date.now();
     if (failure === "slow_body") await sendSlowly(res, status, answer, headers);
     else send(res, status, answer, headers);
   }
@@ -380,6 +423,8 @@ export async function startTokenServer(
     issued,
     replayedRefreshTokens,
     revoked,
+    revokedFamilies,
+    onRequest: undefined,
     tokenRequests: () => requests.filter((r) => r.path === TOKEN_PATH).length,
     failNext(failure, times = 1) {
       for (let i = 0; i < times; i++) failures.push(failure);
@@ -418,6 +463,7 @@ export async function startTokenServer(
       return code;
     },
     isLive: (refreshToken) => liveRefreshTokens.has(refreshToken),
+    familyOf: (refreshToken) => family.get(refreshToken),
     async close() {
       server.release();
       for (const end of stalls) end();

@@ -931,6 +931,22 @@ describe("createRedisTokenStore with hostile values in Redis", () => {
   });
 });
 
+describe("a client_credentials manager on Redis after clear()", () => {
+  test("stores its next token over the deletion marker: later calls, and another process, send nothing", async () => {
+    const client = await connect();
+    const prefix = uniquePrefix();
+    const tokens = manager(store(client, { prefix }));
+    await tokens.getAccessToken();
+    await tokens.clear();
+    expect(await client.get(`${prefix}token:default`)).toBe('{"deleted_at_ms":0}');
+    const next = await tokens.getAccessToken();
+    for (let i = 0; i < 5; i++) expect(await tokens.getAccessToken()).toBe(next);
+    const other = manager(store(client, { prefix }));
+    expect(await other.getAccessToken()).toBe(next);
+    expect(server.tokenRequests()).toBe(2);
+  });
+});
+
 type Connected = Awaited<ReturnType<typeof connect>>;
 
 describe("a client_credentials manager on a corrupt Redis value", () => {

@@ -212,3 +212,24 @@ describe("createTokenManager.setTokens of a DPoP-bound token set", () => {
     expect((await tokens.getToken("user"))?.access_token).toBe("at");
   });
 });
+
+describe("createTokenManager after clear() or revoke()", () => {
+  test.each([
+    ["its default store", () => undefined],
+    ["a store shared under a lock", () => sharedStore()],
+  ])("a client_credentials manager on %s stores its next token: later calls send nothing", async (_, store) => {
+    const shared = store();
+    const tokens = createTokenManager({
+      client: client(),
+      grant: { type: "client_credentials" },
+      ...(shared === undefined ? {} : { store: shared }),
+    });
+    await tokens.getAccessToken();
+    await tokens.clear();
+    // The deletion marker stops write-backs of the cleared token, not a token obtained after the clear.
+    const next = await tokens.getAccessToken();
+    for (let i = 0; i < 5; i++) expect(await tokens.getAccessToken()).toBe(next);
+    expect(server.tokenRequests()).toBe(2);
+    expect((await tokens.getToken())?.access_token).toBe(next);
+  });
+});

@@ -43,7 +43,7 @@ async function newestForLoad(life: Lifecycle, run: KeyRun): Promise<Found> {
     run.slot.unpersisted = undefined;
     return found;
   }
-  const written = await persist(life.settings, run.key, pending, found.corrupt !== undefined);
+  const written = await persist(life.settings, run.key, pending, found.corrupt === undefined ? "compare" : "overwrite");
   if (run.slot.unpersisted === pending) run.slot.unpersisted = undefined;
   return written ? { record: pending.record } : readForLoad(life.settings, run.key);
 }
@@ -94,7 +94,11 @@ async function loadLocked(life: Lifecycle, run: KeyRun, known: TokenRecord | und
   if ("token" in found) return found.token;
   // Reported once, here; a client_credentials grant replaces the unreadable value with a new token.
   if (found.corrupt !== undefined) life.report.failed(run.key, found.corrupt, 0, false);
-  return obtain(life, run, found.record, found.corrupt !== undefined);
+  // Under the lock: a value found unreadable is overwritten; when no record was there, a new token is saved over
+  // a deletion marker too (it stops write-backs of what was deleted, not a token obtained after the deletion,
+  // which would otherwise go uncached and cost a request per call until the marker expired).
+  const mode = found.corrupt !== undefined ? "overwrite" : found.record === undefined ? "over-marker" : "compare";
+  return obtain(life, run, found.record, mode);
 }
 
 /** The slow path of `getAccessToken`, run in the key's queue. */

@@ -11,7 +11,7 @@ import { awaitOutcome, liftMark, placeMark } from "./marks";
 import { isFresh, MIN_SERVE_MS, recordFrom, serveForMs } from "./records";
 import { keepUnsaved } from "./saves";
 import { callOptions, type Settings } from "./settings";
-import { persist, readStore } from "./store-access";
+import { persist, readStore, type SaveMode } from "./store-access";
 
 /**
  * The refresh protocol: decide whether the grant may be sent, mark a refresh token before it leaves, send the
@@ -47,13 +47,13 @@ function blocker(life: Lifecycle, key: string, record: TokenRecord | undefined) 
 
 /**
  * Obtains a new token set for the key (under its lock, when the store has one) and returns its access token.
- * `overwrite` saves it over whatever the store holds: the value there was found unreadable.
+ * `mode` says how the new set is saved (see {@link SaveMode}).
  */
 export async function obtain(
   life: Lifecycle,
   run: KeyRun,
   record: TokenRecord | undefined,
-  overwrite = false,
+  mode: SaveMode = "compare",
 ): Promise<string> {
   const { settings } = life;
   if (settings.grantType === "refresh_token") {
@@ -76,7 +76,7 @@ export async function obtain(
       return serveCurrentOrThrow(life, run, record, error, 0);
     }
   }
-  return send(life, run, record, overwrite);
+  return send(life, run, record, mode);
 }
 
 function request(settings: Settings, spent: string | undefined): Promise<TokenResponse> {
@@ -91,7 +91,7 @@ function request(settings: Settings, spent: string | undefined): Promise<TokenRe
 }
 
 /** Sends the grant's token request and saves the answer before any caller sees it. */
-async function send(life: Lifecycle, run: KeyRun, record: TokenRecord | undefined, overwrite: boolean) {
+async function send(life: Lifecycle, run: KeyRun, record: TokenRecord | undefined, mode: SaveMode) {
   const { settings } = life;
   const refreshing = settings.grantType === "refresh_token";
   const spent = refreshing ? record!.refresh_token : undefined;
@@ -114,7 +114,7 @@ async function send(life: Lifecycle, run: KeyRun, record: TokenRecord | undefine
   const serveFor = Math.max(serveForMs(settings, next), MIN_SERVE_MS);
   let written: boolean;
   try {
-    written = await persist(settings, run.key, pending, overwrite);
+    written = await persist(settings, run.key, pending, mode);
   } catch (error) {
     // Handed over all the same, and kept: it may hold the only copy of a rotated refresh token.
     keepUnsaved(life, run, pending);

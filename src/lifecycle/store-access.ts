@@ -33,26 +33,32 @@ export async function readForLoad(settings: Settings, key: string): Promise<Foun
 }
 
 /**
- * Saves a token set, unless the store holds a newer one (when the store can tell); resolves whether it wrote.
- * `overwrite` writes it whatever the store holds: for a value found unreadable under the lock, which no
- * compare-and-set can read either.
+ * How a new token set is saved: `compare`, unless the store holds a newer one (the rule of `setUnlessNewer`);
+ * `over-marker`, the same, but over a deletion marker too, for a set obtained under the lock after a read that
+ * found no record (the marker stops write-backs of what was deleted, not a token obtained after the deletion);
+ * `overwrite`, whatever the store holds, for a value found unreadable under the lock, which no compare-and-set
+ * can read either. The last two write under the lock, which the Redis store's writes check.
  */
+export type SaveMode = "compare" | "over-marker" | "overwrite";
+
+/** Saves a token set as `mode` says; resolves whether it wrote. */
 export async function persist(
   settings: Settings,
   key: string,
   pending: Unpersisted,
-  overwrite = false,
+  mode: SaveMode = "compare",
 ): Promise<boolean> {
   const store = settings.store;
-  if (overwrite || store.setUnlessNewer === undefined) {
-    if (!overwrite) {
-      // The same rule, read then written: as good as a store without the method allows.
-      const stored = await readStore(settings, key).catch(() => undefined);
-      if (stored !== undefined && holdsNewer(stored, pending.record, pending.replacing)) return false;
-    }
-    await store.set(key, pending.record);
-    return true;
+  if (mode !== "overwrite" && store.setUnlessNewer !== undefined) {
+    const options = pending.replacing === undefined ? {} : { replacing: pending.replacing };
+    if (await store.setUnlessNewer(key, pending.record, options)) return true;
+    // Refused: a newer set stands (kept), or a deletion marker does, which reads as no record.
+    if (mode === "compare" || (await readStore(settings, key)) !== undefined) return false;
+  } else if (mode !== "overwrite") {
+    // The same rule, read then written: as good as a store without the method allows.
+    const stored = await readStore(settings, key).catch(() => undefined);
+    if (stored !== undefined && holdsNewer(stored, pending.record, pending.replacing)) return false;
   }
-  const options = pending.replacing === undefined ? {} : { replacing: pending.replacing };
-  return store.setUnlessNewer(key, pending.record, options);
+  await store.set(key, pending.record);
+  return true;
 }

@@ -70,6 +70,26 @@ function printHistory(r: RunResult): void {
 
 const results: RunResult[] = [];
 const started = Date.now();
+
+function summarize(): void {
+  console.info("");
+  console.info(summaryTable(results, Date.now() - started));
+  const failed = results.filter((r) => r.verdict.violations.length > 0).map((r) => r.seed);
+  if (failed.length > 0) {
+    console.info(`\n${failed.length} failing seed(s): ${failed.join(" ")}`);
+    process.exitCode = 1;
+  }
+}
+
+// Interrupted (Ctrl-C, a CI time limit): the figures of the runs done so far, then out. The run under way is
+// abandoned; its redis-server is killed by its own exit hook and its replicas exit with this process.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    console.info(`\n${signal}: stopped after ${results.length} run(s)`);
+    summarize();
+    removeWorkerBundle();
+    process.exit(130);
+  });
 console.info(
   `fault checker: ${seeds.length} seed(s), ${replicas} replicas, schedules of ${DEFAULT_SETTINGS.durationMs} ms`,
 );
@@ -85,10 +105,4 @@ try {
 } finally {
   removeWorkerBundle();
 }
-console.info("");
-console.info(summaryTable(results, Date.now() - started));
-const failed = results.filter((r) => r.verdict.violations.length > 0).map((r) => r.seed);
-if (failed.length > 0) {
-  console.info(`\n${failed.length} failing seed(s): ${failed.join(" ")}`);
-  process.exitCode = 1;
-}
+summarize();

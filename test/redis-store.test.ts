@@ -16,6 +16,7 @@ import { MAX_TTL_MS, MAX_VALUE_LENGTH } from "../src/stores/redis/records";
 import { createTokenManager, type TokenFailedEvent, type TokenManagerBaseOptions } from "../src/index";
 import { startRedisServer, type RunningRedis } from "./helpers/redis-server";
 import { rejection, timed } from "./helpers/track";
+import { sleep } from "./helpers/token-server-per-test";
 import { startTokenServer, type TokenServer } from "./helpers/token-server";
 
 const T0 = Date.parse("2030-01-01T00:00:00Z");
@@ -257,20 +258,61 @@ describe("createRedisTokenStore records lost, and records deleted on purpose", (
     return tokens;
   }
 
-  test("a record lost from Redis (evicted, flushed, failed over) is written back from a manager's unexpired copy", async () => {
+  test("a record lost from Redis (evicted, flushed, failed over) is written back from a manager's unexpired copy, its refresh held back until the write-back settles", async () => {
     const prefix = uniquePrefix();
     const client = await connect();
     const s = store(client, { prefix });
-    const a = await users(s);
+    // The write-back settles after the request time-out and a second: 2 s here.
+    const a = manager(s, { grant: { type: "refresh_token" }, requestTimeoutMs: 1_000 });
     await a.setTokens("user", await oauthClient().exchangeAuthorizationCode({ code: server.issueCode() }));
     expect(await a.getAccessToken("user")).toBe(server.issued[0]!.access_token);
     await client.del(`${prefix}token:user`); // gone without a deletion marker
-    t = T0 + HOUR - 30_000; // inside the refresh window, not expired: the copy is written back and refreshed
+    t = T0 + HOUR - 30_000; // inside the refresh window, not expired: the copy is written back, its token served
+    expect(await a.getAccessToken("user")).toBe(server.issued[0]!.access_token);
+    expect(server.tokenRequests()).toBe(1);
+    const written = await s.get("user");
+    expect(written?.refresh_token).toBe(server.issued[0]!.refresh_token);
+    expect(written?.refresh_in_flight?.holder).toMatch(/^written-back:/);
+    await sleep(2_100);
     expect(await a.getAccessToken("user")).toBe(server.issued[1]!.access_token);
     expect(server.replayedRefreshTokens).toEqual([]);
-    expect((await s.get("user"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
+    expect(await s.get("user")).toEqual(expect.objectContaining({ refresh_token: server.issued[1]!.refresh_token }));
+    expect((await s.get("user"))?.refresh_in_flight).toBeUndefined();
     // A second manager that never saw the key reads what the first wrote back and refreshed.
-    expect(await (await users(s)).getAccessToken("user")).toBe(server.issued[1]!.access_token);
+    expect(await manager(s, { grant: { type: "refresh_token" } }).getAccessToken("user")).toBe(
+      server.issued[1]!.access_token,
+    );
+  });
+
+  test("a record lost while another manager's refresh was in flight: the copy written back is not refreshed again, and that refresh's outcome replaces it", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    const s = store(client, { prefix });
+    const options = { grant: { type: "refresh_token" as const }, requestTimeoutMs: 2_000 };
+    // Two processes: each its own connection and store.
+    const [a, b] = [manager(s, options), manager(store(await connect(), { prefix }), options)];
+    await a.setTokens("user", await oauthClient().exchangeAuthorizationCode({ code: server.issueCode() }));
+    expect(await b.getAccessToken("user")).toBe(server.issued[0]!.access_token);
+    t = T0 + HOUR - 30_000;
+    server.hold();
+    const refreshing = a.getAccessToken("user");
+    await server.waitForRequests(2); // a has marked the record and sent its refresh token
+    // FLUSHALL: the record, a's mark and a's lock are gone.
+    await client.del([`${prefix}token:user`, `${prefix}lock:user`]);
+    // b writes its copy back and serves it; it does not send the refresh token a has spent.
+    const served = await Promise.race([b.getAccessToken("user"), sleep(1_500).then(() => "b sent the refresh token")]);
+    expect(served).toBe(server.issued[0]!.access_token);
+    expect(server.tokenRequests()).toBe(2);
+    server.release();
+    expect(await refreshing).toBe(server.issued[1]!.access_token);
+    // a's outcome replaced the copy written back (its refresh token is the one a spent).
+    const stored = await s.get("user");
+    expect(stored?.refresh_token).toBe(server.issued[1]!.refresh_token);
+    expect(stored?.refresh_in_flight).toBeUndefined();
+    await sleep(3_100); // b's write-back settles; b reads the store again
+    expect(await b.getAccessToken("user")).toBe(server.issued[1]!.access_token);
+    expect(server.tokenRequests()).toBe(2);
+    expect(server.replayedRefreshTokens).toEqual([]);
   });
 
   test("a record cleared on purpose by one manager is not written back by another that holds a copy", async () => {

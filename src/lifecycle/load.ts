@@ -4,6 +4,7 @@ import type { Lifecycle } from "./context";
 import { serveCurrentOrThrow } from "./fallback";
 import { isFresh, isUnexpired, serveForMs, unmarked } from "./records";
 import { obtain } from "./refresh";
+import { WRITE_BACK_HOLDER } from "./sightings";
 import { type Found, persist, readForLoad, readStore } from "./store-access";
 
 /**
@@ -23,14 +24,25 @@ function supersedes(stored: TokenRecord | undefined, pending: Unpersisted): stor
  * The store lost the key's record (an eviction, a flush, a failover to an empty replica) while this manager holds
  * a copy whose access token has not expired: the copy is written back, unless the key was deliberately deleted
  * meanwhile or holds a newer record by now, and is then the key's record.
+ *
+ * The store may have lost another manager's refresh mark with it, its refresh token already sent: a copy with a
+ * refresh token is written back with a write-back mark, so that nobody sends that refresh token until a refresh
+ * in flight would have saved its outcome over it (`sightings.ts`). Its access token is served meanwhile.
  */
 async function restore(life: Lifecycle, run: KeyRun): Promise<TokenRecord | undefined> {
-  const { store } = life.settings;
+  const { settings } = life;
   const copy = run.slot.entry?.record;
-  if (copy === undefined || store.setUnlessNewer === undefined || !isUnexpired(life.settings, copy)) return undefined;
-  const record = unmarked(copy);
-  if (await store.setUnlessNewer(run.key, record)) return record;
-  return (await readForLoad(life.settings, run.key)).record;
+  if (copy === undefined || settings.store.setUnlessNewer === undefined || !isUnexpired(settings, copy))
+    return undefined;
+  let record = unmarked(copy);
+  if (settings.marksRefreshes && record.refresh_token !== undefined) {
+    const mark = { holder: WRITE_BACK_HOLDER + life.marks.holder(), since_ms: settings.now() };
+    record = { ...record, refresh_in_flight: mark };
+  }
+  if (!(await settings.store.setUnlessNewer(run.key, record))) return (await readForLoad(settings, run.key)).record;
+  // Its settling starts now, by this process's clock.
+  if (record.refresh_in_flight !== undefined) life.marks.standing(run.key, record.refresh_in_flight);
+  return record;
 }
 
 /** For a load, under the lock: the key's newest record, an unsaved one saved first, a lost one written back. */

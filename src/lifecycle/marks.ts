@@ -4,7 +4,7 @@ import type { KeyRun } from "./cache";
 import type { Lifecycle } from "./context";
 import { ReauthorizationRequiredError, TokenRefreshInFlightError } from "./errors";
 import { serveCurrentOrThrow } from "./fallback";
-import { ABANDONED_REFRESH_MS } from "./sightings";
+import { ABANDONED_REFRESH_MS, isWriteBack, settleMs } from "./sightings";
 import { isFresh, serveForMs, unmarked } from "./records";
 import type { Settings } from "./settings";
 import { readStore } from "./store-access";
@@ -33,6 +33,32 @@ export async function liftMark(settings: Settings, key: string, record: TokenRec
   await settings.store.set(key, unmarked(record)).catch(() => {});
 }
 
+/**
+ * Whether `mark` no longer holds back a refresh: a write-back mark (`sightings.ts`) that this process has seen
+ * stand for its settling time. A refresh mark never settles; it is waited out or given up on.
+ */
+export function settled(life: Lifecycle, key: string, mark: RefreshInFlight): boolean {
+  return isWriteBack(mark) && life.marks.standing(key, mark) >= settleMs(life.settings.timeoutMs);
+}
+
+/**
+ * A record written back with a write-back mark that has not settled, whose access token has not expired: its
+ * token, served from memory until the mark settles or the token expires. Not a failure; the refresh waits.
+ * `undefined` when the record is not such a record.
+ */
+export function serveWhileSettling(life: Lifecycle, run: KeyRun, record: TokenRecord): string | undefined {
+  const { settings } = life;
+  const mark = record.refresh_in_flight;
+  if (mark === undefined || !isWriteBack(mark) || record.expires_at_ms === undefined) return undefined;
+  const left = Math.min(
+    settleMs(settings.timeoutMs) - life.marks.standing(run.key, mark),
+    record.expires_at_ms - settings.now(),
+  );
+  if (left <= 0) return undefined;
+  life.cache.remember(run, record, left);
+  return record.access_token;
+}
+
 /** What came of another manager's refresh: a token to serve, or a record to refresh (its attempt failed). */
 export type Outcome = { token: string } | { refresh: TokenRecord };
 
@@ -41,6 +67,7 @@ export type Outcome = { token: string } | { refresh: TokenRecord };
  * the outcome it stores, and uses it; never sends that refresh token. Past the wait, the current token is served
  * while it has not expired, else {@link TokenRefreshInFlightError} is thrown (retryable), or, once this process
  * has seen the same mark stand for 5 minutes, {@link ReauthorizationRequiredError} (`refresh_outcome_unknown`).
+ * A write-back mark that settles meanwhile hands back its record, to refresh.
  * A store value that is not a record is {@link TokenStoreCorruptError} at once.
  */
 export async function awaitOutcome(life: Lifecycle, run: KeyRun, record: TokenRecord): Promise<Outcome> {
@@ -65,6 +92,7 @@ export async function awaitOutcome(life: Lifecycle, run: KeyRun, record: TokenRe
     if (current === undefined) continue;
     if (current.refresh_token === record.refresh_token && current.refresh_in_flight !== undefined) {
       mark = current.refresh_in_flight;
+      if (settled(life, run.key, mark)) return { refresh: current };
       standing = marks.standing(run.key, mark);
       continue;
     }

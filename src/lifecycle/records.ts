@@ -5,6 +5,7 @@ import type { TokenResponse } from "../oauth/token";
 import type { TokenRecord } from "../stores/token-store";
 import { obtainTokenAnswer, secretFields } from "../../generated/spec";
 import type { Settings } from "./settings";
+import { isWriteBack } from "./sightings";
 
 /** Token records: made from answers, checked when handed in, and judged fresh or not. */
 
@@ -24,9 +25,16 @@ export function serveForMs(settings: Settings, record: TokenRecord): number {
   return refreshAtOf(settings, record) - settings.now();
 }
 
-/** Whether a record's token is fresh and no refresh of it is in flight. */
+/**
+ * Whether a record's token is fresh and no refresh of it is in flight (a write-back mark is not a refresh: it
+ * only holds back the next one).
+ */
 export function isFresh(settings: Settings, record: TokenRecord | undefined): record is TokenRecord {
-  return record !== undefined && record.refresh_in_flight === undefined && serveForMs(settings, record) > 0;
+  return (
+    record !== undefined &&
+    (record.refresh_in_flight === undefined || isWriteBack(record.refresh_in_flight)) &&
+    serveForMs(settings, record) > 0
+  );
 }
 
 /** Whether a record's access token has not expired yet by the wall clock (no lifetime: it has not). */

@@ -7,7 +7,7 @@ import type { KeyRun, Unpersisted } from "./cache";
 import type { Lifecycle } from "./context";
 import { ReauthorizationRequiredError } from "./errors";
 import { serveCurrentOrThrow } from "./fallback";
-import { awaitOutcome, liftMark, placeMark } from "./marks";
+import { awaitOutcome, liftMark, placeMark, serveWhileSettling, settled } from "./marks";
 import { isFresh, MIN_SERVE_MS, recordFrom, serveForMs } from "./records";
 import { keepUnsaved } from "./saves";
 import { callOptions, type Settings } from "./settings";
@@ -60,7 +60,14 @@ export async function obtain(
     const stop = blocker(life, run.key, record);
     if (stop !== undefined) return serveCurrentOrThrow(life, run, record, stop.error, 0, stop.retryAfterMs);
     const mark = record!.refresh_in_flight;
-    if (settings.marksRefreshes && mark !== undefined && mark.holder !== life.marks.holder()) {
+    if (
+      settings.marksRefreshes &&
+      mark !== undefined &&
+      mark.holder !== life.marks.holder() &&
+      !settled(life, run.key, mark)
+    ) {
+      const settling = serveWhileSettling(life, run, record!);
+      if (settling !== undefined) return settling;
       const outcome = await awaitOutcome(life, run, record!);
       return "token" in outcome ? outcome.token : obtain(life, run, outcome.refresh);
     }

@@ -8,6 +8,28 @@ import type { RefreshInFlight } from "../stores/token-store";
 
 /** A mark that has stood this long, by this process's own sighting, with no outcome, is given up on. */
 export const ABANDONED_REFRESH_MS = 300_000;
+/**
+ * The holder of a write-back mark starts with this: a record written back after the store lost it (`load.ts`)
+ * carries one, because a refresh of its refresh token may have been in flight elsewhere when the store lost that
+ * refresh's mark. Nobody sends the refresh token until the mark has settled (see {@link settleMs}); the refresh
+ * in flight, if there was one, saves its outcome over the written-back record meanwhile.
+ */
+export const WRITE_BACK_HOLDER = "written-back:";
+
+/** Whether `mark` is a write-back mark (it blocks a refresh until it settles, not the use of the access token). */
+export function isWriteBack(mark: RefreshInFlight | undefined): boolean {
+  return mark !== undefined && mark.holder.startsWith(WRITE_BACK_HOLDER);
+}
+
+/**
+ * How long this process waits, from its first sighting of a write-back mark, before it may send the refresh
+ * token: a refresh in flight elsewhere when the store lost its mark ends within its request time-out (these
+ * managers share their settings) and saves within a second more. Never longer than an abandoned mark's wait.
+ */
+export function settleMs(requestTimeoutMs: number): number {
+  return Math.min(requestTimeoutMs + 1_000, ABANDONED_REFRESH_MS);
+}
+
 /** Sightings kept at most; the oldest go first (each is a few dozen bytes). */
 const MAX_SIGHTINGS = 10_000;
 

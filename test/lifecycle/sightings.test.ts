@@ -1,5 +1,11 @@
 import { describe, expect, test } from "vitest";
-import { ABANDONED_REFRESH_MS, createMarkSightings } from "../../src/lifecycle/sightings";
+import {
+  ABANDONED_REFRESH_MS,
+  createMarkSightings,
+  isWriteBack,
+  settleMs,
+  WRITE_BACK_HOLDER,
+} from "../../src/lifecycle/sightings";
 
 describe("createMarkSightings", () => {
   test("a mark stands from its first sighting by this clock, whatever time the mark itself carries", () => {
@@ -47,5 +53,18 @@ describe("createMarkSightings", () => {
     expect(a.holder()).toMatch(/^[0-9a-f]{32}$/);
     expect(a.holder()).toBe(a.holder());
     expect(a.holder()).not.toBe(b.holder());
+  });
+});
+
+describe("write-back marks", () => {
+  test("a write-back mark is told by its holder; it settles after the request time-out and a second, at most 5 minutes", () => {
+    expect(isWriteBack({ holder: `${WRITE_BACK_HOLDER}abc`, since_ms: 1 })).toBe(true);
+    expect(isWriteBack({ holder: "abc", since_ms: 1 })).toBe(false);
+    expect(isWriteBack(undefined)).toBe(false);
+    expect(settleMs(30_000)).toBe(31_000);
+    expect(settleMs(2_500)).toBe(3_500);
+    // A request with no time limit (or one above a timer's range) still lets the refresh go in the end.
+    expect(settleMs(Number.POSITIVE_INFINITY)).toBe(ABANDONED_REFRESH_MS);
+    expect(settleMs(2 ** 31)).toBe(ABANDONED_REFRESH_MS);
   });
 });

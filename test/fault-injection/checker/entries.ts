@@ -11,6 +11,7 @@ export interface Entry {
   text: string;
 }
 
+/** What the key held, in words; a mark's time relative to the run's start when `f` is given. */
 export function describeState(state: StoreState, f?: Facts): string {
   switch (state.kind) {
     case "none":
@@ -36,6 +37,7 @@ export function clockTime(epochMs: number, f: Facts): string {
   return `t${signed(epochMs - f.h.t0).replace(/^\+/, "+")}`;
 }
 
+/** A call's outcome, in words: `at#12`, `TOKEN_REFRESH_IN_FLIGHT`, `OAUTH_REAUTHORIZATION_REQUIRED (reason)`. */
 export function outcomeText(call: Call): string {
   const o = call.outcome;
   switch (o.type) {
@@ -52,12 +54,14 @@ export function outcomeText(call: Call): string {
   }
 }
 
+/** A call: who, what, its outcome and how long it took, at its start. */
 export function callEntry(call: Call, f: Facts): Entry {
   const took = call.end === undefined ? "" : ` after ${call.end - call.start} ms`;
   const phase = call.phase === "final" ? " [final read]" : "";
   return { at: call.start, text: `${f.who(call, call.start)} ${call.op}${phase} -> ${outcomeText(call)}${took}` };
 }
 
+/** A token request as the server saw it: sender, refresh token, family, status, the set issued; replays flagged. */
 export function requestEntry(q: TokenRequest, f: Facts): Entry {
   const sent = q.refreshToken === undefined ? q.grant : `${q.grant} ${short(q.refreshToken)}`;
   const family = q.family === undefined ? "" : ` (family ${q.family})`;
@@ -70,10 +74,12 @@ export function requestEntry(q: TokenRequest, f: Facts): Entry {
   return { at: q.at, text: `token server <- ${f.who(q.from, q.at)}: ${sent}${family}, ${status}${issued}${replay}` };
 }
 
+/** A change of what the key held. */
 export function observationEntry(o: Observation, f: Facts): Entry {
   return { at: o.at, text: `key holds ${describeState(o.state, f)}` };
 }
 
+/** A fault as applied (or armed and never fired). */
 export function faultEntry(fault: Fault, f: Facts): Entry {
   const target = fault.target === undefined ? "" : ` ${f.who(fault.target, fault.at)}`;
   const until = fault.end === undefined ? "" : ` (until +${fault.end - f.h.t0} ms)`;
@@ -81,6 +87,7 @@ export function faultEntry(fault: Fault, f: Facts): Entry {
   return { at: fault.at, text: `FAULT ${fault.kind}${target}: ${fault.detail}${until}${unfired}` };
 }
 
+/** The user's login (setTokens of a new family), or its failure. */
 export function loginEntry(login: Login): Entry {
   const what = login.ok
     ? `user logs in: ${short(login.accessToken)}/${short(login.refreshToken)} (family ${login.family}) stored with setTokens`

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { collect } from "./collect";
-import type { Call, History, StoreState } from "./history";
+import { isWriteBackMark, type Call, type History, type StoreState } from "./history";
 import { createNemesis } from "./nemesis";
 import { watchKey, type Observer } from "./observer";
 import { Recording } from "./recording";
@@ -59,18 +59,22 @@ export async function execute(schedule: Schedule, settings: CheckerSettings, ent
 }
 
 /**
- * Rounds of one call per replica, until every replica gets a token and the key holds a usable token set, or the
- * deadline passes (a token's lifetime and 3 s: every cached token has needed the store by then), or the key shows
- * the documented stuck state of a holder killed mid-refresh, which more rounds do not change.
+ * Rounds of one call per replica, until every replica gets a token and either the key holds a usable token set or
+ * no replica needed the key (no token request in the round: each served its cached token), or the deadline passes
+ * (a token's lifetime and 3 s, by which a replica whose clock is right has needed the key), or the key shows the
+ * documented stuck state of a holder killed mid-refresh, which more rounds do not change.
  */
 async function finalReads(system: System, schedule: Schedule, rec: Recording, workload: Workload, observer: Observer) {
   const deadline = Date.now() + schedule.lifetimeSeconds * 1_000 + 3_000;
   for (;;) {
+    const requestsBefore = system.server.requests.length;
     const answers = await Promise.all(system.replicas.map((r) => workload.call(r.index, "get", "final")));
     await workload.loggingIn();
     await rec.settle();
     const state = await observer.read();
-    if ((usable(state, schedule, system) && answers.every(gotToken)) || Date.now() > deadline) return;
+    const neededKey = system.server.requests.length > requestsBefore;
+    if (answers.every(gotToken) && (usable(state, schedule, system) || !neededKey)) return;
+    if (Date.now() > deadline) return;
     const waiting = answers.every(
       (a) =>
         a?.outcome.type === "error" && ["TOKEN_REFRESH_IN_FLIGHT", "TOKEN_STORE_LOCK_TIMEOUT"].includes(a.outcome.code),
@@ -85,9 +89,12 @@ function gotToken(call: Call | undefined): boolean {
   return call?.outcome.type === "token";
 }
 
-/** A token set the replicas can use: a record, unmarked, whose refresh token (if the grant has one) is live. */
+/**
+ * A token set the replicas can use: a record with no refresh mark (a write-back mark is fine), whose refresh
+ * token (if the grant has one) is live.
+ */
 function usable(state: StoreState, schedule: Schedule, system: System): boolean {
-  if (state.kind !== "record" || state.mark !== undefined) return false;
+  if (state.kind !== "record" || (state.mark !== undefined && !isWriteBackMark(state.mark))) return false;
   if (schedule.grant === "client_credentials") return true;
   return state.refreshToken !== undefined && system.server.isLive(state.refreshToken);
 }

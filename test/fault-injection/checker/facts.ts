@@ -164,6 +164,26 @@ export class Facts {
   }
 
   /**
+   * The unreadable value the key held for the whole of `call`, when the history shows that for sure: seen before
+   * the call started and still seen after it ended, with nothing that changes the key in between (a FLUSHALL, a
+   * login, a clear or revoke) and no frozen Redis, during which the observer sees nothing.
+   */
+  unreadableThroughout(call: Call): Observation | undefined {
+    const end = call.end ?? call.start;
+    const unreadable = (o: Observation) => o.state.kind === "corrupt" || o.state.kind === "wrong-type";
+    const seen = this.statesDuring(call.start, end + 50);
+    if (seen.length === 0 || !seen.every(unreadable)) return undefined;
+    const overlaps = (from: number, to: number) => from <= end + 50 && to >= call.start - 50;
+    const changed =
+      this.h.faults.some(
+        (x) => (x.kind === "flushall" || x.kind === "sigstop") && !x.unfired && overlaps(x.at, x.end ?? x.at),
+      ) ||
+      this.h.logins.some((l) => overlaps(l.start, l.end)) ||
+      this.h.calls.some((x) => x.op !== "get" && overlaps(x.start, x.end ?? Infinity));
+    return changed ? undefined : seen[0];
+  }
+
+  /**
    * Whether the key may have held a corrupt value while `call` ran: seen so, or written by a corrupt fault that no
    * change seen since had replaced by the time the call started (a login can replace it before the next poll).
    */
@@ -177,11 +197,6 @@ export class Facts {
         x.at <= end &&
         !this.h.observations.some((o) => o.at > (x.end ?? x.at) + 50 && o.at < call.start && !unreadable(o.state)),
     );
-  }
-
-  /** The call's duration, in ms. */
-  static duration(call: Call): number | undefined {
-    return call.end === undefined ? undefined : call.end - call.start;
   }
 }
 

@@ -12,6 +12,7 @@ export interface Process {
   incarnation: number;
 }
 
+/** How a call ended. */
 export type Outcome =
   | { type: "token"; token: string }
   | { type: "error"; code: string; reason?: string; message: string }
@@ -22,6 +23,7 @@ export type Outcome =
   /** No answer within the call bound plus a margin. */
   | { type: "hung" };
 
+/** One call into a replica, from its start to its answer. */
 export interface Call extends Process {
   id: number;
   op: "get" | "revoke" | "clear";
@@ -33,7 +35,7 @@ export interface Call extends Process {
   outcome: Outcome;
 }
 
-/** A fault as it was applied; `end` when it lasts (a stall, SIGSTOP, a replica down), `fired` for an armed one. */
+/** A fault as it was applied; `end` when it lasts (a stall, SIGSTOP, a replica down); `unfired` for an armed one. */
 export interface Fault {
   kind: Exclude<StepKind, "get" | "revoke" | "clear">;
   at: number;
@@ -104,6 +106,14 @@ export type StoreState =
   | { kind: "corrupt"; what: string }
   | { kind: "wrong-type" };
 
+/**
+ * Whether a record's mark is a write-back mark (README, "Failure modes": a record written back after the store
+ * lost it holds its refresh back until the mark settles); its token is usable, unlike a refresh mark's.
+ */
+export function isWriteBackMark(mark: { holder: string } | undefined): boolean {
+  return mark !== undefined && mark.holder.startsWith("written-back:");
+}
+
 /** A change of what the token key held, seen at `at` (polled every few ms: a change is seen a little late). */
 export interface Observation {
   at: number;
@@ -117,6 +127,7 @@ export interface ClockChange {
   offsetMs: number;
 }
 
+/** Everything one run recorded; the invariants are checked over it alone. */
 export interface History {
   schedule: Schedule;
   settings: CheckerSettings;
@@ -151,6 +162,7 @@ export function processTag(p: Process): string {
   return `r${p.replica}.${p.incarnation}`;
 }
 
+/** The process a `X-Replica` tag names; `undefined` for none (the checker's own requests). */
 export function parseProcessTag(tag: string | undefined): Process | undefined {
   const match = /^r(\d+)\.(\d+)$/.exec(tag ?? "");
   return match === null ? undefined : { replica: Number(match[1]), incarnation: Number(match[2]) };

@@ -85,6 +85,8 @@ export class Checking {
     };
     const { faults, outcomes } = this.figures;
     for (const fault of h.faults) if (!fault.unfired) faults[fault.kind] = (faults[fault.kind] ?? 0) + 1;
+    // Concurrent revoke and clear calls are faults of the schedule too.
+    for (const call of h.calls) if (call.op !== "get") faults[call.op] = (faults[call.op] ?? 0) + 1;
     for (const call of h.calls) {
       const key = call.outcome.type === "error" ? call.outcome.code : call.outcome.type;
       outcomes[key] = (outcomes[key] ?? 0) + 1;

@@ -5,7 +5,7 @@
  */
 import { callEntry, describeState, loginEntry, observationEntry } from "../entries";
 import { sameProcess } from "../facts";
-import { processTag, type Call, type History } from "../history";
+import { isWriteBackMark, processTag, type Call, type History } from "../history";
 import { SEEN_LATE_MS, type Checking } from "../verdict";
 
 /** What callers may get while a dead holder's mark stays in the key (the documented 5 minutes). */
@@ -40,7 +40,9 @@ function checkBounds(ctx: Checking): void {
 }
 
 /**
- * (e) The last final read of each replica got a token, and the key holds a usable token set. Allowed: the
+ * (e) The last final read of each replica got a token, and the key holds a usable token set if any replica needed
+ * it in the final phase (a token request; a replica whose clock runs behind may serve its cached token throughout,
+ * and never read the key). Allowed: the
  * documented stuck state after a holder died mid-refresh (README: "TokenRefreshInFlightError (retryable); after 5
  * minutes, ReauthorizationRequiredError"): a mark whose holder was killed, and callers that get
  * TokenRefreshInFlightError, their unexpired token, or TokenStoreLockTimeoutError (each replica waits for the
@@ -54,9 +56,11 @@ function checkRecovery(ctx: Checking): void {
     .filter((c): c is Call => c !== undefined);
   const usable =
     final.kind === "record" &&
-    final.mark === undefined &&
+    (final.mark === undefined || isWriteBackMark(final.mark)) &&
     (!rt || (final.refreshToken !== undefined && h.liveAtEnd.includes(final.refreshToken)));
-  if (usable && lastReads.every((c) => c.outcome.type === "token")) return;
+  const firstFinal = Math.min(...h.calls.filter((c) => c.phase === "final").map((c) => c.start));
+  const neededKey = h.requests.some((q) => q.from !== undefined && q.at >= firstFinal);
+  if ((usable || !neededKey) && lastReads.every((c) => c.outcome.type === "token")) return;
   if (rt && final.kind === "record" && final.mark !== undefined) {
     const { process: holder, seenAt } = f.markHolder(final);
     const killed = holder !== undefined ? f.killedAt(holder) : f.killAfter(seenAt ?? 0)?.at;

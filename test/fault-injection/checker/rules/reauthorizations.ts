@@ -52,9 +52,8 @@ function classifyReauthorization(ctx: Checking, c: Call, classify: Classify): Cl
 /** The key unreadable for the whole call: whatever the reason given, the manager misread a corrupt value. */
 function misreadCorruption(ctx: Checking, c: Call, reason: string | undefined): Classified | undefined {
   const { f } = ctx;
-  const during = f.statesDuring(c.start - SEEN_LATE_MS, c.end ?? c.start);
-  if (!during.every((o) => o.state.kind === "corrupt" || o.state.kind === "wrong-type")) return undefined;
-  const corrupt = during[0]!;
+  const corrupt = f.unreadableThroughout(c);
+  if (corrupt === undefined) return undefined;
   return {
     allowed: false,
     cause: `re-authorization (${reason}) for a corrupt record`,

@@ -1,30 +1,20 @@
 /**
  * (a) Replays: no refresh token is sent twice (the server's reuse count, each replay revoking the whole family).
- * The one allowance is README's record lost in the refresh window, quoted below.
+ * None is allowed: a record lost in the refresh window is written back with a write-back mark, which holds the
+ * refresh back until a refresh in flight would have saved its outcome (README, "Failure modes").
  */
 import { callEntry, describeState, observationEntry, requestEntry } from "../entries";
 import { type Facts, sameProcess, short } from "../facts";
 import type { History, TokenRequest } from "../history";
-import { SEEN_LATE_MS, type Checking } from "../verdict";
+import type { Checking } from "../verdict";
 
 export function checkReplays(ctx: Checking): void {
   const { h, f, figures, replays, violate, around } = ctx;
-  // (a) Replays. Allowed only as README documents: "A record lost in the refresh window, after one replica rotated
-  // it and before another read it, is written back from that other replica's older copy, whose refresh token is
-  // spent (the write-back cannot know)". So: a FLUSHALL after the refresh token was marked or spent, and a record
-  // holding that refresh token written back after the FLUSHALL, before the replay.
   for (const q of h.requests.filter((r) => r.reused)) {
     const token = q.refreshToken!;
     const spent = f.spend(token);
     const marked = f.firstSeen((s) => s.kind === "record" && s.refreshToken === token && s.mark !== undefined)?.at;
     const inFlightSince = Math.min(marked ?? Infinity, spent?.at ?? Infinity);
-    const flush = h.faults.find(
-      (x) => x.kind === "flushall" && (x.end ?? x.at) >= inFlightSince - SEEN_LATE_MS && x.at <= q.at,
-    );
-    const writtenBack =
-      flush === undefined
-        ? undefined
-        : f.firstSeen((s) => s.kind === "record" && s.refreshToken === token, flush.at, q.at);
     const evidence = [
       ...(spent === undefined ? [] : [requestEntry(spent, f)]),
       ...f
@@ -36,15 +26,6 @@ export function checkReplays(ctx: Checking): void {
         .map((c) => callEntry(c, f)),
       requestEntry(q, f),
     ];
-    if (flush !== undefined && writtenBack !== undefined) {
-      replays.set(q.index, {
-        allowed: true,
-        cause: "record lost in the refresh window (FLUSHALL), older copy written back",
-        request: q,
-      });
-      figures.replays.allowed += 1;
-      continue;
-    }
     figures.replays.violations += 1;
     const heldThen = f.stateAt(q.at);
     const diagnosis = diagnoseReplay(q, heldThen?.state, f);

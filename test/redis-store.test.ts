@@ -315,6 +315,31 @@ describe("createRedisTokenStore records lost, and records deleted on purpose", (
     expect(server.replayedRefreshTokens).toEqual([]);
   });
 
+  test("an older copy written back after the store lost a refreshed record: the manager that spent its refresh token writes its newer set back instead of sending it again", async () => {
+    const prefix = uniquePrefix();
+    const client = await connect();
+    let ta = T0; // a's clock, moved apart from b's below
+    const a = manager(store(client, { prefix }), { grant: { type: "refresh_token" }, now: () => ta });
+    const b = manager(store(await connect(), { prefix }), { grant: { type: "refresh_token" }, requestTimeoutMs: 500 });
+    await a.setTokens("user", await oauthClient().exchangeAuthorizationCode({ code: server.issueCode() }));
+    expect(await b.getAccessToken("user")).toBe(server.issued[0]!.access_token);
+    t = ta = T0 + HOUR - 30_000;
+    expect(await a.getAccessToken("user")).toBe(server.issued[1]!.access_token); // rt#1 spent, rt#2 saved
+    await client.del(`${prefix}token:user`); // FLUSHALL after the save
+    // b, whose copy of the first set has not expired, writes it back (rt#1, spent) and serves it.
+    expect(await b.getAccessToken("user")).toBe(server.issued[0]!.access_token);
+    expect((await client.get(`${prefix}token:user`)) ?? "").toContain(server.issued[0]!.refresh_token!);
+    // a's cache runs out; it reads the spent rt#1, and writes rt#2's set back over it instead of sending rt#1.
+    ta = T0 + 2 * HOUR - 45_000;
+    expect(await a.getAccessToken("user")).toBe(server.issued[1]!.access_token);
+    expect(server.tokenRequests()).toBe(2);
+    expect((await client.get(`${prefix}token:user`)) ?? "").toContain(server.issued[1]!.refresh_token!);
+    await sleep(1_600); // b's write-back has settled: b reads the store again and finds rt#2's set
+    t = T0 + HOUR + 1;
+    expect(await b.getAccessToken("user")).toBe(server.issued[1]!.access_token);
+    expect(server.replayedRefreshTokens).toEqual([]);
+  });
+
   test("a record cleared on purpose by one manager is not written back by another that holds a copy", async () => {
     const prefix = uniquePrefix();
     const client = await connect();

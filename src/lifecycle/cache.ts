@@ -23,6 +23,12 @@ export interface CacheEntry {
   readonly token: Promise<string>;
 }
 
+/** A refresh token this manager spent, and the token set that refresh brought: it is never sent again. */
+export interface Spent {
+  readonly refreshToken: string;
+  readonly successor: TokenRecord;
+}
+
 /** The in-memory state of one key. */
 export interface Slot {
   entry: CacheEntry | undefined;
@@ -34,6 +40,8 @@ export interface Slot {
   unpersisted: Unpersisted | undefined;
   /** The timer of the next background save of `unpersisted`. */
   saveTimer: Timer | undefined;
+  /** The last refresh token this manager spent for the key, and the token set it brought. */
+  spent: Spent | undefined;
   /** Bumped by every change a caller asks for, so an older running operation does not overwrite `entry`. */
   epoch: number;
 }
@@ -101,6 +109,7 @@ export function createKeyCache(now: () => number, mono: () => number = monotonic
           tail: undefined,
           unpersisted: undefined,
           saveTimer: undefined,
+          spent: undefined,
           epoch: 0,
         };
         slots.set(key, slot);
@@ -124,6 +133,7 @@ export function createKeyCache(now: () => number, mono: () => number = monotonic
     change(slot) {
       slot.entry = undefined;
       slot.flight = undefined;
+      slot.spent = undefined;
       return ++slot.epoch;
     },
     enqueue(key, slot, op) {

@@ -2,9 +2,9 @@ import type { TokenRecord } from "../stores/token-store";
 import type { KeyRun, Slot, Unpersisted } from "./cache";
 import type { Lifecycle } from "./context";
 import { serveCurrentOrThrow } from "./fallback";
-import { isFresh, isUnexpired, serveForMs, unmarked } from "./records";
+import { writeBackOf } from "./marks";
+import { isFresh, isUnexpired, serveForMs } from "./records";
 import { obtain } from "./refresh";
-import { WRITE_BACK_HOLDER } from "./sightings";
 import { type Found, persist, readForLoad, readStore } from "./store-access";
 
 /**
@@ -34,11 +34,7 @@ async function restore(life: Lifecycle, run: KeyRun): Promise<TokenRecord | unde
   const copy = run.slot.entry?.record;
   if (copy === undefined || settings.store.setUnlessNewer === undefined || !isUnexpired(settings, copy))
     return undefined;
-  let record = unmarked(copy);
-  if (settings.marksRefreshes && record.refresh_token !== undefined) {
-    const mark = { holder: WRITE_BACK_HOLDER + life.marks.holder(), since_ms: settings.now() };
-    record = { ...record, refresh_in_flight: mark };
-  }
+  const record = writeBackOf(life, copy);
   if (!(await settings.store.setUnlessNewer(run.key, record))) return (await readForLoad(settings, run.key)).record;
   // Its settling starts now, by this process's clock.
   if (record.refresh_in_flight !== undefined) life.marks.standing(run.key, record.refresh_in_flight);

@@ -4,7 +4,7 @@ import type { KeyRun } from "./cache";
 import type { Lifecycle } from "./context";
 import { ReauthorizationRequiredError, TokenRefreshInFlightError } from "./errors";
 import { serveCurrentOrThrow } from "./fallback";
-import { ABANDONED_REFRESH_MS, isWriteBack, settleMs } from "./sightings";
+import { ABANDONED_REFRESH_MS, isWriteBack, settleMs, WRITE_BACK_HOLDER } from "./sightings";
 import { isFresh, serveForMs, unmarked } from "./records";
 import type { Settings } from "./settings";
 import { readStore } from "./store-access";
@@ -23,6 +23,17 @@ const POLL_MS = 100;
 export async function placeMark(life: Lifecycle, key: string, record: TokenRecord): Promise<void> {
   const mark: RefreshInFlight = { holder: life.marks.holder(), since_ms: life.settings.now() };
   await life.settings.store.set(key, { ...unmarked(record), refresh_in_flight: mark });
+}
+
+/**
+ * A copy of a record as it is written back after the store lost the key's record: with a write-back mark when it
+ * holds a refresh token and the store is shared, since the store may have lost a refresh mark with the record.
+ */
+export function writeBackOf(life: Lifecycle, copy: TokenRecord): TokenRecord {
+  const record = unmarked(copy);
+  if (!life.settings.marksRefreshes || record.refresh_token === undefined) return record;
+  const mark = { holder: WRITE_BACK_HOLDER + life.marks.holder(), since_ms: life.settings.now() };
+  return { ...record, refresh_in_flight: mark };
 }
 
 /**

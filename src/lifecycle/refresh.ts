@@ -9,6 +9,7 @@ import { ReauthorizationRequiredError } from "./errors";
 import { serveCurrentOrThrow } from "./fallback";
 import { awaitOutcome, liftMark, placeMark, serveWhileSettling, settled } from "./marks";
 import { isFresh, MIN_SERVE_MS, recordFrom, serveForMs } from "./records";
+import { reinstate } from "./reinstate";
 import { keepUnsaved } from "./saves";
 import { callOptions, type Settings } from "./settings";
 import { persist, readStore, type SaveMode } from "./store-access";
@@ -59,6 +60,9 @@ export async function obtain(
   if (settings.grantType === "refresh_token") {
     const stop = blocker(life, run.key, record);
     if (stop !== undefined) return serveCurrentOrThrow(life, run, record, stop.error, 0, stop.retryAfterMs);
+    // Never sent twice by this manager: an older copy written back gives way to the set this token brought.
+    if (run.slot.spent !== undefined && run.slot.spent.refreshToken === record!.refresh_token)
+      return obtain(life, run, await reinstate(life, run), mode);
     const mark = record!.refresh_in_flight;
     if (
       settings.marksRefreshes &&
@@ -117,6 +121,7 @@ async function send(life: Lifecycle, run: KeyRun, record: TokenRecord | undefine
   }
   const next = recordFrom(settings, answer, sentAt, refreshing ? record : undefined, settings.requestedScope);
   const pending: Unpersisted = { record: next, replacing: spent };
+  if (spent !== undefined && run.slot.epoch === run.epoch) run.slot.spent = { refreshToken: spent, successor: next };
   // A new token is served for a second at least: one with no usable lifetime serves the calls of that second.
   const serveFor = Math.max(serveForMs(settings, next), MIN_SERVE_MS);
   let written: boolean;

@@ -10,7 +10,7 @@ import {
   type TokenManagerBaseOptions,
 } from "../src/index";
 import type { TokenServer } from "./helpers/token-server";
-import { clientOf, HOUR, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
+import { clientOf, HOUR, sharedStore, T0, useTokenServerPerTest } from "./helpers/token-server-per-test";
 
 let server: TokenServer;
 let t: number;
@@ -108,9 +108,12 @@ describe("createTokenManager refresh-token rotation", () => {
     expect((await inner.get("user-1"))?.refresh_token).toBe(server.issued[1]!.refresh_token);
   });
 
-  test("an answer without a refresh token keeps the old one (RFC 6749 §6)", async () => {
+  test.each([
+    ["the memory store", undefined],
+    ["a shared store", sharedStore],
+  ])("an answer without a refresh token keeps the old one (RFC 6749 §6), on %s", async (_, store) => {
     server.rotateRefreshTokens = false;
-    const tokens = await seeded();
+    const tokens = await seeded(store === undefined ? {} : { store: store() });
     const original = server.issued[0]!.refresh_token!;
     for (let i = 1; i <= 3; i++) {
       t = T0 + i * HOUR;

@@ -121,7 +121,9 @@ async function send(life: Lifecycle, run: KeyRun, record: TokenRecord | undefine
   }
   const next = recordFrom(settings, answer, sentAt, refreshing ? record : undefined, settings.requestedScope);
   const pending: Unpersisted = { record: next, replacing: spent };
-  if (spent !== undefined && run.slot.epoch === run.epoch) run.slot.spent = { refreshToken: spent, successor: next };
+  // Spent only when rotated: a server that keeps the refresh token takes it again.
+  if (spent !== undefined && next.refresh_token !== spent && run.slot.epoch === run.epoch)
+    run.slot.spent = { refreshToken: spent, successor: next };
   // A new token is served for a second at least: one with no usable lifetime serves the calls of that second.
   const serveFor = Math.max(serveForMs(settings, next), MIN_SERVE_MS);
   let written: boolean;

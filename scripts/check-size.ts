@@ -3,6 +3,7 @@
  * decision, not an accident, and when an app that does not import a provider bundles any of its code. Raise a
  * budget only with a reason in the commit.
  */
+import { obtainTokenRequest, secretFields } from "../generated/spec";
 import { bundle, OWN_BUNDLES } from "./size";
 
 /**
@@ -53,29 +54,70 @@ const BUDGETS: Record<keyof typeof OWN_BUNDLES, number> = {
   // type, and the discriminator check that skips a constant alike in every grant.
   "client + JWT client authentication": 15_350,
   "client + DPoP": 15_950,
+  // Issue 22, item 2: the operations as functions imported alone (12 305, 12 323, 12 366, 11 429 and 12 136 bytes,
+  // with the generated checks of that issue), each with its own grant's request check and answer check and no other
+  // grant's. The target of 6.0 KB for client_credentials alone is not met. Of its 12.0 KB: openapi-fetch 2.1 (the
+  // request core's only request path goes through it; 9.9 KB without it, measured with a core whose send path does
+  // not), the request path's time limits, retries and bounded reads 2.6, the error classes, answer reading and
+  // redaction 2.4, the generated description 1.3 (0.3 of it the table of every operation), the checks of the
+  // client's options 1.1, the grant, token and context steps with client authentication 1.6, and what gzip shares
+  // across them 1.1 (each part measured as the bundle less that part, so they add up to a little more).
+  "client_credentials alone": 12_650,
+  "refresh_token alone": 12_700,
+  "authorization_code alone": 12_700,
+  "revoke alone": 11_750,
+  "introspect alone": 12_500,
 };
 /**
  * Bundles that must hold no provider's code, and no JWT signing (client assertions, DPoP): a provider or a
  * signing feature costs only the apps that import it.
  */
-const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = ["client", "client + token manager"];
+const WITHOUT_PROVIDERS: readonly (keyof typeof OWN_BUNDLES)[] = [
+  "client",
+  "client + token manager",
+  "client_credentials alone",
+  "refresh_token alone",
+  "authorization_code alone",
+  "revoke alone",
+  "introspect alone",
+];
 const SIGNING = ["src/core/jws.ts", "src/oauth/client-assertion.ts", "src/oauth/dpop.ts"];
+/**
+ * Bundles of one operation imported alone, which must hold no other grant's request check: no grant type of the
+ * spec but their own (the name before " alone") appears in them. A grant type that is also a secret field's name
+ * (`refresh_token`) is in every bundle's list of secret fields, so it tells nothing and is not looked for.
+ */
+const ALONE = (Object.keys(OWN_BUNDLES) as (keyof typeof OWN_BUNDLES)[]).filter((name) => name.endsWith(" alone"));
+const GRANT_TYPES = [
+  ...new Set(
+    Object.values(obtainTokenRequest).flatMap((check) =>
+      (check.anyOf ?? [check]).map((grant) => grant.properties?.grant_type?.const),
+    ),
+  ),
+].filter((type): type is string => typeof type === "string" && !secretFields.includes(type));
 
 let failed = false;
 for (const [name, contents] of Object.entries(OWN_BUNDLES) as [keyof typeof OWN_BUNDLES, string][]) {
-  const { bytes, inputs } = await bundle(contents);
+  const { bytes, inputs, text } = await bundle(contents);
   const budget = BUDGETS[name];
   const providers = WITHOUT_PROVIDERS.includes(name)
     ? inputs.filter((input) => input.startsWith("src/providers/") || SIGNING.includes(input))
     : [];
-  const ok = bytes <= budget && providers.length === 0;
+  const grants = ALONE.includes(name)
+    ? GRANT_TYPES.filter((type) => type !== name.replace(/ alone$/, "") && text.includes(type))
+    : [];
+  const ok = bytes <= budget && providers.length === 0 && grants.length === 0;
   failed ||= !ok;
-  const extra = providers.length > 0 ? `; holds provider or signing code: ${providers.join(", ")}` : "";
+  const extra =
+    (providers.length > 0 ? `; holds provider or signing code: ${providers.join(", ")}` : "") +
+    (grants.length > 0 ? `; holds the request check of another grant: ${grants.join(", ")}` : "");
   console.log(
     `${ok ? "ok  " : "FAIL"} ${name}: ${(bytes / 1024).toFixed(2)} KB min+gz (budget ${(budget / 1024).toFixed(2)} KB)${extra}`,
   );
 }
 if (failed) {
-  console.error("A bundle is over its budget or holds a provider or signing code it does not import: see above.");
+  console.error(
+    "A bundle is over its budget, or holds a provider, signing code or another grant's check it does not import: see above.",
+  );
   process.exit(1);
 }

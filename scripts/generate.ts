@@ -1,10 +1,11 @@
 /**
  * `npm run generate`: makes `generated/` from `spec/`, the single source of truth.
  * - `generated/schema.d.ts`: the types, by openapi-typescript (configured in redocly.yaml).
- * - `generated/spec.ts`: the runtime description the client reads: each operation's method, path, endpoint
- *   name and content types, each request's and answer's fields (required, type, enum, const, pattern,
- *   length, format), and the spec's marks (`x-secret`, on fields and on header parameters too,
- *   `x-client-authentication`, `x-idempotent`, `x-answer`, `x-separate-import`).
+ * - `generated/spec.ts`: what the client reads and runs. The description: each operation's method, path, endpoint
+ *   name and content types, each schema's fields (required, type, enum, const, pattern, length, format), and the
+ *   spec's marks (`x-secret`, on fields and on header parameters too, `x-client-authentication`, `x-idempotent`,
+ *   `x-answer`, `x-separate-import`). The checks (scripts/compile-schemas.ts): each schema compiled to code
+ *   that checks a request before it is sent and reads an answer, with the facts the client reads beside them.
  * `npm run generate:check` (`--check`) writes nothing and fails when either file is stale.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { bundle, createConfig, loadConfig } from "@redocly/openapi-core";
 import openapiTS, { astToString } from "openapi-typescript";
+import { Compiler, compileAnswer, compileRequest, isObjectSchema, type Node } from "./compile-schemas";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const check = process.argv.includes("--check");
@@ -168,7 +170,9 @@ function emit(schema: Json): string {
 }
 
 const operations: string[] = [];
-const bodies: string[] = [];
+/** The operations' request bodies and JSON answers, compiled once every component is known. */
+const requestBodies: { id: string; content: Record<string, { schema: Json }> }[] = [];
+const answerBodies: { id: string; schema: Json }[] = [];
 for (const [path, item] of Object.entries(doc.paths)) {
   for (const [method, op] of Object.entries(item)) {
     if (typeof op !== "object" || op === null || typeof op.operationId !== "string") continue;
@@ -186,14 +190,10 @@ for (const [path, item] of Object.entries(doc.paths)) {
     if (op.deprecated === true) entry.deprecated = true;
     if (pathParams.length > 0) entry.pathParams = pathParams;
     operations.push(`  ${id}: ${JSON.stringify(entry)},`);
-    const requests = Object.entries(content).map(([type, media]) => `${JSON.stringify(type)}: ${emit(media.schema)}`);
-    if (requests.length > 0)
-      bodies.push(
-        `/** The request bodies of \`${id}\`, by content type. */\nexport const ${id}Request = { ${requests.join(", ")} } as const;`,
-      );
+    if (Object.keys(content).length > 0) requestBodies.push({ id, content });
     const success = Object.entries(op.responses).find(([status]) => /^2\d\d$/.test(status))?.[1];
     const answer = success?.content?.["application/json"]?.schema;
-    if (answer) bodies.push(`/** The JSON answer of \`${id}\`. */\nexport const ${id}Answer = ${emit(answer)};`);
+    if (answer) answerBodies.push({ id, schema: answer });
   }
 }
 
@@ -238,11 +238,73 @@ const secretHeaders = [
       .map((header) => String(header.name).toLowerCase()),
   ]),
 ].sort();
+/**
+ * The compiled checks (scripts/compile-schemas.ts), from the same normalized schemas as the description: every
+ * component as an answer and as a request (an object or a union of objects) or as a value (any other), then each
+ * operation's request bodies and JSON answer. Answers come first: a grant's `x-answer` names one.
+ */
+function compiled(): string {
+  const c = new Compiler();
+  const taken = new Set(["operations", "secretFields", "secretHeaders", "REDACTED", "placeholder"]);
+  const exported = (name: string, type: string | undefined, value: string, doc: string) => {
+    if (taken.has(name)) throw new Error(`generated/spec.ts would export ${name} twice`);
+    taken.add(name);
+    c.push(`/** ${doc} */\nexport const ${name}${type ? `: ${type}` : ""} = ${value};`);
+  };
+  const components = Object.keys(doc.components.schemas)
+    .sort()
+    .map((name) => [name, normalize({ $ref: `#/components/schemas/${name}` }) as Node] as const);
+  for (const name of Object.keys(doc.components.schemas)) taken.add(name);
+  c.push("// Answers: each component that is an object, as the client reads it from a server.\n");
+  for (const [name, node] of components)
+    if (isObjectSchema(node))
+      exported(`${name}Answer`, "AnswerCheck", compileAnswer(c, node, name), `\`${name}\` as an answer.`);
+  c.push("\n// Requests: each component that is an object, as the client checks it before sending.\n");
+  for (const [name, node] of components)
+    if (isObjectSchema(node))
+      exported(
+        `${name}Request`,
+        "RequestCheck",
+        compileRequest(c, node, name, (answer) => `${answer}Answer`),
+        `\`${name}\` as a request.`,
+      );
+  c.push("\n// Values: each component that is not an object.\n");
+  // With its reading as an answer's field (`read`), and none of the marks a request's field carries.
+  for (const [name, node] of components)
+    if (!isObjectSchema(node)) exported(`${name}Value`, "ValueCheck", c.value(node, name, "answer"), `\`${name}\`.`);
+  c.push("\n// Operations: each one's request bodies, by content type, and its JSON answer.\n");
+  for (const { id, content } of requestBodies) {
+    const entries = Object.entries(content).map(
+      ([type, media]) =>
+        `${JSON.stringify(type)}: ${compileRequest(c, normalize(media.schema) as Node, id, (answer) => `${answer}Answer`)}`,
+    );
+    exported(
+      `${id}Request`,
+      undefined,
+      `{ ${entries.join(", ")} } as const`,
+      `The request bodies of \`${id}\`, by content type.`,
+    );
+  }
+  for (const { id, schema } of answerBodies)
+    exported(
+      `${id}Answer`,
+      "AnswerCheck",
+      compileAnswer(c, normalize(schema) as Node, id),
+      `The JSON answer of \`${id}\`.`,
+    );
+  // The checks' types and the functions they call (scripts/checks-runtime.ts), then the checks.
+  const runtime = readFileSync(join(ROOT, "scripts/checks-runtime.ts"), "utf8");
+  const marker = "// generated/spec.ts from here\n";
+  if (!runtime.includes(marker)) throw new Error(`scripts/checks-runtime.ts has no line "${marker.trim()}"`);
+  return `${runtime.slice(runtime.indexOf(marker) + marker.length)}\n${c.code()}\n`;
+}
+
 const source = `// Generated by scripts/generate.ts from spec/openapi.yaml: do not edit. Change spec/ and run \`npm run generate\`.
 //
-// The runtime description of the spec: what the client checks and sends, read from here, never typed again.
+// What the client reads and runs, made from the spec, never typed again: the description of its operations and
+// schemas, then each schema compiled to the code that checks a request before it is sent and reads an answer.
 
-/** A schema as the client reads it: \`allOf\` merged, \`oneOf\`/\`anyOf\` as \`anyOf\`. */
+/** A schema as the spec describes it, normalized (\`allOf\` merged, \`oneOf\`/\`anyOf\` as \`anyOf\`): what the checks below are compiled from. */
 export interface SchemaNode {
   readonly type?: string;
   readonly const?: unknown;
@@ -304,8 +366,7 @@ export const operations = {
 ${operations.join("\n")}
 } as const satisfies Record<string, OperationNode>;
 
-${bodies.join("\n")}
-
+${compiled()}
 /** The grant types the spec marks \`x-separate-import\`: sent by their own helpers, not by \`obtainToken\`. */
 export type SeparateGrantType = ${separate.map((grant) => JSON.stringify(grant)).join(" | ") || "never"};
 

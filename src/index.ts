@@ -20,6 +20,13 @@ export {
 } from "./oauth/token";
 export { processRevocationResponse, revocationRequest, type RevokeTokenParams } from "./oauth/revocation";
 export {
+  authorizationCodeGrant,
+  clientCredentialsGrant,
+  introspectToken,
+  refreshTokenGrant,
+  revokeToken,
+} from "./oauth/standalone";
+export {
   DeviceAccessDeniedError,
   DeviceCodeExpiredError,
   pollDeviceAuthorization,

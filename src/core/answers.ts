@@ -1,4 +1,4 @@
-import { OAuthError as OAuthErrorSchema, type SchemaNode } from "../../generated/spec";
+import { type AnswerCheck, OAuthError as OAuthErrorSchema } from "../../generated/spec";
 import { OAuthError, OAuthResponseError, type ErrorResponseBody, type OAuthErrorFields } from "./errors";
 import { redactError, withoutSecrets } from "./redact";
 import { isLoopback } from "./transport";
@@ -221,13 +221,13 @@ function parseJsonBody(answer: RawAnswer): unknown {
  * Reads a JSON answer in the fixed order and checks it against the spec's schema of the operation's answer.
  *
  * @param answer - the response and its body.
- * @param schema - the answer's schema, from the generated description.
+ * @param schema - the answer's compiled check, from the generated code.
  * @param options - the error shapes to read.
  * @returns the body, read as the schema says.
  * @throws {OAuthError} when the server refused, with any status.
  * @throws {OAuthResponseError} when the answer breaks the contract.
  */
-export function jsonAnswer(answer: RawAnswer, schema: SchemaNode, options?: ProcessOptions): JsonObject {
+export function jsonAnswer(answer: RawAnswer, schema: AnswerCheck, options?: ProcessOptions): JsonObject {
   checkStatus(answer, options);
   const parsed = parseJsonBody(answer);
   if (!isPlainObject(parsed)) fail(answer, "response body must be a JSON object");

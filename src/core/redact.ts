@@ -1,4 +1,4 @@
-import { secretFields, secretHeaders } from "../../generated/spec";
+import { REDACTED as PLACEHOLDER, secretFields, secretHeaders } from "../../generated/spec";
 import { CUT_MARKER, OAuthError, OAuthResponseError, OAuthTransportError } from "./errors";
 
 /**
@@ -6,8 +6,11 @@ import { CUT_MARKER, OAuthError, OAuthResponseError, OAuthTransportError } from 
  * (`x-secret`, read from the generated description); which headers carry credentials is listed here, once.
  */
 
-/** What a redacted secret is replaced with, in error text and in printed results. */
-export const REDACTED = "[REDACTED]";
+/**
+ * What a redacted secret is replaced with, in error text and in printed results; the generated request checks
+ * refuse it as the value of a secret field.
+ */
+export const REDACTED: string = PLACEHOLDER;
 /** Header names whose values are credentials, as the spec's security schemes say (`x-secret` on an API key). */
 export const SECRET_HEADERS: readonly string[] = secretHeaders;
 /**

@@ -1,10 +1,14 @@
-import type { SchemaNode } from "../../generated/spec";
-import { REDACTED } from "./redact";
+import {
+  type AnswerCheck,
+  placeholder as placeholderMessage,
+  type RequestCheck,
+  type ValueCheck,
+} from "../../generated/spec";
 
 /**
  * Checks of arguments and answers. Argument checks throw a {@link TypeError} with a stable `code` before
- * anything is sent; the checks of a request or an answer against the spec read the generated description,
- * so a field the spec adds is accepted and a field it drops is refused, with no change here.
+ * anything is sent; the checks of a request or an answer against the spec are the functions the generator
+ * compiled from it, so a field the spec adds is accepted and a field it drops is refused, with no change here.
  */
 
 /**
@@ -48,223 +52,56 @@ export function checkPositive(value: unknown, name: string, allowInfinity = fals
   }
 }
 
-const patterns = new Map<string, RegExp>();
-const INTEGER_STRING = /^\d+$/;
-
-function regex(pattern: string): RegExp {
-  let compiled = patterns.get(pattern);
-  if (compiled === undefined) patterns.set(pattern, (compiled = new RegExp(pattern, "u")));
-  return compiled;
-}
-
-function quoted(values: readonly unknown[]): string {
-  const texts = values.map((v) => JSON.stringify(v));
-  return texts.length <= 2 ? texts.join(" or ") : `one of ${texts.join(", ")}`;
-}
-
-/** What a schema asks for, as a message ends: "must be a non-empty string". */
-function expected(node: SchemaNode): string {
-  if (node.anyOf) return node.anyOf.map(expected).join(" or ");
-  if (node.const !== undefined) return JSON.stringify(node.const);
-  if (node.enum) return quoted(node.enum);
-  switch (node.type) {
-    case "string":
-      if (node.pattern !== undefined) return `a string matching ${node.pattern}`;
-      if (node.format === "uri") return "an absolute URL";
-      if (node.format === "date-time") return "a date-time string";
-      return node.minLength === 1 ? "a non-empty string" : "a string";
-    case "integer": {
-      const kind = node.minimum === 0 ? "a non-negative integer" : "an integer";
-      return node.maximum === undefined ? kind : `${kind} at most ${node.maximum}`;
-    }
-    case "number":
-      return "a number";
-    case "boolean":
-      return "a boolean";
-    case "array":
-      return node.items ? `an array of ${plural(expected(node.items))}` : "an array";
-    case "object":
-      return "an object";
-    default:
-      return "a value";
-  }
-}
-
-/** "a non-empty string" as a plural: "non-empty strings". */
-function plural(text: string): string {
-  return text.replace(/^an? (.*?)(string|integer|number|boolean|object|URL)/, "$1$2s");
-}
-
-/**
- * The value as the schema reads it, or `undefined` when it does not match. `lenient` (answers) reads an
- * integer the spec marks `x-numeric-string` from a string of digits, as servers are seen to send `expires_in`.
- */
-function read(node: SchemaNode, value: unknown, lenient: boolean): { value: unknown } | undefined {
-  if (node.anyOf) {
-    for (const alternative of node.anyOf) {
-      const match = read(alternative, value, lenient);
-      if (match) return match;
-    }
-    return undefined;
-  }
-  if (node.const !== undefined && value !== node.const) return undefined;
-  if (node.enum && !node.enum.includes(value)) return undefined;
-  switch (node.type) {
-    case "string": {
-      if (typeof value !== "string") return undefined;
-      if (node.minLength !== undefined && value.length < node.minLength) return undefined;
-      if (node.maxLength !== undefined && value.length > node.maxLength) return undefined;
-      if (node.pattern !== undefined && !regex(node.pattern).test(value)) return undefined;
-      if (node.format === "uri" && !URL.canParse(value)) return undefined;
-      if (node.format === "date-time" && !Number.isFinite(Date.parse(value))) return undefined;
-      return { value };
-    }
-    case "integer":
-    case "number": {
-      const number =
-        lenient && node.numericString && typeof value === "string" && INTEGER_STRING.test(value)
-          ? Number(value)
-          : value;
-      if (typeof number !== "number" || !Number.isFinite(number)) return undefined;
-      if (node.type === "integer" && !Number.isSafeInteger(number)) return undefined;
-      if (node.minimum !== undefined && number < node.minimum) return undefined;
-      if (node.maximum !== undefined && number > node.maximum) return undefined;
-      return { value: number };
-    }
-    case "boolean":
-      return typeof value === "boolean" ? { value } : undefined;
-    case "array": {
-      if (!Array.isArray(value) || (node.minItems !== undefined && value.length < node.minItems)) return undefined;
-      if (!node.items) return { value };
-      const items: unknown[] = [];
-      for (const item of value) {
-        const match = read(node.items, item, lenient);
-        if (!match) return undefined;
-        items.push(match.value);
-      }
-      return { value: items };
-    }
-    case "object":
-      return isPlainObject(value) ? { value } : undefined;
-    default:
-      return { value };
-  }
-}
-
 /**
  * One field of an answer read as its schema says (an `x-numeric-string` integer from its digits), or
  * `undefined` when it does not match; a field the spec does not declare is read as it is.
  *
- * @param node - the field's schema, or `undefined`.
+ * @param field - the field's compiled check, or `undefined`.
  * @param value - the field's value as it arrived.
  */
-export function readAnswerField(node: SchemaNode | undefined, value: unknown): { value: unknown } | undefined {
-  return node === undefined ? { value } : read(node, value, true);
-}
-
-/** The alternatives of a schema: its `anyOf`, or itself. */
-function alternatives(node: SchemaNode): readonly SchemaNode[] {
-  return node.anyOf ?? [node];
-}
-
-/** A property that every alternative fixes with `const` (`grant_type`): it selects the alternative. */
-function discriminator(options: readonly SchemaNode[]): string | undefined {
-  if (options.length < 2) return undefined;
-  if (discriminators.has(options)) return discriminators.get(options);
-  const first = options[0]!.properties ?? {};
-  // One that tells them apart: `client_assertion_type`, fixed alike in every one, does not.
-  const found = Object.keys(first).find(
-    (name) =>
-      first[name]!.const !== options[1]!.properties?.[name]?.const &&
-      options.every((o) => o.properties?.[name]?.const !== undefined),
-  );
-  discriminators.set(options, found);
-  return found;
-}
-/** Each union's discriminator, found once. */
-const discriminators = new WeakMap<readonly SchemaNode[], string | undefined>();
-
-/** How well a value fits an alternative: fields it knows, less required fields missing. */
-function fit(option: SchemaNode, value: JsonObject): number {
-  const known = Object.keys(value).filter((key) => option.properties?.[key] !== undefined).length;
-  const missing = (option.required ?? []).filter((key) => value[key] === undefined).length;
-  return known - missing;
-}
-
-/** The alternative of a request's schema the value is for, chosen by its discriminator or by fit. */
-function chooseAlternative(node: SchemaNode, value: JsonObject): SchemaNode {
-  const options = alternatives(node);
-  const by = discriminator(options);
-  if (by !== undefined) {
-    const chosen = options.find((o) => o.properties![by]!.const === value[by]);
-    if (chosen === undefined)
-      throw argumentError(`${by} must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
-    return chosen;
-  }
-  let best = options[0]!;
-  for (const option of options) {
-    if (requestProblem(option, value, "") === undefined) return option;
-    if (fit(option, value) > fit(best, value)) best = option;
-  }
-  return best;
-}
-
-/** The first thing wrong with a request body for one object alternative, or `undefined`. */
-function requestProblem(option: SchemaNode, body: JsonObject, what: string): string | undefined {
-  const properties = option.properties ?? {};
-  for (const key of Object.keys(body)) {
-    const value = body[key];
-    if (value === undefined) continue;
-    const field = properties[key];
-    if (field === undefined) return `${key} is not a field of ${what}`;
-    if (field.clientAuthentication) return `${key} comes from the client options; do not pass it in the request`;
-    if (field.secret && value === REDACTED) return placeholder(key);
-    if (!read(field, value, false)) return `${key} must be ${expected(field)}`;
-  }
-  for (const key of option.required ?? []) {
-    if (body[key] === undefined && !properties[key]?.clientAuthentication)
-      return `${key} is required: it must be ${expected(properties[key] ?? {})}`;
-  }
-  for (const [key, needed] of Object.entries(option.dependentRequired ?? {})) {
-    const missing = body[key] === undefined ? undefined : needed.find((name) => body[name] === undefined);
-    if (missing !== undefined) return `${missing} is required with ${key}`;
-  }
-  return undefined;
+export function readAnswerField(field: ValueCheck | undefined, value: unknown): { value: unknown } | undefined {
+  if (field === undefined) return { value };
+  if (field.read === undefined) return field.is(value) ? { value } : undefined;
+  const read = field.read(value);
+  return read === undefined ? undefined : { value: read };
 }
 
 /** The message for a secret that is the redaction placeholder: a value printed redacted, saved and sent back. */
-export function placeholder(name: string): string {
-  return `${name} is the placeholder ${REDACTED}, not a value: it was saved from a redacted print, and the real one is lost`;
-}
+export const placeholder: (name: string) => string = placeholderMessage;
 
 /** A request checked against its schema: the body to send, and the alternative it matched. */
 export interface CheckedRequest<T = JsonObject> {
   /** The fields to send: the caller's, without `undefined` ones; of the spec's type, as the check proved. */
   body: T;
-  /** The schema (one alternative of a union) the request matched, with its marks. */
-  schema: SchemaNode;
+  /** The schema (one alternative of a union) the request matched, with its facts (`idempotent`, `answer`...). */
+  schema: RequestCheck;
 }
 
 /**
  * Checks a request body against the spec's schema before anything is sent: every field must be one the
  * schema declares, of its type, enum, pattern and length; required fields must be there; fields that client
- * authentication fills in must not be. `undefined` fields are dropped, so none travels as "undefined".
+ * authentication fills in must not be. `undefined` fields are dropped, so none travels as "undefined"; what is
+ * checked is the copy that is sent, so a getter cannot change a field after its check.
  *
- * @param node - the schema of the request body, from the generated description.
+ * @param schema - the request body's compiled check, from the generated code.
  * @param value - the caller's fields.
  * @param what - the request, for messages: `"the token request"`.
  * @returns the body to send and the schema alternative it matched.
  * @throws {TypeError} naming the first field that is wrong.
  */
-export function checkRequest<T = JsonObject>(node: SchemaNode, value: unknown, what: string): CheckedRequest<T> {
+export function checkRequest<T = JsonObject>(schema: RequestCheck, value: unknown, what: string): CheckedRequest<T> {
   checkObject(value, what);
-  const schema = chooseAlternative(node, value);
-  const by = discriminator(alternatives(node));
-  const problem = requestProblem(schema, value, by === undefined ? what : `${what} with ${by} ${String(value[by])}`);
-  if (problem !== undefined) throw argumentError(problem);
   const body: JsonObject = {};
-  for (const key of Object.keys(value)) if (value[key] !== undefined) body[key] = value[key];
-  return { body: body as T, schema };
+  for (const key of Object.keys(value)) {
+    const field = value[key];
+    if (field === undefined) continue;
+    // An own "__proto__" (from JSON.parse) stays a field, to be refused as one, not the copy's prototype.
+    if (key === "__proto__") Object.defineProperty(body, key, { value: field, enumerable: true, writable: true });
+    else body[key] = field;
+  }
+  const matched = schema.check(body, what);
+  if (typeof matched === "string") throw argumentError(matched);
+  return { body: body as T, schema: matched };
 }
 
 /**
@@ -272,8 +109,8 @@ export function checkRequest<T = JsonObject>(node: SchemaNode, value: unknown, w
  *
  * @throws {TypeError} `<name> must be …`.
  */
-export function checkValue(node: SchemaNode, value: unknown, name: string): void {
-  if (!read(node, value, false)) throw argumentError(`${name} must be ${expected(node)}`);
+export function checkValue(schema: ValueCheck, value: unknown, name: string): void {
+  if (!schema.is(value)) throw argumentError(`${name} must be ${schema.expected}`);
 }
 
 /**
@@ -281,39 +118,17 @@ export function checkValue(node: SchemaNode, value: unknown, name: string): void
  * type; undeclared fields pass through, except where the schema is closed (`additionalProperties: false`),
  * which keeps only its own. An integer sent as a string of digits is read as that integer.
  *
- * @param node - the schema of the answer, from the generated description.
+ * @param schema - the answer's compiled check, from the generated code.
  * @param body - the parsed JSON object.
  * @param fail - throws the caller's error for a message such as `response body "expires_in" must be …`.
  * @param where - what the body is, for messages.
  * @returns the body, read as the schema says.
  */
 export function checkAnswer(
-  node: SchemaNode,
+  schema: AnswerCheck,
   body: JsonObject,
   fail: (message: string) => never,
   where = "response body",
 ): JsonObject {
-  const options = alternatives(node);
-  const by = discriminator(options);
-  let schema = options[0]!;
-  if (by !== undefined) {
-    const chosen = options.find((o) => o.properties![by]!.const === body[by]);
-    if (chosen === undefined) fail(`${where} "${by}" must be ${quoted(options.map((o) => o.properties![by]!.const))}`);
-    schema = chosen;
-  } else if (options.length > 1) {
-    schema = options.reduce((best, option) => (fit(option, body) > fit(best, body) ? option : best));
-  }
-  const properties = schema.properties ?? {};
-  for (const key of schema.required ?? []) {
-    if (body[key] === undefined) fail(`${where} "${key}" must be ${expected(properties[key] ?? {})}`);
-  }
-  const out: JsonObject = schema.closed ? {} : body;
-  for (const key of Object.keys(properties)) {
-    const value = body[key];
-    if (value === undefined) continue;
-    const match = read(properties[key]!, value, true);
-    if (!match) fail(`${where} "${key}" must be ${expected(properties[key]!)}`);
-    if (match.value !== value || schema.closed) out[key] = match.value;
-  }
-  return out;
+  return schema.check(body, fail, where);
 }

@@ -1,5 +1,5 @@
 import type { components } from "../../generated/schema";
-import { AuthorizationErrorResponse, AuthorizationResponse as ResponseSchema } from "../../generated/spec";
+import { AuthorizationErrorResponseAnswer, AuthorizationResponseAnswer as ResponseSchema } from "../../generated/spec";
 import { isBrowserUrl, quote } from "../core/answers";
 import { OAuthClientError, serverErrorFields } from "../core/errors";
 import { hideSecrets, redactDeep } from "../core/redact";
@@ -202,7 +202,7 @@ export function validateAuthorizationResponse(
     throw new InvalidAuthorizationResponseError("malformed", message);
   };
   if (fields.error !== undefined) {
-    const answer = checkAnswer(AuthorizationErrorResponse, fields, malformed, "authorization response");
+    const answer = checkAnswer(AuthorizationErrorResponseAnswer, fields, malformed, "authorization response");
     // A server may quote the request's state in its text.
     throw new AuthorizationResponseError(redactDeep(answer, [state]) as { error: string });
   }

@@ -1,4 +1,4 @@
-import { AuthorizationRequest } from "../../generated/spec";
+import { AuthorizationRequestRequest } from "../../generated/spec";
 import { argumentError, checkNonEmptyString, checkObject, checkValue } from "../core/validate";
 
 /**
@@ -32,7 +32,7 @@ export interface AuthorizationUrlParams {
   extraParams?: Record<string, string | readonly string[] | undefined>;
 }
 
-const FIELDS = AuthorizationRequest.properties!;
+const FIELDS = AuthorizationRequestRequest.properties!;
 /** The parameters given by name, by their wire names, as `buildAuthorizationUrl` takes them. */
 const NAMED = {
   redirect_uri: "redirectUri",

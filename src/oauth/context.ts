@@ -1,5 +1,5 @@
-import type { components, paths } from "../../generated/schema";
-import type { SchemaNode } from "../../generated/spec";
+import type { components, operations, paths } from "../../generated/schema";
+import type { RequestCheck } from "../../generated/spec";
 import type { ErrorReader } from "../core/answers";
 import { hideSecrets, redactError, secretsOfFields } from "../core/redact";
 import type { CallOptions, RequestCore } from "../core/request";
@@ -39,23 +39,33 @@ export interface ClientContext {
 }
 
 /**
- * The request body of a POST path for a content type, as the spec declares it.
+ * The request body of an operation for a content type, as the spec declares it. The operation is named by its
+ * operationId, which a path moved in the spec leaves as it is; a path names the operation POSTed to it.
  *
  * @see https://spec.openapis.org/oas/v3.1.0#request-body-object
  */
-export type RequestBody<P extends keyof paths, M extends MediaType> = paths[P] extends {
-  post: { requestBody?: { content: infer C } };
-}
+export type RequestBody<K extends keyof operations | keyof paths, M extends MediaType> = (
+  K extends keyof operations
+    ? operations[K]
+    : K extends keyof paths
+      ? paths[K]["post"]
+      : never
+) extends { requestBody?: { content: infer C } }
   ? C[M & keyof C]
   : never;
 /**
- * The JSON answer of a POST path's 200, as the spec declares it.
+ * The JSON answer of an operation's 200, as the spec declares it; the operation is named as in
+ * {@link RequestBody}.
  *
  * @see https://spec.openapis.org/oas/v3.1.0#response-object
  */
-export type JsonAnswer<P extends keyof paths> = paths[P] extends {
-  post: { responses: { 200: { content: { "application/json": infer A } } } };
-}
+export type JsonAnswer<K extends keyof operations | keyof paths> = (
+  K extends keyof operations
+    ? operations[K]
+    : K extends keyof paths
+      ? paths[K]["post"]
+      : never
+) extends { responses: { 200: { content: { "application/json": infer A } } } }
   ? A
   : never;
 
@@ -91,7 +101,7 @@ export function callHeaders(call: CallOptions | undefined, mediaType?: MediaType
  *
  * @throws {TypeError} when a parameter is not a string or names such a field.
  */
-function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema: SchemaNode): JsonObject {
+function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema: RequestCheck): JsonObject {
   const extra = call?.extraParams;
   if (extra === undefined) return body;
   checkObject(extra, "options.extraParams");
@@ -108,7 +118,7 @@ function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema
  * one), with the call's extra parameters, and the headers to send it with.
  *
  * @param context - the client.
- * @param bodies - the operation's body schemas by content type, from the generated description.
+ * @param bodies - the operation's compiled body checks by content type, from the generated code.
  * @param params - the caller's fields.
  * @param call - the call's headers and extra parameters.
  * @param what - the request, for messages: `"the token request"`.
@@ -116,11 +126,11 @@ function withExtraParams(body: JsonObject, call: CallOptions | undefined, schema
  */
 export function checkedBody<T>(
   context: ClientContext,
-  bodies: Partial<Record<MediaType, SchemaNode>>,
+  bodies: Partial<Record<MediaType, RequestCheck>>,
   params: unknown,
   call: CallOptions | undefined,
   what: string,
-): { body: T; schema: SchemaNode; headers: Record<string, string> } {
+): { body: T; schema: RequestCheck; headers: Record<string, string> } {
   const { schema: node, mediaType } = bodySchema(bodies, context.mediaType);
   const { body, schema } = checkRequest(node, params, what);
   return { body: withExtraParams(body, call, schema) as T, schema, headers: callHeaders(call, mediaType) };

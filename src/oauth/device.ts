@@ -1,5 +1,5 @@
 import {
-  DeviceCodeGrant,
+  DeviceCodeGrantRequest,
   deviceAuthorizationAnswer,
   deviceAuthorizationRequest,
   operations,
@@ -33,7 +33,7 @@ import { checkScopes, separateGrantRequest, type TokenResponse } from "./token";
  *
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.2
  */
-export interface DeviceAuthorizationResponse extends JsonAnswer<"/oauth2/device_authorization"> {}
+export interface DeviceAuthorizationResponse extends JsonAnswer<"deviceAuthorization"> {}
 
 /**
  * Parameters of {@link requestDeviceAuthorization}: the spec's request, without the client's credentials.
@@ -41,7 +41,7 @@ export interface DeviceAuthorizationResponse extends JsonAnswer<"/oauth2/device_
  * @see https://www.rfc-editor.org/rfc/rfc8628#section-3.1
  */
 export type DeviceAuthorizationParams = Omit<
-  RequestBody<"/oauth2/device_authorization", "application/x-www-form-urlencoded">,
+  RequestBody<"deviceAuthorization", "application/x-www-form-urlencoded">,
   ClientFields
 >;
 
@@ -145,7 +145,7 @@ export async function requestDeviceAuthorization(
 ): Promise<DeviceAuthorizationResponse> {
   const context = contextOf(client);
   checkCallOptions(call);
-  const { body, schema, headers } = checkedBody<RequestBody<"/oauth2/device_authorization", MediaType>>(
+  const { body, schema, headers } = checkedBody<RequestBody<"deviceAuthorization", MediaType>>(
     context,
     deviceAuthorizationRequest,
     params,
@@ -230,8 +230,8 @@ export async function pollDeviceAuthorization(
   const { device_code, expires_in, interval } = authorization;
   // Every argument is checked before the first wait, the device code as its grant declares it.
   checkRequest(
-    DeviceCodeGrant,
-    { grant_type: DeviceCodeGrant.properties?.grant_type?.const, device_code },
+    DeviceCodeGrantRequest,
+    { grant_type: DeviceCodeGrantRequest.properties?.grant_type?.const, device_code },
     "authorization",
   );
   if (expires_in !== undefined) checkValue(FIELDS.expires_in!, expires_in, "authorization.expires_in");
@@ -252,7 +252,7 @@ export async function pollDeviceAuthorization(
       throw new DeviceCodeExpiredError(expiresAt <= stopAt ? "expires_in" : "max_wait");
     await sleep(intervalMs, call.signal);
     try {
-      return await separateGrantRequest(client, DeviceCodeGrant, { device_code }, call);
+      return await separateGrantRequest(client, DeviceCodeGrantRequest, { device_code }, call);
     } catch (error) {
       if (error instanceof OAuthTransportError && error.timedOut)
         intervalMs = clampDelay(intervalMs * 2, MAX_INTERVAL_MS);

@@ -14,7 +14,7 @@ import {
   type DistributiveOmit,
 } from "./context";
 
-type IntrospectBody = RequestBody<"/oauth2/introspect", MediaType>;
+type IntrospectBody = RequestBody<"introspectToken", MediaType>;
 
 /**
  * Parameters of `introspectToken`: the spec's form body (RFC 7662's `token` and `token_type_hint`, or `access_token`).
@@ -22,7 +22,7 @@ type IntrospectBody = RequestBody<"/oauth2/introspect", MediaType>;
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.1
  */
 export type IntrospectTokenParams = DistributiveOmit<
-  RequestBody<"/oauth2/introspect", "application/x-www-form-urlencoded">,
+  RequestBody<"introspectToken", "application/x-www-form-urlencoded">,
   ClientFields
 >;
 
@@ -38,14 +38,14 @@ export type IntrospectionResponse = ActiveTokenIntrospection | InactiveTokenIntr
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
  */
-export interface ActiveTokenIntrospection extends Extract<JsonAnswer<"/oauth2/introspect">, { active: true }> {}
+export interface ActiveTokenIntrospection extends Extract<JsonAnswer<"introspectToken">, { active: true }> {}
 /**
  * The answer for a token that is expired, revoked, unknown or not the caller's to see: exactly
  * `{ active: false }`.
  *
  * @see https://www.rfc-editor.org/rfc/rfc7662#section-2.2
  */
-export interface InactiveTokenIntrospection extends Extract<JsonAnswer<"/oauth2/introspect">, { active: false }> {}
+export interface InactiveTokenIntrospection extends Extract<JsonAnswer<"introspectToken">, { active: false }> {}
 
 /**
  * Sends an introspection request (RFC 7662) checked against the spec, with the client's authentication.

@@ -1,5 +1,5 @@
 import type { components } from "../../generated/schema";
-import { JwtBearerGrant } from "../../generated/spec";
+import { JwtBearerGrantRequest } from "../../generated/spec";
 import type { CallOptions } from "../core/request";
 import type { OAuthClient } from "./client";
 import { separateGrantRequest, type GrantParams, type RequestFormat, type TokenResponse } from "./token";
@@ -35,5 +35,5 @@ export async function jwtBearerGrant<F extends RequestFormat = "form">(
   params: JwtBearerParams<F>,
   call?: CallOptions,
 ): Promise<TokenResponse> {
-  return separateGrantRequest(client, JwtBearerGrant, params, call);
+  return separateGrantRequest(client, JwtBearerGrantRequest, params, call);
 }

@@ -1,4 +1,4 @@
-import { CodeVerifier } from "../../generated/spec";
+import { CodeVerifierValue } from "../../generated/spec";
 import { base64url } from "../core/jws";
 import { argumentError, checkValue } from "../core/validate";
 
@@ -23,7 +23,7 @@ export interface PkcePair {
  * §4.1); the token request checks it the same way.
  */
 export function checkCodeVerifier(value: unknown): void {
-  checkValue(CodeVerifier, value, "code_verifier");
+  checkValue(CodeVerifierValue, value, "code_verifier");
 }
 
 /**

@@ -21,7 +21,7 @@ import { checkScopes } from "./token";
  * bundles none of it.
  */
 
-type Body = RequestBody<"/oauth2/par", MediaType>;
+type Body = RequestBody<"pushAuthorizationRequest", MediaType>;
 
 /**
  * Parameters of {@link pushAuthorizationRequest}: the spec's authorization request, without `response_type`
@@ -30,7 +30,7 @@ type Body = RequestBody<"/oauth2/par", MediaType>;
  * @see https://www.rfc-editor.org/rfc/rfc9126#section-2.1
  */
 export type PushedAuthorizationParams = Omit<
-  RequestBody<"/oauth2/par", "application/x-www-form-urlencoded">,
+  RequestBody<"pushAuthorizationRequest", "application/x-www-form-urlencoded">,
   ClientFields | "response_type"
 >;
 

@@ -15,7 +15,7 @@ import {
 import type { RequestFormat } from "./token";
 
 type Schemas = components["schemas"];
-type RevokeBody = RequestBody<"/oauth2/revoke", MediaType>;
+type RevokeBody = RequestBody<"revokeToken", MediaType>;
 
 /**
  * Parameters of `revokeToken`: the spec's form body (RFC 7009's `token` and `token_type_hint`, or

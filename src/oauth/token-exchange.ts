@@ -1,5 +1,5 @@
 import type { components } from "../../generated/schema";
-import { TokenExchangeGrant } from "../../generated/spec";
+import { TokenExchangeGrantRequest } from "../../generated/spec";
 import type { CallOptions } from "../core/request";
 import type { OAuthClient } from "./client";
 import { separateGrantRequest, type GrantParams, type RequestFormat } from "./token";
@@ -49,5 +49,5 @@ export async function exchangeToken<F extends RequestFormat = "form">(
   params: TokenExchangeParams<F>,
   call?: CallOptions,
 ): Promise<TokenExchangeResponse> {
-  return (await separateGrantRequest(client, TokenExchangeGrant, params, call)) as TokenExchangeResponse;
+  return (await separateGrantRequest(client, TokenExchangeGrantRequest, params, call)) as TokenExchangeResponse;
 }

@@ -3,7 +3,8 @@ import {
   obtainTokenAnswer,
   obtainTokenRequest,
   operations,
-  type SchemaNode,
+  type AnswerCheck,
+  type RequestCheck,
   type SeparateGrantType,
 } from "../../generated/spec";
 import { fail, jsonAnswer, type ProcessOptions, quote } from "../core/answers";
@@ -27,7 +28,7 @@ import {
 import { checkCallOptions, type RequestFormat } from "./options";
 
 type Schemas = components["schemas"];
-type TokenBody = RequestBody<"/oauth2/token", MediaType>;
+type TokenBody = RequestBody<"obtainToken", MediaType>;
 export type { RequestFormat } from "./options";
 
 /**
@@ -58,7 +59,7 @@ export type GrantParams<G extends string, F extends RequestFormat = "form"> = Di
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 // An interface, not an alias, so the API reference lists the fields with the spec's descriptions.
-export interface TokenResponse extends JsonAnswer<"/oauth2/token"> {}
+export interface TokenResponse extends JsonAnswer<"obtainToken"> {}
 
 /**
  * Options of {@link processTokenResponse}.
@@ -76,7 +77,7 @@ export interface ProcessTokenOptions extends ProcessOptions {
    * The answer's schema: the grant's own (the spec's `x-answer`, such as a token exchange's) instead of the
    * token operation's. A `token_type` it fixes with `const` (RFC 8693's `N_A`) is accepted too.
    */
-  schema?: SchemaNode;
+  schema?: AnswerCheck;
 }
 
 /** The token types a token answer may have when the caller allowed none: bearer (RFC 6750). */
@@ -85,7 +86,7 @@ export const DEFAULT_TOKEN_TYPES: readonly string[] = ["bearer"];
 /** Checks requested scopes against the server's list; commas get their own message, as some servers refuse them. */
 export function checkScopes(
   body: Record<string, unknown>,
-  schema: SchemaNode,
+  schema: RequestCheck,
   allowed: ReadonlySet<string> | undefined,
 ): void {
   if (allowed === undefined) return;
@@ -126,7 +127,7 @@ export async function tokenRequest(
   context: ClientContext,
   request: unknown,
   call?: CallOptions,
-  grant?: SchemaNode,
+  grant?: RequestCheck,
 ): Promise<TokenResponse> {
   const { body, schema, headers } = checkedBody<TokenBody>(
     context,
@@ -150,7 +151,7 @@ export async function tokenRequest(
  * `jwtBearerGrant`, the device flow's polls): `grant_type` is the schema's own.
  *
  * @param client - a client made by `createOAuthClient`.
- * @param grant - the grant's schema, from the generated description.
+ * @param grant - the grant's compiled request check, from the generated code.
  * @param params - the grant's fields, without `grant_type`.
  * @param call - the call's options.
  * @throws {TypeError} before any request, when `client`, the call options or a field is wrong.
@@ -158,7 +159,7 @@ export async function tokenRequest(
  */
 export async function separateGrantRequest(
   client: object,
-  grant: SchemaNode,
+  grant: RequestCheck,
   params: unknown,
   call: CallOptions | undefined,
 ): Promise<TokenResponse> {
@@ -184,7 +185,7 @@ export async function separateGrantRequest(
  * @see https://www.rfc-editor.org/rfc/rfc6749#section-5.1
  */
 export function processTokenResponse(answer: RawAnswer, options?: ProcessTokenOptions): TokenResponse {
-  const schema: SchemaNode = options?.schema ?? obtainTokenAnswer;
+  const schema: AnswerCheck = options?.schema ?? obtainTokenAnswer;
   const body = jsonAnswer(answer, schema, options);
   const fixed = schema.properties?.token_type?.anyOf?.flatMap((type) => (type.const === undefined ? [] : [type.const]));
   checkTokenType(answer, body, [
